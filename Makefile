@@ -1,0 +1,50 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+
+.PHONY: install run serve test test-pg lint format openapi bench worker clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) -m app migrate
+	$(PY) -m app seed-demo
+	LIANGPIAO_MOUNT_FAKE_WECHAT=true $(PY) -m app serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(PY) -m pytest
+
+test-pg: install
+	LIANGPIAO_TEST_DATABASE_URL=$(PG_TEST_URL) LIANGPIAO_TEST_FORBID_SKIPS=1 $(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+openapi: install
+	$(PY) -m app openapi > openapi/openapi.json
+
+worker: install
+	$(PY) -m app worker
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

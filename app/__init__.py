@@ -1,0 +1,1 @@
+"""Liangpiao (良票): the backend of a district's volunteer programme."""

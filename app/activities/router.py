@@ -1,0 +1,5 @@
+"""HTTP routes of `app.activities`."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,151 @@
+"""`python -m app <command>`: migrate, seed-demo, create-admin, openapi, serve, worker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+
+from app.core.config import Settings, get_settings
+from app.core.middleware import JsonFormatter
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("uvicorn.access",):
+        logging.getLogger(noisy).disabled = True
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    if database_url:
+        cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return cfg
+
+
+def ensure_sqlite_dir(database_url: str) -> None:
+    if database_url.startswith("sqlite") and ":///" in database_url:
+        path = database_url.split(":///", 1)[1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def migrate(settings: Settings, revision: str = "head") -> None:
+    ensure_sqlite_dir(settings.database_url)
+    command.upgrade(alembic_config(settings.database_url), revision)
+
+
+def print_openapi() -> None:
+    from app.main import create_app
+
+    settings = Settings(environment="test", run_jobs_in_process=False)
+    app = create_app(settings)
+    sys.stdout.write(json.dumps(app.openapi(), ensure_ascii=False, indent=2, sort_keys=False))
+    sys.stdout.write("\n")
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+async def _create_admin(settings: Settings, username: str, password: str | None) -> str:
+    from app.core.db import Database
+    from app.demo import create_center_admin
+
+    db = Database(settings)
+    try:
+        async with db.sessions() as session, session.begin():
+            return await create_center_admin(session, username=username, password=password)
+    finally:
+        await db.dispose()
+
+
+async def _seed(settings: Settings) -> dict[str, Any]:
+    from app.core.db import Database
+    from app.demo import seed_demo
+
+    db = Database(settings)
+    try:
+        async with db.sessions() as session, session.begin():
+            return await seed_demo(
+                session, admin_password=os.environ.get("LIANGPIAO_DEMO_PASSWORD")
+            )
+    finally:
+        await db.dispose()
+
+
+async def _worker(settings: Settings, once: bool) -> None:
+    from app.core.db import Database
+    from app.worker import run_jobs_forever, run_once
+
+    db = Database(settings)
+    try:
+        if once:
+            print(json.dumps(await run_once(db)))
+        else:
+            await run_jobs_forever(db)
+    finally:
+        await db.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="upgrade the database to the newest schema")
+    sub.add_parser("seed-demo", help="load the 吴江区 demo region (idempotent)")
+    admin = sub.add_parser("create-admin", help="create a center admin of the first region")
+    admin.add_argument("username")
+    admin.add_argument("--password", help="default: a random one, printed once")
+    sub.add_parser("openapi", help="print the OpenAPI document")
+    srv = sub.add_parser("serve", help="serve the API with uvicorn")
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=8000)
+    wrk = sub.add_parser("worker", help="run background jobs")
+    wrk.add_argument("--once", action="store_true", help="run every job until idle, then exit")
+    args = parser.parse_args(argv)
+
+    if args.command == "openapi":
+        print_openapi()
+        return 0
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    if args.command == "migrate":
+        migrate(settings)
+    elif args.command == "seed-demo":
+        summary = asyncio.run(_seed(settings))
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    elif args.command == "create-admin":
+        password = args.password or secrets.token_urlsafe(12)
+        asyncio.run(_create_admin(settings, args.username, password))
+        print(f"created center admin {args.username!r} with password {password}")
+    elif args.command == "serve":
+        serve(settings, args.host, args.port)
+    elif args.command == "worker":
+        asyncio.run(_worker(settings, args.once))
+    return 0

@@ -1,0 +1,78 @@
+"""Settings: one class, read from `LIANGPIAO_*` environment variables (or `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_WECHAT_SECRET = "dev-wechat-secret"  # noqa: S105 - the fake WeChat server's secret
+DEV_DATABASE_URL = "sqlite+aiosqlite:///var/liangpiao.db"
+
+
+class ConfigurationError(RuntimeError):
+    """The settings cannot run the service; the message says which and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LIANGPIAO_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    environment: Literal["dev", "test", "prod"] = "dev"
+    database_url: str = DEV_DATABASE_URL
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_retry_attempts: int = Field(default=5, ge=1, le=20)
+    var_dir: Path = Path("var")
+
+    jwt_private_key: SecretStr | None = None
+    jwt_kid: str | None = None
+    jwt_issuer: str = "liangpiao"
+    jwt_audience: str = "liangpiao-api"
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+    refresh_token_ttl_seconds: int = Field(default=30 * 86400, ge=3600, le=365 * 86400)
+
+    wechat_appid: str = "wxdevappid000000"
+    wechat_secret: SecretStr = SecretStr(DEV_WECHAT_SECRET)
+    wechat_api_base: str = "http://127.0.0.1:8000/__fake_wechat"
+    wechat_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    mount_fake_wechat: bool = False
+
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_lockout_seconds: int = Field(default=900, ge=1, le=86400)
+
+    redis_url: str | None = None
+    run_jobs_in_process: bool = True
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    cors_origins: list[str] = Field(default_factory=list)
+    log_level: str = "INFO"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @model_validator(mode="after")
+    def _refuse_dev_defaults_in_prod(self) -> Settings:
+        if self.environment != "prod":
+            return self
+        problems = []
+        if self.jwt_private_key is None:
+            problems.append("LIANGPIAO_JWT_PRIVATE_KEY (an ES256 private key, PEM) is not set")
+        if self.jwt_kid is None:
+            problems.append("LIANGPIAO_JWT_KID is not set")
+        if self.wechat_secret.get_secret_value() == DEV_WECHAT_SECRET:
+            problems.append("LIANGPIAO_WECHAT_SECRET is the development default")
+        if self.mount_fake_wechat or "__fake_wechat" in self.wechat_api_base:
+            problems.append("the fake WeChat server is configured; set LIANGPIAO_WECHAT_API_BASE")
+        if problems:
+            raise ConfigurationError("refusing to start in prod: " + "; ".join(problems))
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,270 @@
+"""Domain errors and their RFC 9457 problem+json rendering.
+
+Services raise subclasses of `AppError`; one set of handlers turns every error,
+the framework's own (404, 405, validation) and unexpected ones (500) included,
+into `application/problem+json` with a stable `code`. Every subclass is listed
+in the catalogue served at `/problems`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("liangpiao.errors")
+
+PROBLEM_JSON = "application/problem+json"
+_catalogue: dict[str, type[AppError]] = {}
+
+
+class AppError(Exception):
+    """A refusal the client can act on. Subclasses set `status`, `code` and `title`."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    title: ClassVar[str] = "Bad request"
+    # A refusal that is itself a recorded fact (a failed login counted, a fraud
+    # flag stored) commits the unit of work instead of rolling it back.
+    commit: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        self.detail = detail or self.title
+        self.headers = headers or {}
+        self.extra = extra
+        super().__init__(self.detail)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" in cls.__dict__:
+            existing = _catalogue.get(cls.code)
+            if existing is not None and existing.__qualname__ != cls.__qualname__:
+                raise TypeError(f"problem code {cls.code!r} is declared twice")
+            _catalogue[cls.code] = cls
+
+
+def catalogue() -> dict[str, type[AppError]]:
+    return dict(sorted(_catalogue.items()))
+
+
+def problem_type(code: str) -> str:
+    return f"/problems/{code}"
+
+
+# Generic errors any feature may raise.
+class BadRequest(AppError):
+    status, code, title = 400, "bad_request", "The request cannot be processed"
+
+
+class MalformedBody(AppError):
+    status, code, title = 400, "malformed_body", "The request body is not valid JSON"
+
+
+class ValidationFailed(AppError):
+    status, code, title = 422, "validation_failed", "The request has invalid fields"
+
+
+class InvalidCursor(AppError):
+    status, code, title = 400, "invalid_cursor", "The pagination cursor is not valid"
+
+
+class Unauthorized(AppError):
+    status, code, title = 401, "unauthorized", "Authentication is required"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **extra)
+
+
+class TokenInvalid(Unauthorized):
+    code, title = "token_invalid", "The access token is not valid"
+
+
+class TokenExpired(Unauthorized):
+    code, title = "token_expired", "The access token has expired"
+
+
+class Forbidden(AppError):
+    status, code, title = 403, "forbidden", "You may not do this"
+
+
+class NotFound(AppError):
+    status, code, title = 404, "not_found", "The resource does not exist"
+
+
+class MethodNotAllowed(AppError):
+    status, code, title = 405, "method_not_allowed", "The method is not allowed here"
+
+
+class Conflict(AppError):
+    status, code, title = 409, "conflict", "The request conflicts with the current state"
+
+
+class PayloadTooLarge(AppError):
+    status, code, title = 413, "payload_too_large", "The request body is too large"
+
+
+class UnsupportedMediaType(AppError):
+    status, code, title = 415, "unsupported_media_type", "The request body must be JSON"
+
+
+class RateLimited(AppError):
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+
+class InternalError(AppError):
+    status, code, title = 500, "internal_error", "Something went wrong on our side"
+
+
+class ServiceUnavailable(AppError):
+    status, code, title = 503, "service_unavailable", "The service is briefly unavailable"
+
+
+class UpstreamError(AppError):
+    status, code, title = 502, "upstream_error", "An upstream service failed"
+
+
+def problem_body(
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    instance: str,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "code": code,
+    }
+    if extra:
+        body.update(extra)
+    return body
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    body = problem_body(
+        status=status,
+        code=code,
+        title=title,
+        detail=detail,
+        instance=request.url.path,
+        extra=extra,
+    )
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def render(request: Request, exc: AppError) -> JSONResponse:
+    return problem_response(
+        request,
+        status=exc.status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        headers=exc.headers,
+        extra=exc.extra,
+    )
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        errors.append(
+            {
+                "field": ".".join(loc),
+                "loc": loc,
+                "message": error.get("msg", ""),
+                "type": error.get("type", ""),
+            }
+        )
+    return errors
+
+
+_STATUS_CODES: dict[int, type[AppError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    409: Conflict,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+    429: RateLimited,
+    503: ServiceUnavailable,
+}
+
+
+def install_handlers(app: FastAPI) -> None:
+    async def on_app_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AppError)
+        return render(request, exc)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return render(request, MalformedBody())
+        errors = _field_errors(exc)
+        fields = ", ".join(e["field"] for e in errors[:5])
+        return render(request, ValidationFailed(f"Invalid fields: {fields}", errors=errors))
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        error_class = _STATUS_CODES.get(exc.status_code, BadRequest)
+        detail = exc.detail if isinstance(exc.detail, str) else error_class.title
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"No route matches {request.method} {request.url.path}"
+        return problem_response(
+            request,
+            status=exc.status_code,
+            code=error_class.code,
+            title=error_class.title,
+            detail=detail,
+            headers=dict(exc.headers or {}),
+        )
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return render(request, InternalError())
+
+    app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route: each status with the problem codes it may carry."""
+    by_status: dict[int, list[type[AppError]]] = {}
+    for error in errors:
+        by_status.setdefault(error.status, []).append(error)
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status, errs in sorted(by_status.items()):
+        codes = ", ".join(f"`{e.code}`" for e in errs)
+        responses[status] = {
+            "description": f"{errs[0].title} ({codes})",
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    return responses

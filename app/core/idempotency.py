@@ -1,0 +1,193 @@
+"""Idempotency keys, with the semantics of the IETF `Idempotency-Key` draft.
+
+The key is claimed, checked and stored in the same database transaction as the
+effect it guards, so an effect and its stored response commit together or not
+at all. Per caller (`scope`) and key:
+
+- first use: the handler runs, its response is stored with a fingerprint of the request;
+- a retry with the same request: the stored response is replayed, same status and body;
+- the same key with a different request: 422 `idempotency_key_reused`;
+- while the first is still running: 409 `idempotency_key_in_flight` (PostgreSQL
+  advisory lock tried without waiting; SQLite serializes writers, so a retry
+  waits and then replays).
+
+Only successful responses are stored: a refused request changes nothing, so the
+client may retry the same key once it has fixed what was wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import JSON, String, UniqueConstraint, delete, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core import clock
+from app.core.db import Base, IdMixin
+from app.core.errors import AppError
+
+KEY_TTL = timedelta(hours=48)
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="A unique key per intended effect; a retry with the same key replays "
+        "the stored response (IETF Idempotency-Key draft).",
+    ),
+]
+
+
+class IdempotencyKeyMissing(AppError):
+    status, code, title = 400, "idempotency_key_missing", "This request needs an Idempotency-Key"
+
+
+class IdempotencyKeyReused(AppError):
+    status, code, title = (
+        422,
+        "idempotency_key_reused",
+        "The Idempotency-Key was used for a different request",
+    )
+
+
+class IdempotencyKeyInFlight(AppError):
+    status, code, title = (
+        409,
+        "idempotency_key_in_flight",
+        "A request with this Idempotency-Key is still being processed",
+    )
+
+
+IDEMPOTENCY_ERRORS = (IdempotencyKeyMissing, IdempotencyKeyReused, IdempotencyKeyInFlight)
+
+
+class IdempotencyRecord(IdMixin, Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    scope: Mapped[str] = mapped_column(String(120))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    response_body: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+def fingerprint(method: str, path: str, payload: Any) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+def _lock_id(scope: str, key: str) -> int:
+    digest = hashlib.sha256(f"{scope}\x00{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def claim(
+    session: AsyncSession, *, scope: str, key: str, request_fingerprint: str
+) -> IdempotencyRecord | None:
+    """Claim `key` for this transaction; return the stored record if it already completed."""
+    if session.get_bind().dialect.name == "postgresql":
+        got = await session.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": _lock_id(scope, key)}
+        )
+        if not got:
+            raise IdempotencyKeyInFlight()
+    record = await session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+        )
+    )
+    if record is None:
+        return None
+    if record.expires_at <= clock.now():
+        await session.delete(record)
+        await session.flush()
+        return None
+    if record.fingerprint != request_fingerprint:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was first used with another request; use a new key"
+        )
+    return record
+
+
+async def store(
+    session: AsyncSession,
+    *,
+    scope: str,
+    key: str,
+    request_fingerprint: str,
+    status_code: int,
+    body: Any,
+) -> None:
+    now = clock.now()
+    session.add(
+        IdempotencyRecord(
+            scope=scope,
+            key=key,
+            fingerprint=request_fingerprint,
+            status_code=status_code,
+            response_body=body,
+            created_at=now,
+            expires_at=now + KEY_TTL,
+        )
+    )
+    await session.flush()
+
+
+def replay(record: IdempotencyRecord) -> JSONResponse:
+    return JSONResponse(
+        record.response_body,
+        status_code=record.status_code,
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
+async def idempotent(
+    session: AsyncSession,
+    request: Request,
+    *,
+    scope: str,
+    key: str | None,
+    payload: BaseModel | dict[str, Any] | None,
+    status_code: int,
+    run: Callable[[], Awaitable[BaseModel]],
+) -> JSONResponse:
+    """Run `run()` once per (`scope`, `key`) and answer its stored response ever after."""
+    if key is None:
+        raise IdempotencyKeyMissing("Send an Idempotency-Key header with this request")
+    data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+    request_fingerprint = fingerprint(request.method, request.url.path, data)
+    existing = await claim(session, scope=scope, key=key, request_fingerprint=request_fingerprint)
+    if existing is not None:
+        return replay(existing)
+    result = await run()
+    body = result.model_dump(mode="json")
+    await store(
+        session,
+        scope=scope,
+        key=key,
+        request_fingerprint=request_fingerprint,
+        status_code=status_code,
+        body=body,
+    )
+    return JSONResponse(body, status_code=status_code)
+
+
+async def purge_expired(session: AsyncSession) -> int:
+    result = await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < clock.now())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,260 @@
+"""ASGI middleware: request ids and JSON access logs, body limits, whole-request retries.
+
+`RetryUnitOfWork` re-runs a request from its buffered body when the database
+reports a serialization failure, a deadlock or a busy SQLite file before any
+byte of the response has been sent; when the database cannot be reached it
+answers 503 problem+json instead of a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.db import is_retryable
+from app.core.errors import (
+    PROBLEM_JSON,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+    problem_body,
+)
+
+access_log = logging.getLogger("liangpiao.access")
+log = logging.getLogger("liangpiao.db")
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    code, title = "database_unavailable", "The database is unreachable; retry shortly"
+
+
+class Contention(ServiceUnavailable):
+    code, title = "contention", "The request kept colliding with others; retry shortly"
+
+
+async def send_problem(
+    scope: Scope,
+    send: Send,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    body = json.dumps(
+        problem_body(
+            status=status, code=code, title=title, detail=detail, instance=scope.get("path", "")
+        ),
+        ensure_ascii=False,
+    ).encode()
+    raw_headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    for name, value in (headers or {}).items():
+        raw_headers.append((name.lower().encode(), value.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    if isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError)):
+        return True
+    if isinstance(exc, (InterfaceError, OperationalError)) and not is_retryable(exc):
+        text = str(exc).lower()
+        return any(
+            marker in text
+            for marker in ("connect", "connection", "closed", "terminat", "shutdown", "starting up")
+        )
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+class RequestContext:
+    """Request id (`X-Request-ID`), access log line, body size and media type checks."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else ""
+        request_id = request_id or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"cache-control", b"no-store"),
+                ]
+            await send(message)
+
+        try:
+            refusal = self._refusal(scope, headers)
+            if refusal is not None:
+                await send_problem(
+                    scope,
+                    send_with_id,
+                    refusal.status,
+                    refusal.code,
+                    refusal.title,
+                    refusal.detail,
+                )
+                return
+            await self.app(scope, receive, send_with_id)
+        finally:
+            access_log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status_holder["status"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+
+    def _refusal(
+        self, scope: Scope, headers: dict[bytes, bytes]
+    ) -> PayloadTooLarge | UnsupportedMediaType | None:
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+            return PayloadTooLarge(f"The body may be at most {self.max_body_bytes} bytes")
+        if scope["method"] not in {"POST", "PUT", "PATCH"} or length in (None, b"0"):
+            return None
+        media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        json_body = not media or media == b"application/json" or media.endswith(b"+json")
+        # OAuth2's token endpoint takes a form body, as RFC 6749 says.
+        if (
+            not json_body
+            and scope["path"].startswith("/v1/")
+            and scope["path"] != "/v1/oauth/token"
+        ):
+            return UnsupportedMediaType(
+                f"Send the body as application/json, not {media.decode('latin-1')}"
+            )
+        return None
+
+
+class RetryUnitOfWork:
+    """Runs a request again when its unit of work lost a race in the database."""
+
+    def __init__(self, app: ASGIApp, *, attempts: int, max_body_bytes: int) -> None:
+        self.app = app
+        self.attempts = attempts
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                too_large = PayloadTooLarge(f"The body may be at most {self.max_body_bytes} bytes")
+                await send_problem(
+                    scope, send, too_large.status, too_large.code, too_large.title, too_large.detail
+                )
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+
+        for attempt in range(1, self.attempts + 1):
+            started = False
+            delivered = False
+
+            async def replay() -> Message:
+                nonlocal delivered
+                if delivered:
+                    await asyncio.sleep(3600)
+                    return {"type": "http.disconnect"}
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            async def tracked_send(message: Message) -> None:
+                nonlocal started
+                if message["type"] == "http.response.start":
+                    started = True
+                await send(message)
+
+            try:
+                await self.app(dict(scope), replay, tracked_send)
+                return
+            except Exception as exc:
+                if started:
+                    raise
+                if is_retryable(exc) and attempt < self.attempts:
+                    log.info("retrying unit of work", extra={"attempt": attempt})
+                    await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311
+                    continue
+                if is_retryable(exc):
+                    error: ServiceUnavailable = Contention()
+                elif _is_unreachable(exc):
+                    log.warning("database unreachable: %s", type(exc).__name__)
+                    error = DatabaseUnavailable()
+                else:
+                    raise
+                await send_problem(
+                    scope,
+                    send,
+                    error.status,
+                    error.code,
+                    error.title,
+                    error.detail,
+                    headers={"Retry-After": "1"},
+                )
+                return
+
+
+def json_log_formatter() -> logging.Formatter:
+    return JsonFormatter()
+
+
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and any `extra` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)

@@ -1,0 +1,175 @@
+"""Who is calling: the principal behind a bearer token, as `Annotated` dependencies.
+
+Routes name the principal they need: `CurrentVolunteer`, `CurrentStaff`,
+`CurrentPrincipal` (anyone signed in). Staff permissions are grants of a role
+on an org unit that reach the unit's subtree; `StaffContext.can()` answers for
+one unit, and `orgs.service` turns that into 403/404 refusals.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+
+from app.core.db import SessionDep
+from app.core.errors import Forbidden, TokenInvalid, Unauthorized
+from app.core.security import KeyRing, TokenClaims
+from app.identity.models import StaffKind, StaffUser
+from app.orgs.models import ADMIN_ROLES, OrgUnit, Role, StaffGrant
+from app.volunteers.models import Volunteer
+
+PrincipalKind = Literal["volunteer", "staff", "merchant_staff", "client"]
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from /v1/auth/*")
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: PrincipalKind
+    id: uuid.UUID
+    region_id: uuid.UUID | None
+    scopes: tuple[str, ...] = ()
+
+    @property
+    def scope_key(self) -> str:
+        """Names the caller in idempotency keys and rate limits."""
+        return f"{self.kind}:{self.id}"
+
+
+@dataclass(frozen=True)
+class GrantOn:
+    role: Role
+    unit_id: uuid.UUID
+    unit_path: str
+
+
+@dataclass
+class StaffContext:
+    user: StaffUser
+    grants: list[GrantOn] = field(default_factory=list)
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.user.id
+
+    @property
+    def region_id(self) -> uuid.UUID:
+        return self.user.region_id
+
+    @property
+    def scope_key(self) -> str:
+        return f"staff:{self.user.id}"
+
+    def roles_on(self, unit: OrgUnit) -> set[Role]:
+        """Roles that reach `unit`: granted on it or on one of its ancestors."""
+        if unit.region_id != self.user.region_id:
+            return set()
+        return {g.role for g in self.grants if unit.path.startswith(g.unit_path)}
+
+    def can(self, unit: OrgUnit, roles: frozenset[Role] | set[Role]) -> bool:
+        return bool(self.roles_on(unit) & roles)
+
+    def is_admin_of(self, unit: OrgUnit) -> bool:
+        return self.can(unit, ADMIN_ROLES)
+
+    @property
+    def unit_paths(self) -> list[str]:
+        return [g.unit_path for g in self.grants]
+
+
+def keyring(request: Request) -> KeyRing:
+    ring: KeyRing = request.app.state.keyring
+    return ring
+
+
+KeyRingDep = Annotated[KeyRing, Depends(keyring)]
+
+
+async def token_claims(
+    ring: KeyRingDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> TokenClaims:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("Send `Authorization: Bearer <access token>`")
+    return ring.verify(credentials.credentials)
+
+
+ClaimsDep = Annotated[TokenClaims, Depends(token_claims)]
+
+
+def _uuid(value: str | None) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise TokenInvalid() from exc
+
+
+async def current_principal(claims: ClaimsDep) -> Principal:
+    if claims.typ not in ("volunteer", "staff", "merchant_staff", "client"):
+        raise TokenInvalid("The token is not an access token")
+    return Principal(
+        kind=claims.typ,  # type: ignore[arg-type]
+        id=_uuid(claims.sub),
+        region_id=_uuid(claims.region_id) if claims.region_id else None,
+        scopes=tuple(claims.scopes),
+    )
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def current_volunteer(principal: CurrentPrincipal, session: SessionDep) -> Volunteer:
+    if principal.kind != "volunteer":
+        raise Forbidden("This needs a volunteer's token")
+    volunteer = await session.get(Volunteer, principal.id)
+    if volunteer is None or volunteer.region_id != principal.region_id:
+        raise TokenInvalid("The token's volunteer no longer exists")
+    return volunteer
+
+
+CurrentVolunteer = Annotated[Volunteer, Depends(current_volunteer)]
+
+
+async def load_staff(session: SessionDep, user: StaffUser) -> StaffContext:
+    rows = await session.execute(
+        select(StaffGrant.role, StaffGrant.org_unit_id, OrgUnit.path)
+        .join(OrgUnit, OrgUnit.id == StaffGrant.org_unit_id)
+        .where(StaffGrant.staff_id == user.id, StaffGrant.region_id == user.region_id)
+    )
+    grants = [GrantOn(role=Role(r), unit_id=u, unit_path=p) for r, u, p in rows.all()]
+    return StaffContext(user=user, grants=grants)
+
+
+async def _active_staff_user(
+    principal: Principal, session: SessionDep, kind: StaffKind
+) -> StaffUser:
+    user = await session.get(StaffUser, principal.id)
+    if user is None or not user.is_active or user.region_id != principal.region_id:
+        raise TokenInvalid("The token's account is no longer active")
+    if user.kind != kind:
+        raise Forbidden("This account may not do this")
+    return user
+
+
+async def current_staff(principal: CurrentPrincipal, session: SessionDep) -> StaffContext:
+    if principal.kind != "staff":
+        raise Forbidden("This needs a staff token")
+    user = await _active_staff_user(principal, session, StaffKind.staff)
+    return await load_staff(session, user)
+
+
+CurrentStaff = Annotated[StaffContext, Depends(current_staff)]
+
+
+async def current_merchant_user(principal: CurrentPrincipal, session: SessionDep) -> StaffUser:
+    if principal.kind != "merchant_staff":
+        raise Forbidden("This needs a merchant staff token")
+    return await _active_staff_user(principal, session, StaffKind.merchant)
+
+
+CurrentMerchantUser = Annotated[StaffUser, Depends(current_merchant_user)]

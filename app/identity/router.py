@@ -1,0 +1,5 @@
+"""HTTP routes of `app.identity`."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

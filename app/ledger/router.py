@@ -1,0 +1,5 @@
+"""HTTP routes of `app.ledger`."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

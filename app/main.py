@@ -1,0 +1,235 @@
+"""create_app(): the FastAPI application with its routers, error handlers and lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from sqlalchemy import text
+
+from app.core.config import Settings, get_settings
+from app.core.db import Database
+from app.core.errors import (
+    PROBLEM_JSON,
+    InternalError,
+    NotFound,
+    ServiceUnavailable,
+    Unauthorized,
+    ValidationFailed,
+    catalogue,
+    error_responses,
+    install_handlers,
+    problem_type,
+)
+from app.core.middleware import RequestContext, RetryUnitOfWork
+from app.core.security import KeyRing
+
+log = logging.getLogger("liangpiao")
+
+DESCRIPTION = """\
+The API of a district's 新时代文明实践 volunteer programme: volunteers sign up
+for activities, check in and out on site, have their hours confirmed and earn
+文明良票 that partner merchants redeem.
+
+Errors are RFC 9457 `application/problem+json` with a stable `code`; the
+catalogue of codes is at `/problems`. Lists take `?limit=&cursor=`. Mutations
+that a network may retry take an `Idempotency-Key` header.
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def _routers() -> list[Any]:
+    from app.activities.router import router as activities
+    from app.identity.router import router as identity
+    from app.ledger.router import router as ledger
+    from app.merchants.router import router as merchants
+    from app.orgs.router import router as orgs
+    from app.volunteers.router import router as volunteers
+
+    return [identity, orgs, volunteers, activities, ledger, merchants]
+
+
+def _problem_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "title": "Problem",
+        "description": "RFC 9457 problem details",
+        "required": ["type", "title", "status", "detail", "instance", "code"],
+        "properties": {
+            "type": {"type": "string", "description": "URI of the problem type"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "code": {"type": "string", "description": "Stable machine-readable code"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "field": {"type": "string"},
+                        "loc": {"type": "array", "items": {"type": "string"}},
+                        "message": {"type": "string"},
+                        "type": {"type": "string"},
+                    },
+                },
+            },
+        },
+        "additionalProperties": True,
+    }
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+    )
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = _problem_schema()
+    common = error_responses(ValidationFailed, InternalError)
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            if "422" in responses and "HTTPValidationError" in str(responses["422"]):
+                del responses["422"]
+            for status, response in common.items():
+                responses.setdefault(str(status), response)
+            if operation.get("security"):
+                for status, response in error_responses(Unauthorized).items():
+                    responses.setdefault(str(status), response)
+    components = schema["components"]["schemas"]
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from app.worker import run_jobs_forever
+
+        app.state.http = httpx.AsyncClient(timeout=settings.wechat_timeout_seconds)
+        jobs: asyncio.Task[None] | None = None
+        if settings.run_jobs_in_process:
+            jobs = asyncio.create_task(run_jobs_forever(app.state.db))
+        try:
+            yield
+        finally:
+            if jobs is not None:
+                jobs.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await jobs
+            await app.state.http.aclose()
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title="Liangpiao API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.db = Database(settings)
+    app.state.keyring = KeyRing(settings)
+    app.state.http = None
+
+    install_handlers(app)
+    for router in _routers():
+        app.include_router(router)
+    _add_platform_routes(app)
+    if settings.mount_fake_wechat:
+        from app.identity.wechat_fake import create_fake_wechat
+
+        app.mount("/__fake_wechat", create_fake_wechat(settings))
+
+    app.add_middleware(
+        RetryUnitOfWork, attempts=settings.db_retry_attempts, max_body_bytes=settings.max_body_bytes
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy"],
+            max_age=600,
+        )
+    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _add_platform_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["platform"], summary="The process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["platform"],
+        summary="The database answers",
+        responses=error_responses(ServiceUnavailable),
+    )
+    async def readyz(request: Request) -> dict[str, str]:
+        db: Database = request.app.state.db
+        try:
+            async with db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            raise ServiceUnavailable("The database does not answer") from exc
+        return {"status": "ready", "database": db.dialect}
+
+    @app.get("/.well-known/jwks.json", tags=["auth"], summary="Public keys of access tokens")
+    async def jwks(request: Request) -> dict[str, Any]:
+        ring: KeyRing = request.app.state.keyring
+        return ring.jwks()
+
+    @app.get("/problems", tags=["platform"], summary="The catalogue of problem codes")
+    async def list_problems() -> list[dict[str, Any]]:
+        return [
+            {"type": problem_type(code), "code": code, "status": cls.status, "title": cls.title}
+            for code, cls in catalogue().items()
+        ]
+
+    @app.get(
+        "/problems/{code}",
+        tags=["platform"],
+        summary="One problem code",
+        responses=error_responses(NotFound),
+    )
+    async def get_problem(code: str) -> dict[str, Any]:
+        cls = catalogue().get(code)
+        if cls is None:
+            raise NotFound(f"No problem code {code!r}")
+        return {
+            "type": problem_type(code),
+            "code": code,
+            "status": cls.status,
+            "title": cls.title,
+            "description": (cls.__doc__ or "").strip() or cls.title,
+        }
+
+
+__all__ = ["PROBLEM_JSON", "build_openapi", "create_app"]

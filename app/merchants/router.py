@@ -1,0 +1,5 @@
+"""HTTP routes of `app.merchants`."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

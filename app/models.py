@@ -1,0 +1,27 @@
+"""Every table's model, imported once so that `metadata` knows the whole schema."""
+
+from app.activities import models as activities_models
+from app.core import idempotency
+from app.core.db import Base
+from app.identity import models as identity_models
+from app.integrations import outbox
+from app.ledger import models as ledger_models
+from app.merchants import models as merchants_models
+from app.orgs import models as orgs_models
+from app.rewards import models as rewards_models
+from app.volunteers import models as volunteers_models
+
+metadata = Base.metadata
+
+__all__ = [
+    "activities_models",
+    "idempotency",
+    "identity_models",
+    "ledger_models",
+    "merchants_models",
+    "metadata",
+    "orgs_models",
+    "outbox",
+    "rewards_models",
+    "volunteers_models",
+]

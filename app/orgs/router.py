@@ -1,0 +1,5 @@
+"""HTTP routes of `app.orgs`."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

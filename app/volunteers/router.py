@@ -1,0 +1,5 @@
+"""HTTP routes of `app.volunteers`."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,80 @@
+"""Background jobs: outbox delivery and the periodic work of each feature.
+
+Each job claims its rows with `FOR UPDATE SKIP LOCKED`, so several workers may
+run at once. The embedded default runs them inside the API process
+(`LIANGPIAO_RUN_JOBS_IN_PROCESS=true`); production runs `python -m app worker`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.db import Database
+from app.integrations import outbox
+
+log = logging.getLogger("liangpiao.worker")
+
+JobFn = Callable[[async_sessionmaker[AsyncSession]], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every_seconds: float
+    run: JobFn
+
+
+async def _purge_idempotency_keys(sessions: async_sessionmaker[AsyncSession]) -> int:
+    from app.core.idempotency import purge_expired
+
+    async with sessions() as session, session.begin():
+        return await purge_expired(session)
+
+
+def register_event_handlers() -> None:
+    """Wire outbox topics to the features that consume them."""
+
+
+def jobs() -> list[Job]:
+    return [
+        Job("outbox", 1.0, outbox.dispatch_batch),
+        Job("purge-idempotency-keys", 3600.0, _purge_idempotency_keys),
+    ]
+
+
+async def run_once(db: Database) -> dict[str, int]:
+    """Run every job once until it has nothing left to do (tests and the CLI use this)."""
+    register_event_handlers()
+    counts: dict[str, int] = {}
+    for job in jobs():
+        total = 0
+        while True:
+            n = await job.run(db.sessions)
+            total += n
+            if n == 0 or job.name == "purge-idempotency-keys":
+                break
+        counts[job.name] = total
+    return counts
+
+
+async def run_jobs_forever(db: Database, *, stop: asyncio.Event | None = None) -> None:
+    register_event_handlers()
+    loop = asyncio.get_running_loop()
+    due = dict.fromkeys((job.name for job in jobs()), 0.0)
+    while stop is None or not stop.is_set():
+        for job in jobs():
+            if loop.time() < due[job.name]:
+                continue
+            try:
+                await job.run(db.sessions)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job failed", extra={"job": job.name})
+            due[job.name] = loop.time() + job.every_seconds
+        await asyncio.sleep(0.5)

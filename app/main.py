@@ -51,14 +51,16 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def _routers() -> list[Any]:
+    from app.activities.hours_router import router as hours
     from app.activities.router import router as activities
     from app.identity.router import router as identity
     from app.ledger.router import router as ledger
     from app.merchants.router import router as merchants
+    from app.merchants.terminal_router import router as terminal
     from app.orgs.router import router as orgs
     from app.volunteers.router import router as volunteers
 
-    return [identity, orgs, volunteers, activities, ledger, merchants]
+    return [identity, orgs, volunteers, activities, hours, ledger, merchants, terminal]
 
 
 def _problem_schema() -> dict[str, Any]:

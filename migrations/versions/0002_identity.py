@@ -1,4 +1,4 @@
-"""activities
+"""identity
 
 Revision ID: 0002
 Revises: 0001

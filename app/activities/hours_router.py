@@ -1,0 +1,5 @@
+"""HTTP routes of `app.activities` (hours_router)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""HTTP routes of `app.merchants` (terminal_router)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

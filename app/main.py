@@ -58,9 +58,10 @@ def _routers() -> list[Any]:
     from app.merchants.router import router as merchants
     from app.merchants.terminal_router import router as terminal
     from app.orgs.router import router as orgs
+    from app.rewards.router import router as rewards
     from app.volunteers.router import router as volunteers
 
-    return [identity, orgs, volunteers, activities, hours, ledger, merchants, terminal]
+    return [identity, orgs, volunteers, activities, hours, ledger, rewards, merchants, terminal]
 
 
 def _problem_schema() -> dict[str, Any]:

@@ -1,0 +1,5 @@
+"""HTTP routes of `app.rewards`."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,291 @@
+"""What every benchmark shares: a fresh PostgreSQL database, the real server in its own
+processes, a closed-loop load generator, the baselines and the results file.
+
+A benchmark prints throughput and latency percentiles for the service and for its
+baseline measured in the same run (a bare FastAPI route served the same way, or
+PostgreSQL's own pgbench TPC-B), their ratio, and writes all of it to
+bench/results/<name>.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PG_ADMIN = os.environ.get("LIANGPIAO_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+PY = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def fresh_database(prefix: str = "liangpiao_bench") -> Iterator[str]:
+    """A new, migrated PostgreSQL database; yields its asyncpg SQLAlchemy URL, drops it after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    url = f"{base.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
+    try:
+        subprocess.run(
+            [PY, "-m", "app", "migrate"],
+            cwd=ROOT,
+            env={**os.environ, "LIANGPIAO_DATABASE_URL": url, "LIANGPIAO_LOG_LEVEL": "WARNING"},
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        yield url
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def plain_dsn(sqlalchemy_url: str) -> str:
+    return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+@contextmanager
+def serve(
+    target: str,
+    *,
+    env: dict[str, str] | None = None,
+    workers: int = 2,
+    factory: bool = True,
+) -> Iterator[str]:
+    """Serve `module:callable` with uvicorn in separate processes; yields the base URL."""
+    port = free_port()
+    cmd = [
+        PY,
+        "-m",
+        "uvicorn",
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+    ]
+    if factory:
+        cmd.append("--factory")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server {target} did not start") from None
+                time.sleep(0.1)
+        time.sleep(0.5 * workers)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def service_env(database_url: str, **extra: str) -> dict[str, str]:
+    key_path = ROOT / "var" / "bench-jwt.pem"
+    if not key_path.exists():
+        from app.core.security import generate_private_key_pem
+
+        key_path.parent.mkdir(exist_ok=True)
+        key_path.write_text(generate_private_key_pem())
+    return {
+        "LIANGPIAO_ENVIRONMENT": "test",
+        "LIANGPIAO_DATABASE_URL": database_url,
+        "LIANGPIAO_JWT_PRIVATE_KEY": key_path.read_text(),
+        "LIANGPIAO_JWT_KID": "bench",
+        "LIANGPIAO_RUN_JOBS_IN_PROCESS": "false",
+        "LIANGPIAO_LOG_LEVEL": "WARNING",
+        "LIANGPIAO_DB_POOL_SIZE": "20",
+        "LIANGPIAO_DB_MAX_OVERFLOW": "10",
+        **extra,
+    }
+
+
+@dataclass
+class Stats:
+    name: str
+    requests: int
+    seconds: float
+    throughput: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    statuses: dict[str, int] = field(default_factory=dict)
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<28} {self.throughput:9.1f} req/s   p50 {self.p50_ms:6.1f} ms   "
+            f"p95 {self.p95_ms:6.1f} ms   p99 {self.p99_ms:6.1f} ms   statuses {self.statuses}"
+        )
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return 0.0
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+Request = Callable[[aiohttp.ClientSession, int], Awaitable[int]]
+
+
+async def closed_loop(
+    name: str, request: Request, *, concurrency: int, total: int, warmup: int = 200
+) -> Stats:
+    """`concurrency` clients each send their next request when the last one answered;
+    request(session, i) performs request number i and returns its HTTP status."""
+    connector = aiohttp.TCPConnector(limit=concurrency * 2, force_close=False)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        counter = iter(range(total + warmup))
+        latencies: list[float] = []
+        statuses: Counter[str] = Counter()
+
+        async def worker() -> None:
+            for i in counter:
+                started = time.perf_counter()
+                status = await request(http, i)
+                elapsed = (time.perf_counter() - started) * 1000
+                if i >= warmup:
+                    latencies.append(elapsed)
+                    statuses[str(status)] += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
+    latencies.sort()
+    measured = len(latencies)
+    # Throughput over the measured requests only: scale the wall time by their share.
+    seconds_measured = seconds * measured / max(1, measured + warmup)
+    return Stats(
+        name=name,
+        requests=measured,
+        seconds=round(seconds_measured, 3),
+        throughput=round(measured / seconds_measured, 1) if seconds_measured else 0.0,
+        p50_ms=round(_percentile(latencies, 0.50), 2),
+        p95_ms=round(_percentile(latencies, 0.95), 2),
+        p99_ms=round(_percentile(latencies, 0.99), 2),
+        max_ms=round(latencies[-1], 2) if latencies else 0.0,
+        statuses=dict(statuses),
+    )
+
+
+def bare_fastapi_baseline(*, concurrency: int, total: int, workers: int = 2) -> Stats:
+    """The same load against a bare FastAPI route served the same way."""
+    with serve("bench.baseline_app:create_app", workers=workers) as base:
+        url = f"{base}/ping"
+        payload = {"code": "x" * 24, "latitude": 31.1, "longitude": 120.6, "accuracy": 20}
+
+        async def one(http: aiohttp.ClientSession, i: int) -> int:
+            async with http.post(url, json=payload) as response:
+                await response.read()
+                return response.status
+
+        return asyncio.run(
+            closed_loop("bare FastAPI route", one, concurrency=concurrency, total=total)
+        )
+
+
+def pgbench_tpcb(*, clients: int = 32, seconds: int = 15, scale: int = 10) -> float:
+    """PostgreSQL's own TPC-B-like tps on this server, in a scratch database."""
+    name = f"liangpiao_pgbench_{uuid.uuid4().hex[:8]}"
+    host_args = ["-h", "127.0.0.1", "-p", "5432", "-U", "postgres"]
+    subprocess.run(["createdb", *host_args, name], check=True)
+    try:
+        subprocess.run(
+            ["pgbench", *host_args, "-i", "-q", "-s", str(scale), name],
+            check=True,
+            capture_output=True,
+        )
+        out = subprocess.run(
+            [
+                "pgbench",
+                *host_args,
+                "-c",
+                str(clients),
+                "-j",
+                "2",
+                "-T",
+                str(seconds),
+                "-M",
+                "prepared",
+                name,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    finally:
+        subprocess.run(["dropdb", *host_args, "--if-exists", "--force", name], check=False)
+    match = re.search(r"tps = ([0-9.]+)", out)
+    if match is None:
+        raise RuntimeError(f"pgbench printed no tps:\n{out}")
+    return float(match.group(1))
+
+
+def write_results(name: str, data: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    record = {
+        "benchmark": name,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        **{k: (asdict(v) if isinstance(v, Stats) else v) for k, v in data.items()},
+    }
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+    return path
+
+
+def summarize(stats: list[Stats]) -> str:
+    return "\n".join(s.line() for s in stats)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0

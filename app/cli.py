@@ -90,14 +90,24 @@ async def _seed(settings: Settings) -> dict[str, Any]:
     from app.core.db import Database
     from app.demo import seed_demo
 
+    # The demo admin's password is kept under var/ so that every `make run` prints it.
+    password_file = settings.var_dir / "demo-admin-password"
+    password = os.environ.get("LIANGPIAO_DEMO_PASSWORD")
+    if password is None and password_file.exists():
+        password = password_file.read_text().strip()
+    password = password or secrets.token_urlsafe(12)
     db = Database(settings)
     try:
         async with db.sessions() as session, session.begin():
-            return await seed_demo(
-                session, admin_password=os.environ.get("LIANGPIAO_DEMO_PASSWORD")
-            )
+            summary = await seed_demo(session, admin_password=password)
     finally:
         await db.dispose()
+    if summary["created"] or password_file.exists():
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        password_file.write_text(password + "\n")
+        password_file.chmod(0o600)
+        summary["admin"] = {"username": "admin", "password": password}
+    return summary
 
 
 async def _worker(settings: Settings, once: bool) -> None:

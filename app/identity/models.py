@@ -1,4 +1,4 @@
-"""Staff accounts and refresh tokens."""
+"""Staff accounts, refresh tokens and the shared cache of WeChat's access token."""
 
 from __future__ import annotations
 
@@ -49,3 +49,16 @@ class RefreshToken(IdMixin, Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class WeChatAccessToken(IdMixin, Base):
+    """WeChat's `stable_token` access token, cached in the database so that every API
+    process shares one token and one refresh. Keyed by mini-program appid, not by
+    region: the token belongs to the app, whichever region its users are in."""
+
+    __tablename__ = "wechat_access_tokens"
+
+    appid: Mapped[str] = mapped_column(String(64), unique=True)
+    access_token: Mapped[str | None] = mapped_column(String(1024))
+    expires_at: Mapped[datetime | None]
+    refreshed_at: Mapped[datetime | None]

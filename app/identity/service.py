@@ -1,0 +1,280 @@
+"""Logging in (WeChat, staff passwords), refreshing and revoking tokens, binding a phone."""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import clock
+from app.core.config import Settings
+from app.core.errors import Conflict, Forbidden, TokenInvalid
+from app.core.security import hash_password, hash_secret, new_secret, verify_password
+from app.identity import repository
+from app.identity.errors import (
+    AccountLocked,
+    InvalidCredentials,
+    RefreshTokenExpired,
+    RefreshTokenInvalid,
+    RefreshTokenReused,
+    RefreshTokenRevoked,
+    RegionCodeRequired,
+    RegionCodeUnknown,
+)
+from app.identity.models import RefreshToken, StaffKind, StaffUser, SubjectType
+from app.identity.principals import Principal
+from app.identity.tokens import IssuedTokens, Subject, TokenIssuer, issue_tokens
+from app.identity.wechat import WeChat, WeChatIdentity
+from app.orgs.models import Region
+from app.volunteers.models import Volunteer
+from app.volunteers.service import create_volunteer, find_by_openid
+
+log = logging.getLogger("liangpiao.identity")
+
+# A first login races another for the same openid, or draws a taken volunteer number.
+_CREATE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class VolunteerLogin:
+    volunteer_id: uuid.UUID
+    is_new: bool
+    tokens: IssuedTokens
+
+
+@dataclass(frozen=True)
+class StaffLoginOutcome:
+    staff_id: uuid.UUID
+    kind: Literal["staff", "merchant_staff"]
+    tokens: IssuedTokens
+
+
+def volunteer_subject(volunteer: Volunteer) -> Subject:
+    return Subject(
+        type=SubjectType.volunteer,
+        id=volunteer.id,
+        region_id=volunteer.region_id,
+        typ="volunteer",
+    )
+
+
+async def staff_subject(session: AsyncSession, user: StaffUser) -> Subject:
+    merchant = user.kind == StaffKind.merchant
+    return Subject(
+        type=SubjectType.staff,
+        id=user.id,
+        region_id=user.region_id,
+        typ="merchant_staff" if merchant else "staff",
+        scopes=[] if merchant else await repository.staff_roles(session, user),
+    )
+
+
+# --- WeChat ---------------------------------------------------------------------------
+
+
+async def wechat_login(
+    session: AsyncSession,
+    *,
+    wechat: WeChat,
+    issuer: TokenIssuer,
+    code: str,
+    region_code: str | None,
+) -> VolunteerLogin:
+    """Log a volunteer in with a `wx.login()` code, creating them on their first login."""
+    # WeChat first: no transaction is held open while it answers.
+    identity = await wechat.identify(code)
+    volunteer, is_new = await _volunteer_for(session, identity, region_code=region_code)
+    tokens = await issue_tokens(session, issuer=issuer, subject=volunteer_subject(volunteer))
+    return VolunteerLogin(volunteer_id=volunteer.id, is_new=is_new, tokens=tokens)
+
+
+async def _volunteer_for(
+    session: AsyncSession, identity: WeChatIdentity, *, region_code: str | None
+) -> tuple[Volunteer, bool]:
+    region: Region | None = None
+    for _ in range(_CREATE_ATTEMPTS):
+        volunteer = await _known_volunteer(session, identity)
+        if volunteer is not None:
+            return volunteer, False
+        region = region or await _region_for_newcomer(session, region_code)
+        try:
+            async with session.begin_nested():
+                volunteer = await create_volunteer(
+                    session,
+                    region_id=region.id,
+                    region_code=region.code,
+                    openid=identity.openid,
+                    unionid=identity.unionid,
+                )
+        except IntegrityError:
+            continue
+        log.info("volunteer created", extra={"volunteer_id": str(volunteer.id)})
+        return volunteer, True
+    raise Conflict("Another login for this WeChat user is in progress; retry")
+
+
+async def _known_volunteer(session: AsyncSession, identity: WeChatIdentity) -> Volunteer | None:
+    volunteer = await find_by_openid(session, identity.openid)
+    if volunteer is None:
+        if identity.unionid is None:
+            return None
+        # The same person reached through another app of the same WeChat open platform.
+        return await repository.volunteer_by_unionid(session, identity.unionid)
+    if identity.unionid is not None and volunteer.unionid is None:
+        await _link_unionid(session, volunteer, identity.unionid)
+    return volunteer
+
+
+async def _link_unionid(session: AsyncSession, volunteer: Volunteer, unionid: str) -> None:
+    if await repository.volunteer_by_unionid(session, unionid) is not None:
+        return  # held by another record; linking it here would merge two people
+    try:
+        async with session.begin_nested():
+            volunteer.unionid = unionid
+            await session.flush()
+    except IntegrityError:
+        await session.refresh(volunteer)
+
+
+async def _region_for_newcomer(session: AsyncSession, region_code: str | None) -> Region:
+    if region_code is not None:
+        region = await repository.region_by_code(session, region_code)
+        if region is None:
+            raise RegionCodeUnknown(f"No region has the code {region_code!r}")
+        return region
+    regions = await repository.some_regions(session, limit=2)
+    if len(regions) != 1:
+        raise RegionCodeRequired()
+    return regions[0]
+
+
+async def bind_phone(
+    session: AsyncSession, *, wechat: WeChat, principal: Principal, code: str
+) -> str:
+    """Store the phone number WeChat gives for a `getPhoneNumber` code on the volunteer."""
+    if principal.kind != "volunteer":
+        raise Forbidden("This needs a volunteer's token")
+    # WeChat before the first query: the access-token cache commits in its own short
+    # transaction, which must not wait behind this request's (SQLite has one writer).
+    phone = await wechat.phone_number(code)
+    volunteer = await session.get(Volunteer, principal.id)
+    if volunteer is None or volunteer.region_id != principal.region_id:
+        raise TokenInvalid("The token's volunteer no longer exists")
+    volunteer.phone = phone
+    await session.flush()
+    return phone
+
+
+# --- staff passwords ------------------------------------------------------------------
+
+_dummy_hash: str | None = None
+
+
+async def _spend_a_password_check(password: str) -> None:
+    """As much work as a real check, so that timing tells no unknown username apart."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = await hash_password(new_secret())
+    await verify_password(_dummy_hash, password)
+
+
+def _locked(user: StaffUser) -> AccountLocked:
+    assert user.locked_until is not None
+    seconds = max(1, math.ceil((user.locked_until - clock.now()).total_seconds()))
+    return AccountLocked(
+        f"Too many failed logins; try again in {seconds} seconds",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+async def staff_login(
+    session: AsyncSession,
+    *,
+    issuer: TokenIssuer,
+    settings: Settings,
+    username: str,
+    password: str,
+) -> StaffLoginOutcome:
+    """Check a staff password; count failures and lock the account after too many."""
+    user = await repository.staff_by_username_for_update(session, username)
+    if user is None or not user.is_active:
+        await _spend_a_password_check(password)
+        raise InvalidCredentials()
+    if user.locked_until is not None and user.locked_until > clock.now():
+        raise _locked(user)
+    if not await verify_password(user.password_hash, password):
+        if user.locked_until is not None:
+            # The previous lock has run out: count this round of failures afresh.
+            user.failed_logins, user.locked_until = 0, None
+        user.failed_logins += 1
+        if user.failed_logins >= settings.login_max_failures:
+            user.failed_logins = 0
+            user.locked_until = clock.now() + timedelta(seconds=settings.login_lockout_seconds)
+            await session.flush()
+            log.warning("staff account locked", extra={"staff_id": str(user.id)})
+            raise _locked(user)
+        await session.flush()
+        raise InvalidCredentials()
+    user.failed_logins, user.locked_until = 0, None
+    subject = await staff_subject(session, user)
+    tokens = await issue_tokens(session, issuer=issuer, subject=subject)
+    kind: Literal["staff", "merchant_staff"] = (
+        "merchant_staff" if user.kind == StaffKind.merchant else "staff"
+    )
+    return StaffLoginOutcome(staff_id=user.id, kind=kind, tokens=tokens)
+
+
+# --- refresh tokens -------------------------------------------------------------------
+
+
+async def refresh(
+    session: AsyncSession, *, issuer: TokenIssuer, refresh_token: str
+) -> IssuedTokens:
+    """Rotate a refresh token: the presented one is spent, a new one joins its family."""
+    token = await repository.refresh_token_for_update(session, hash_secret(refresh_token))
+    if token is None:
+        raise RefreshTokenInvalid()
+    now = clock.now()
+    if token.used_at is not None:
+        # A spent token came back: one of its holders is not its owner. End every session
+        # of this login, the thief's and the owner's alike.
+        await repository.revoke_family(
+            session, family_id=token.family_id, region_id=token.region_id, at=now
+        )
+        log.warning("refresh token reused; family revoked", extra={"family": str(token.family_id)})
+        raise RefreshTokenReused()
+    if token.revoked_at is not None:
+        raise RefreshTokenRevoked()
+    if token.expires_at <= now:
+        raise RefreshTokenExpired()
+    subject = await _subject_of(session, token)
+    token.used_at = now
+    return await issue_tokens(session, issuer=issuer, subject=subject, family_id=token.family_id)
+
+
+async def _subject_of(session: AsyncSession, token: RefreshToken) -> Subject:
+    if token.subject_type == SubjectType.volunteer:
+        volunteer = await session.get(Volunteer, token.subject_id)
+        if volunteer is not None and volunteer.region_id == token.region_id:
+            return volunteer_subject(volunteer)
+    else:
+        user = await session.get(StaffUser, token.subject_id)
+        if user is not None and user.is_active and user.region_id == token.region_id:
+            return await staff_subject(session, user)
+    raise RefreshTokenInvalid("The token's account no longer exists or is disabled")
+
+
+async def logout(session: AsyncSession, *, refresh_token: str) -> None:
+    """Revoke the refresh token's whole family. An unknown token is no error (RFC 7009)."""
+    token = await repository.refresh_token_for_update(session, hash_secret(refresh_token))
+    if token is None:
+        return
+    await repository.revoke_family(
+        session, family_id=token.family_id, region_id=token.region_id, at=clock.now()
+    )

@@ -26,7 +26,6 @@ import httpx
 import pytest
 import uvicorn
 from pydantic import SecretStr
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -173,9 +172,14 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
     async with application.router.lifespan_context(application):
         yield application
         if IS_PG:
-            tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            async with application.state.db.engine.begin() as conn:
-                await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            # DELETE of a few rows is much faster than TRUNCATE; replica mode skips the
+            # foreign-key and append-only triggers for this cleanup session only.
+            statements = ["SET session_replication_role = replica"]
+            statements += [f'DELETE FROM "{t.name}"' for t in metadata.sorted_tables]
+            async with application.state.db.engine.connect() as conn:
+                raw = await conn.get_raw_connection()
+                # asyncpg's simple-query protocol runs the whole script in one round trip.
+                await raw.driver_connection.execute(";\n".join(statements))  # type: ignore[union-attr]
 
 
 @pytest.fixture

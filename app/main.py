@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from sqlalchemy import text
@@ -30,7 +29,8 @@ from app.core.errors import (
     install_handlers,
     problem_type,
 )
-from app.core.middleware import RequestContext, RetryUnitOfWork
+from app.core.middleware import ProblemCORS, RequestContext, RetryUnitOfWork
+from app.core.ratelimit import Limiter, Policy, RateLimitMiddleware, document_rate_limits
 from app.core.security import KeyRing
 
 log = logging.getLogger("liangpiao")
@@ -117,6 +117,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             if operation.get("security"):
                 for status, response in error_responses(Unauthorized).items():
                     responses.setdefault(str(status), response)
+    document_rate_limits(schema)
     components = schema["components"]["schemas"]
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
@@ -143,6 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await jobs
             await app.state.http.aclose()
+            if app.state.limiter is not None:
+                app.state.limiter.close()
             await app.state.db.dispose()
 
     app = FastAPI(
@@ -157,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = Database(settings)
     app.state.keyring = KeyRing(settings)
     app.state.http = None
+    app.state.limiter = Limiter.from_settings(settings) if settings.rate_limits_enabled else None
 
     install_handlers(app)
     for router in _routers():
@@ -170,16 +174,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RetryUnitOfWork, attempts=settings.db_retry_attempts, max_body_bytes=settings.max_body_bytes
     )
+    if app.state.limiter is not None:
+        app.add_middleware(
+            RateLimitMiddleware, limiter=app.state.limiter, policy=Policy(settings.rate_limits)
+        )
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware,
+            ProblemCORS,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy"],
             max_age=600,
         )
-    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContext,
+        max_body_bytes=settings.max_body_bytes,
+        hsts=settings.environment == "prod",
+        docs_paths=frozenset(
+            path
+            for path in (app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url)
+            if path
+        ),
+    )
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app
 

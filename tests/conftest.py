@@ -99,6 +99,8 @@ def base_settings(**overrides: Any) -> Settings:
         "jwt_kid": "test-key",
         "run_jobs_in_process": False,
         "login_max_failures": 5,
+        # The suite's traffic all comes from one address; tests of the limits turn them on.
+        "rate_limits_enabled": False,
     }
     values.update(overrides)
     return Settings(**values)

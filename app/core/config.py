@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(default=900, ge=1, le=86400)
 
     redis_url: str | None = None
+    # Rate limits (app/core/ratelimit.py): counters in Redis when redis_url is set, else
+    # per process. `rate_limits` overrides the policy table by limit name, e.g.
+    # LIANGPIAO_RATE_LIMITS='{"login.ip": "5/minute"}'.
+    rate_limits_enabled: bool = True
+    rate_limits: dict[str, str] = Field(default_factory=dict)
     run_jobs_in_process: bool = True
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     cors_origins: list[str] = Field(default_factory=list)

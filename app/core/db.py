@@ -95,8 +95,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 def make_engine(settings: Settings) -> AsyncEngine:
+    # Parameters may carry personal data: keep them out of error messages and logs.
     if settings.is_sqlite:
-        engine = create_async_engine(settings.database_url)
+        engine = create_async_engine(settings.database_url, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
@@ -105,6 +106,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
         pool_recycle=1800,
+        hide_parameters=True,
     )
 
 

@@ -1,5 +1,8 @@
-"""ASGI middleware: request ids and JSON access logs, body limits, whole-request retries.
+"""ASGI middleware (request context, security headers, CORS, retries) and the JSON log format.
 
+`RequestContext` gives each request an id, an access log line, the security
+headers and the body size and media type checks. `JsonFormatter` writes one
+JSON object per log record, redacted first (app/core/logging_redaction.py).
 `RetryUnitOfWork` re-runs a request from its buffered body when the database
 reports a serialization failure, a deadlock or a busy SQLite file before any
 byte of the response has been sent; when the database cannot be reached it
@@ -17,16 +20,20 @@ import uuid
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.db import is_retryable
 from app.core.errors import (
     PROBLEM_JSON,
+    AppError,
     PayloadTooLarge,
     ServiceUnavailable,
     UnsupportedMediaType,
     problem_body,
 )
+from app.core.logging_redaction import STANDARD_ATTRIBUTES, redact_record
 
 access_log = logging.getLogger("liangpiao.access")
 log = logging.getLogger("liangpiao.db")
@@ -38,6 +45,10 @@ class DatabaseUnavailable(ServiceUnavailable):
 
 class Contention(ServiceUnavailable):
     code, title = "contention", "The request kept colliding with others; retry shortly"
+
+
+class CorsRefused(AppError):
+    status, code, title = 403, "cors_refused", "The cross-origin request is not allowed"
 
 
 async def send_problem(
@@ -77,12 +88,55 @@ def _is_unreachable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
-class RequestContext:
-    """Request id (`X-Request-ID`), access log line, body size and media type checks."""
+# The API serves JSON only: nothing may load, run or frame anything from its responses.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# Swagger UI and ReDoc load their bundles and fonts from CDNs and start from an inline script.
+DOCS_CSP = (
+    "default-src 'none'; "
+    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src https://fonts.gstatic.com; "
+    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.jsdelivr.net; "
+    "connect-src 'self'; worker-src blob:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+HSTS = "max-age=63072000; includeSubDomains"
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+
+def security_headers(*, docs: bool, hsts: bool) -> list[tuple[bytes, bytes]]:
+    headers = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-frame-options", b"DENY"),
+        (b"cache-control", b"no-store"),
+        (b"content-security-policy", (DOCS_CSP if docs else API_CSP).encode()),
+    ]
+    if hsts:
+        headers.append((b"strict-transport-security", HSTS.encode()))
+    return headers
+
+
+class RequestContext:
+    """Request id (`X-Request-ID`), access log line, security headers, body size and media type.
+
+    Security headers are added where the response did not set its own (a route
+    may choose its caching); `Strict-Transport-Security` only when `hsts` is on
+    (production, served over TLS behind the balancer).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        hsts: bool = False,
+        docs_paths: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.api_headers = security_headers(docs=False, hsts=hsts)
+        self.docs_headers = security_headers(docs=True, hsts=hsts)
+        self.docs_paths = docs_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,18 +149,17 @@ class RequestContext:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status_holder = {"status": 500}
+        defaults = self.docs_headers if scope["path"] in self.docs_paths else self.api_headers
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                message.setdefault("headers", [])
+                own = list(message.get("headers", []))
+                present = {name.lower() for name, _ in own}
                 message["headers"] = [
-                    *message["headers"],
+                    *own,
                     (b"x-request-id", request_id.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"cache-control", b"no-store"),
+                    *(header for header in defaults if header[0] not in present),
                 ]
             await send(message)
 
@@ -155,6 +208,38 @@ class RequestContext:
                 f"Send the body as application/json, not {media.decode('latin-1')}"
             )
         return None
+
+
+class ProblemCORS(CORSMiddleware):
+    """Starlette's CORS for the configured origins; a refused preflight is problem+json.
+
+    The mini-program's requests are not subject to browser CORS, so origins are
+    allowed only where configured (`LIANGPIAO_CORS_ORIGINS`), none by default.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+            headers = Headers(scope=scope)
+            if "origin" in headers and "access-control-request-method" in headers:
+                preflight = self.preflight_response(request_headers=headers)
+                if preflight.status_code != 200:
+                    refusal = CorsRefused(bytes(preflight.body).decode())
+                    kept = {
+                        name: value
+                        for name, value in preflight.headers.items()
+                        if name.startswith("access-control-") or name == "vary"
+                    }
+                    await send_problem(
+                        scope,
+                        send,
+                        refusal.status,
+                        refusal.code,
+                        refusal.title,
+                        refusal.detail,
+                        headers=kept,
+                    )
+                    return
+        await super().__call__(scope, receive, send)
 
 
 class RetryUnitOfWork:
@@ -239,13 +324,15 @@ def json_log_formatter() -> logging.Formatter:
     return JsonFormatter()
 
 
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
-
-
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message and any `extra` fields."""
+    """One JSON object per line: time, level, logger, message and any `extra` fields.
+
+    Every record is redacted first (app/core/logging_redaction.py): no token,
+    secret, ID number or phone number reaches the output.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
+        redact_record(record)
         entry: dict[str, Any] = {
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname,
@@ -253,8 +340,10 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
+            if key not in STANDARD_ATTRIBUTES and not key.startswith("_"):
                 entry[key] = value
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
         return json.dumps(entry, ensure_ascii=False, default=str)

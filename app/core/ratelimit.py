@@ -1,0 +1,430 @@
+"""Rate limits: the policy table, the counters' store and the ASGI middleware that applies them.
+
+Every request is counted per client IP and, when it carries credentials, per
+principal, against the limits of its route: a tight set on the routes where a
+caller could guess a password or a short-lived code, a generous default
+elsewhere. A request over a limit is answered 429 `rate_limited` with
+`Retry-After` and the IETF `RateLimit-Policy` / `RateLimit` headers
+(draft-ietf-httpapi-ratelimit-headers) before it reaches the database; a
+request within its limits gets the same two headers on its response.
+
+The principal is keyed on a hash of its bearer token, so the middleware needs
+no signature check: a forged or garbage token only buys a fresh principal
+bucket, and the per-IP limit still holds. A terminal, which signs each request
+instead, is keyed on the key id it claims together with its IP. The client IP
+is the ASGI peer address; behind a load balancer, uvicorn's `--proxy-headers`
+with `FORWARDED_ALLOW_IPS` set to the balancer makes that the real client.
+
+Counters live in Redis when `LIANGPIAO_REDIS_URL` is set, shared by every
+replica; otherwise in the process's memory, which is per process: N replicas
+without Redis allow N times each limit. Tight limits use a moving window (never
+more than `q` requests in any `w` seconds, the bound the brute-force argument
+rests on); the default uses a sliding-window counter, constant memory per key.
+Windows run on the store's wall clock, not on the domain clock that tests move.
+If the store fails, requests are let through and the failure is logged: an
+outage of Redis must not stop check-ins and redemptions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from limits import RateLimitItem, RateLimitItemPerSecond, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import (
+    MovingWindowRateLimiter,
+    RateLimiter,
+    SlidingWindowCounterRateLimiter,
+)
+from limits.errors import StorageError
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.config import ConfigurationError, Settings
+from app.core.errors import RateLimited, error_responses
+from app.core.middleware import send_problem
+
+if TYPE_CHECKING:
+    import coredis
+
+log = logging.getLogger("liangpiao.security")
+
+Per = Literal["ip", "principal"]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `rate` requests (limits' notation, "10/minute") per IP or per principal.
+
+    `name` names the policy in the RateLimit headers and in `LIANGPIAO_RATE_LIMITS`;
+    rules that share a limit share its counter.
+    """
+
+    name: str
+    per: Per
+    rate: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    method: str
+    template: str
+    limits: tuple[Limit, ...]
+
+
+# Check-in and check-out share one counter, so a guesser gains nothing by alternating.
+_ATTENDANCE = (
+    Limit("attendance.principal", "principal", "10/minute"),
+    Limit("attendance.ip", "ip", "600/minute"),  # a venue's whole crowd may share one NAT
+)
+
+POLICY: tuple[Rule, ...] = (
+    Rule("POST", "/v1/auth/wechat", (Limit("wechat-login.ip", "ip", "60/minute"),)),
+    Rule(
+        "POST",
+        "/v1/auth/login",
+        (Limit("login.ip", "ip", "10/minute"), Limit("login.ip.hour", "ip", "60/hour")),
+    ),
+    Rule("POST", "/v1/auth/refresh", (Limit("refresh.ip", "ip", "60/minute"),)),
+    Rule(
+        "POST",
+        "/v1/me/redemption-codes",
+        (
+            Limit("redemption-code.principal", "principal", "6/minute"),
+            Limit("redemption-code.ip", "ip", "300/minute"),
+        ),
+    ),
+    Rule(
+        "POST",
+        "/v1/terminal/redemptions",
+        (
+            Limit("redemption.principal", "principal", "30/minute"),
+            Limit("redemption.ip", "ip", "120/minute"),
+        ),
+    ),
+    Rule("POST", "/v1/activities/{activity_id}/check-in", _ATTENDANCE),
+    Rule("POST", "/v1/activities/{activity_id}/check-out", _ATTENDANCE),
+    Rule(
+        "GET",
+        "/v1/activities/{activity_id}/checkin-code",
+        (
+            Limit("checkin-code.principal", "principal", "30/minute"),
+            Limit("checkin-code.ip", "ip", "300/minute"),
+        ),
+    ),
+    # An organizer scanning volunteers' personal codes: a queue at the door, one a second.
+    Rule(
+        "POST",
+        "/v1/activities/{activity_id}/attendances/scan",
+        (
+            Limit("attendance-scan.principal", "principal", "60/minute"),
+            Limit("attendance-scan.ip", "ip", "600/minute"),
+        ),
+    ),
+)
+
+DEFAULT: tuple[Limit, ...] = (
+    Limit("default.principal", "principal", "600/minute"),
+    Limit("default.ip", "ip", "3000/minute"),
+)
+
+# Load balancers and orchestrators poll these; throttling them would take a replica out.
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def limit_names() -> list[str]:
+    names = {limit.name for rule in POLICY for limit in rule.limits}
+    return sorted(names | {limit.name for limit in DEFAULT})
+
+
+def template_shape(template: str) -> str:
+    """A path template with its parameters unnamed, so `{id}` and `{activity_id}` compare equal."""
+    return re.sub(r"\{[^}]*\}", "{}", template)
+
+
+@dataclass(frozen=True)
+class Quota:
+    """A limit with its rate resolved from the settings."""
+
+    name: str
+    per: Per
+    item: RateLimitItem
+
+    @property
+    def policy_header(self) -> str:
+        return f'"{self.name}";q={self.item.amount};w={self.item.get_expiry()}'
+
+
+@dataclass(frozen=True)
+class ResolvedRule:
+    template: str
+    # Principal limits first: when the caller is over its own limit, the refusal
+    # must not also spend the IP's counter that others behind the same NAT share.
+    quotas: tuple[Quota, ...]
+    tight: bool
+
+
+class Policy:
+    """The policy table with the settings' overrides applied, and the lookup of a request's rule.
+
+    Templates compile with Starlette's own `compile_path`, so `{activity_id}` matches
+    exactly the paths its route does, whatever the id; a test checks that every
+    template names a route of the app.
+    """
+
+    def __init__(self, overrides: dict[str, str]) -> None:
+        unknown = sorted(set(overrides) - set(limit_names()))
+        if unknown:
+            raise ConfigurationError(
+                f"LIANGPIAO_RATE_LIMITS names unknown limits {unknown}; known: {limit_names()}"
+            )
+
+        def resolve_all(limits: tuple[Limit, ...]) -> tuple[Quota, ...]:
+            ordered = sorted(limits, key=lambda limit: limit.per != "principal")
+            return tuple(resolve(limit) for limit in ordered)
+
+        def resolve(limit: Limit) -> Quota:
+            rate = overrides.get(limit.name, limit.rate)
+            try:
+                item = parse(rate)
+            except ValueError as exc:
+                raise ConfigurationError(
+                    f"LIANGPIAO_RATE_LIMITS[{limit.name!r}] = {rate!r} is not a rate "
+                    "such as '10/minute'"
+                ) from exc
+            return Quota(limit.name, limit.per, item)
+
+        self._rules: dict[str, list[tuple[re.Pattern[str], ResolvedRule]]] = {}
+        for rule in POLICY:
+            regex, _, _ = compile_path(rule.template)
+            resolved = ResolvedRule(rule.template, resolve_all(rule.limits), tight=True)
+            self._rules.setdefault(rule.method, []).append((regex, resolved))
+        self.default = ResolvedRule("*", resolve_all(DEFAULT), tight=False)
+
+    def rule_for(self, method: str, path: str) -> ResolvedRule:
+        for regex, rule in self._rules.get(method, ()):
+            if regex.match(path):
+                return rule
+        return self.default
+
+
+@dataclass(frozen=True)
+class Verdict:
+    quota: Quota
+    allowed: bool
+    remaining: int
+    reset_in: int
+
+    @property
+    def header(self) -> str:
+        return f'"{self.quota.name}";r={self.remaining};t={self.reset_in}'
+
+
+class Limiter:
+    """Counts hits in the store: a moving window for tight rules, a sliding counter otherwise."""
+
+    def __init__(self, storage: Storage, pool: coredis.ConnectionPool | None = None) -> None:
+        self.storage = storage
+        self._pool = pool
+        self._exact: RateLimiter = MovingWindowRateLimiter(storage)
+        self._cheap: RateLimiter = SlidingWindowCounterRateLimiter(storage)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limiter:
+        if not settings.redis_url:
+            return cls(MemoryStorage())
+        import coredis
+
+        # Short timeouts: a hung Redis must cost a request milliseconds, not seconds.
+        pool = coredis.ConnectionPool.from_url(
+            settings.redis_url, connect_timeout=0.5, stream_timeout=0.5
+        )
+        storage = RedisStorage(
+            "async+" + settings.redis_url,
+            wrap_exceptions=True,
+            key_prefix="liangpiao:ratelimit",
+            connection_pool=pool,  # type: ignore[arg-type]
+        )
+        return cls(storage, pool)
+
+    async def hit(self, quota: Quota, key: str, *, exact: bool) -> Verdict:
+        strategy = self._exact if exact else self._cheap
+        allowed = await strategy.hit(quota.item, quota.name, key)
+        stats = await strategy.get_window_stats(quota.item, quota.name, key)
+        reset_in = max(0, math.ceil(stats.reset_time - time.time()))
+        remaining = max(0, stats.remaining) if allowed else 0
+        return Verdict(quota, allowed, remaining, reset_in)
+
+    async def first_refusal(self, quota: Quota, key: str) -> bool:
+        """True once per window of `quota` for `key`: the refusal worth a log line."""
+        once = RateLimitItemPerSecond(1, quota.item.get_expiry())
+        return await self._exact.hit(once, "noticed", quota.name, key)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.disconnect()
+
+
+def hashed(kind: str, value: str) -> str:
+    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()[:32]
+
+
+_KEYID = re.compile(r';\s*keyid="([^"]{1,200})"')
+
+
+def principal_key(headers: dict[bytes, bytes], ip: str) -> str | None:
+    """The caller's bucket: a hash of its bearer token, never the token itself.
+
+    A terminal signs each request (RFC 9421) instead; its bucket is the key id it
+    claims together with its IP, so that nobody can exhaust a real terminal's
+    bucket by sending unsigned requests in its name from elsewhere.
+    """
+    authorization = headers.get(b"authorization", b"").decode("latin-1")
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() == "bearer" and token:
+        return hashed("bearer", token)
+    keyid = _KEYID.search(headers.get(b"signature-input", b"").decode("latin-1"))
+    if keyid:
+        return hashed("keyid", f"{keyid.group(1)}|{ip}")
+    return None
+
+
+def client_ip(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+class RateLimitMiddleware:
+    """Applies the policy to each HTTP request before the application sees it."""
+
+    STORE_ERROR_LOG_INTERVAL = 10.0
+
+    def __init__(self, app: ASGIApp, *, limiter: Limiter, policy: Policy) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.policy = policy
+        self._store_error_logged_at = -math.inf
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
+            await self.app(scope, receive, send)
+            return
+        method: str = scope["method"]
+        rule = self.policy.rule_for(method, scope["path"])
+        ip = client_ip(scope)
+        keys: dict[Per, str | None] = {
+            "principal": principal_key(dict(scope["headers"]), ip),
+            "ip": hashed("ip", ip),
+        }
+        verdicts: list[Verdict] = []
+        try:
+            for quota in rule.quotas:
+                key = keys[quota.per]
+                if key is None:
+                    continue
+                verdict = await self.limiter.hit(quota, key, exact=rule.tight)
+                verdicts.append(verdict)
+                if not verdict.allowed:
+                    await self._notice(method, rule, verdict, key)
+                    await _refuse(scope, send, verdicts)
+                    return
+        except StorageError as exc:
+            self._log_store_error(exc)
+            verdicts = []
+
+        if not verdicts:
+            await self.app(scope, receive, send)
+            return
+        extra = _headers(verdicts)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    async def _notice(self, method: str, rule: ResolvedRule, verdict: Verdict, key: str) -> None:
+        """Logs the first refusal of a window: a security event on tight routes."""
+        if not await self.limiter.first_refusal(verdict.quota, key):
+            return
+        log.log(
+            logging.WARNING if rule.tight else logging.INFO,
+            "rate_limit.exceeded",
+            extra={
+                "event": "rate_limit.exceeded",
+                "route": f"{method} {rule.template}",
+                "limit": verdict.quota.name,
+                "key": key[:16],
+                "retry_after": max(1, verdict.reset_in),
+            },
+        )
+
+    def _log_store_error(self, exc: StorageError) -> None:
+        now = time.monotonic()
+        if now - self._store_error_logged_at >= self.STORE_ERROR_LOG_INTERVAL:
+            self._store_error_logged_at = now
+            log.error(
+                "rate_limit.store_unavailable",
+                extra={"event": "rate_limit.store_unavailable", "error": type(exc).__name__},
+            )
+
+
+async def _refuse(scope: Scope, send: Send, verdicts: list[Verdict]) -> None:
+    refused = verdicts[-1]
+    retry_after = max(1, refused.reset_in)
+    error = RateLimited(f"Limit {refused.quota.name!r} reached; retry in {retry_after} s")
+    headers = {"Retry-After": str(retry_after)}
+    headers.update({name.decode(): value.decode() for name, value in _headers(verdicts)})
+    await send_problem(scope, send, error.status, error.code, error.title, error.detail, headers)
+
+
+def _headers(verdicts: list[Verdict]) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"ratelimit-policy", ", ".join(v.quota.policy_header for v in verdicts).encode()),
+        (b"ratelimit", ", ".join(v.header for v in verdicts).encode()),
+    ]
+
+
+def document_rate_limits(schema: dict[str, Any]) -> None:
+    """Adds the 429 answer, with its headers, to every operation the middleware may refuse."""
+    refusal = error_responses(RateLimited)[RateLimited.status]
+    headers = {
+        "Retry-After": {
+            "description": "Seconds until the request may be retried",
+            "schema": {"type": "integer"},
+        },
+        "RateLimit-Policy": {
+            "description": 'The limits applied, e.g. `"login.ip";q=10;w=60` '
+            "(draft-ietf-httpapi-ratelimit-headers)",
+            "schema": {"type": "string"},
+        },
+        "RateLimit": {
+            "description": 'What is left of each limit, e.g. `"login.ip";r=0;t=42`',
+            "schema": {"type": "string"},
+        },
+    }
+    code = f"`{RateLimited.code}`"
+    for path, path_item in schema.get("paths", {}).items():
+        if path in EXEMPT_PATHS:
+            continue
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            response = operation["responses"].setdefault(str(RateLimited.status), dict(refusal))
+            # A route may declare its own 429 (an upstream's quota): it can be either.
+            description = response.get("description", "")
+            if code not in description:
+                response["description"] = (
+                    f"{description[:-1]}, {code})"
+                    if description.endswith(")")
+                    else f"{description} ({code})".strip()
+                )
+            response["headers"] = {**headers, **response.get("headers", {})}

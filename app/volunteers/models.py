@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, IdMixin, TimestampMixin
@@ -21,6 +21,8 @@ class IdType(StrEnum):
 
 class Volunteer(IdMixin, TimestampMixin, Base):
     __tablename__ = "volunteers"
+    # One person, one volunteer per region: an ID number registers once (NULLs don't collide).
+    __table_args__ = (UniqueConstraint("region_id", "id_number"),)
 
     region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"), index=True)
     openid: Mapped[str] = mapped_column(String(64), unique=True)

@@ -162,6 +162,9 @@ def upgrade() -> None:
             ["region_id"], ["regions.id"], name=op.f("fk_volunteers_region_id_regions")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_volunteers")),
+        sa.UniqueConstraint(
+            "region_id", "id_number", name=op.f("uq_volunteers_region_id_id_number")
+        ),
         sa.UniqueConstraint("openid", name=op.f("uq_volunteers_openid")),
         sa.UniqueConstraint("unionid", name=op.f("uq_volunteers_unionid")),
         sa.UniqueConstraint("volunteer_no", name=op.f("uq_volunteers_volunteer_no")),

@@ -1,0 +1,19 @@
+"""Problems raised by `app.volunteers`."""
+
+from app.core.errors import AppError
+
+
+class VolunteerNotFound(AppError):
+    status, code, title = 404, "volunteer_not_found", "The volunteer does not exist"
+
+
+class IdNumberInvalid(AppError):
+    status, code, title = 422, "id_number_invalid", "The ID number is not valid for its type"
+
+
+class IdNumberInUse(AppError):
+    status, code, title = (
+        409,
+        "id_number_in_use",
+        "Another volunteer of the region is registered with this ID",
+    )

@@ -1,5 +1,333 @@
-"""HTTP routes of `app.activities` (hours_router)."""
+"""HTTP routes of volunteer hours: decisions, make-up and bulk credits, corrections,
+the volunteer's own hours and service record, and the region's star thresholds."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import JSONResponse
+
+from app.activities import hours_service
+from app.activities.errors import ActivityNotFound
+from app.activities.hours_errors import (
+    ActivityNotFinished,
+    ActivityNotHeld,
+    AlreadyCredited,
+    CorrectionAlreadyDecided,
+    CorrectionAlreadyOpen,
+    CorrectionNotFound,
+    CorrectionUnchanged,
+    HoursAlreadyDecided,
+    HoursLocked,
+    HoursNotCorrectable,
+    HoursNotYours,
+    HoursRecordNotFound,
+    HoursSuperseded,
+    OverActivityCap,
+    OverDailyCap,
+    ReasonRequired,
+    VolunteerNotInRegion,
+)
+from app.activities.hours_models import HoursSource, HoursStatus
+from app.activities.hours_schemas import (
+    BulkCreditCreate,
+    BulkCreditOut,
+    BulkDecision,
+    BulkDecisionOut,
+    CorrectionAccepted,
+    CorrectionCreate,
+    CorrectionOut,
+    CorrectionRefuse,
+    HoursDetail,
+    HoursListItem,
+    HoursRecordOut,
+    HoursReject,
+    MakeupCreate,
+    MyHours,
+    StarThresholdsUpdate,
+)
+from app.core.db import SessionDep
+from app.core.errors import Forbidden, InvalidCursor, TokenInvalid, error_responses
+from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
+from app.core.pagination import Page, PageParams, page_params
+from app.identity.principals import CurrentPrincipal, CurrentStaff, CurrentVolunteer
+from app.orgs.errors import AdminRoleRequired, NotPermittedOnUnit, RegionNotFound, UnitNotFound
+from app.volunteers import records
+
+router = APIRouter(tags=["hours"])
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+# Refusals of any route that reads or decides a record on the staff member's units.
+_STAFF_REACH = (Forbidden, TokenInvalid, ActivityNotFound, UnitNotFound, NotPermittedOnUnit)
+_DECIDE = (*_STAFF_REACH, HoursRecordNotFound, HoursAlreadyDecided, HoursSuperseded)
+_CORRECTION_DECISION = (
+    *_STAFF_REACH,
+    CorrectionNotFound,
+    CorrectionAlreadyDecided,
+    HoursRecordNotFound,
+)
+
+
+@router.get(
+    "/v1/hours",
+    summary="Hours records of activities on the units your roles reach",
+    responses=error_responses(Forbidden, TokenInvalid, InvalidCursor),
+)
+async def list_hours(
+    session: SessionDep,
+    staff: CurrentStaff,
+    page: PageDep,
+    status_: Annotated[HoursStatus | None, Query(alias="status")] = None,
+    source: HoursSource | None = None,
+    activity_id: uuid.UUID | None = None,
+    volunteer_id: uuid.UUID | None = None,
+) -> Page[HoursListItem]:
+    return await hours_service.list_for_staff(
+        session,
+        staff=staff,
+        page=page,
+        status=status_,
+        source=source,
+        activity_id=activity_id,
+        volunteer_id=volunteer_id,
+    )
+
+
+@router.get(
+    "/v1/hours/{record_id}",
+    summary="One hours record with its corrections and audit trail",
+    responses=error_responses(*_STAFF_REACH, HoursRecordNotFound),
+)
+async def get_hours_record(
+    session: SessionDep, staff: CurrentStaff, record_id: uuid.UUID
+) -> HoursDetail:
+    return await hours_service.detail_for_staff(session, staff=staff, record_id=record_id)
+
+
+@router.post(
+    "/v1/hours/{record_id}/approve",
+    summary="Approve pending hours (locks them and announces `hours.approved`)",
+    responses=error_responses(*_DECIDE),
+)
+async def approve_hours(
+    session: SessionDep, staff: CurrentStaff, record_id: uuid.UUID
+) -> HoursRecordOut:
+    record = await hours_service.approve(session, staff=staff, record_id=record_id)
+    return HoursRecordOut.model_validate(record)
+
+
+@router.post(
+    "/v1/hours/{record_id}/reject",
+    summary="Reject pending hours, with a reason",
+    responses=error_responses(*_DECIDE, HoursLocked),
+)
+async def reject_hours(
+    session: SessionDep, staff: CurrentStaff, record_id: uuid.UUID, body: HoursReject
+) -> HoursRecordOut:
+    record = await hours_service.reject(
+        session, staff=staff, record_id=record_id, reason=body.reason
+    )
+    return HoursRecordOut.model_validate(record)
+
+
+@router.post(
+    "/v1/hours/bulk-decisions",
+    summary="Approve or reject many records; each is reported ok or with its problem code",
+    responses=error_responses(Forbidden, TokenInvalid, ReasonRequired),
+)
+async def decide_hours_in_bulk(
+    session: SessionDep, staff: CurrentStaff, body: BulkDecision
+) -> BulkDecisionOut:
+    return await hours_service.decide_many(
+        session, staff=staff, ids=body.ids, decision=body.decision, reason=body.reason
+    )
+
+
+@router.post(
+    "/v1/hours/makeup",
+    summary="Add make-up hours for a volunteer, with a reason",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HoursRecordOut,
+    responses=error_responses(
+        *_STAFF_REACH,
+        *IDEMPOTENCY_ERRORS,
+        ActivityNotHeld,
+        VolunteerNotInRegion,
+        OverActivityCap,
+        OverDailyCap,
+    ),
+)
+async def add_makeup_hours(
+    session: SessionDep,
+    staff: CurrentStaff,
+    request: Request,
+    body: MakeupCreate,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    async def run() -> HoursRecordOut:
+        record = await hours_service.add_makeup(
+            session,
+            staff=staff,
+            volunteer_id=body.volunteer_id,
+            activity_id=body.activity_id,
+            minutes=body.minutes,
+            reason=body.reason,
+        )
+        return HoursRecordOut.model_validate(record)
+
+    return await idempotent(
+        session,
+        request,
+        scope=staff.scope_key,
+        key=idempotency_key,
+        payload=body,
+        status_code=status.HTTP_201_CREATED,
+        run=run,
+    )
+
+
+@router.post(
+    "/v1/activities/{activity_id}/bulk-credit",
+    summary="Credit hours to many volunteers of a finished activity (source `bulk`)",
+    status_code=status.HTTP_201_CREATED,
+    tags=["activities"],
+    responses=error_responses(
+        *_STAFF_REACH,
+        ActivityNotFinished,
+        VolunteerNotInRegion,
+        AlreadyCredited,
+        OverActivityCap,
+        OverDailyCap,
+    ),
+)
+async def bulk_credit_hours(
+    session: SessionDep, staff: CurrentStaff, activity_id: uuid.UUID, body: BulkCreditCreate
+) -> BulkCreditOut:
+    created = await hours_service.bulk_credit(
+        session,
+        staff=staff,
+        activity_id=activity_id,
+        volunteer_ids=body.volunteer_ids,
+        minutes=body.minutes,
+        reason=body.reason,
+    )
+    return BulkCreditOut(items=[HoursRecordOut.model_validate(r) for r in created])
+
+
+@router.post(
+    "/v1/hours/{record_id}/corrections",
+    summary="Ask for a correction of your own hours, with a reason",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(
+        Forbidden,
+        TokenInvalid,
+        HoursRecordNotFound,
+        HoursNotYours,
+        HoursSuperseded,
+        HoursNotCorrectable,
+        CorrectionUnchanged,
+        CorrectionAlreadyOpen,
+        OverActivityCap,
+        OverDailyCap,
+    ),
+)
+async def request_hours_correction(
+    session: SessionDep, volunteer: CurrentVolunteer, record_id: uuid.UUID, body: CorrectionCreate
+) -> CorrectionOut:
+    correction = await hours_service.request_correction(
+        session, volunteer=volunteer, record_id=record_id, minutes=body.minutes, reason=body.reason
+    )
+    return CorrectionOut.model_validate(correction)
+
+
+@router.post(
+    "/v1/hours/corrections/{correction_id}/accept",
+    summary="Accept a correction: a new linked record replaces the old, which is kept",
+    responses=error_responses(
+        *_CORRECTION_DECISION,
+        HoursSuperseded,
+        HoursNotCorrectable,
+        OverActivityCap,
+        OverDailyCap,
+    ),
+)
+async def accept_hours_correction(
+    session: SessionDep, staff: CurrentStaff, correction_id: uuid.UUID
+) -> CorrectionAccepted:
+    correction, replacement = await hours_service.accept_correction(
+        session, staff=staff, correction_id=correction_id
+    )
+    return CorrectionAccepted(
+        correction=CorrectionOut.model_validate(correction),
+        replacement=HoursRecordOut.model_validate(replacement),
+    )
+
+
+@router.post(
+    "/v1/hours/corrections/{correction_id}/refuse",
+    summary="Refuse a correction, with a reason",
+    responses=error_responses(*_CORRECTION_DECISION),
+)
+async def refuse_hours_correction(
+    session: SessionDep, staff: CurrentStaff, correction_id: uuid.UUID, body: CorrectionRefuse
+) -> CorrectionOut:
+    correction = await hours_service.refuse_correction(
+        session, staff=staff, correction_id=correction_id, reason=body.reason
+    )
+    return CorrectionOut.model_validate(correction)
+
+
+@router.get(
+    "/v1/me/hours",
+    summary="Your approved totals (by year, category, source) and your hours records",
+    tags=["me"],
+    responses=error_responses(Forbidden, TokenInvalid, InvalidCursor),
+)
+async def get_my_hours(
+    session: SessionDep,
+    volunteer: CurrentVolunteer,
+    page: PageDep,
+    status_: Annotated[HoursStatus | None, Query(alias="status")] = None,
+) -> MyHours:
+    return await hours_service.my_hours(session, volunteer=volunteer, page=page, status=status_)
+
+
+@router.get(
+    "/v1/me/record",
+    summary="Your volunteer service record (志愿服务记录) with your star level",
+    tags=["me"],
+    responses=error_responses(Forbidden, TokenInvalid),
+)
+async def get_my_service_record(
+    session: SessionDep, volunteer: CurrentVolunteer
+) -> records.ServiceRecord:
+    return await records.service_record(session, volunteer=volunteer)
+
+
+@router.get(
+    "/v1/regions/{region_id}/star-levels",
+    summary="The region's star thresholds (cumulative approved hours for stars 1 to 5)",
+    tags=["regions"],
+    responses=error_responses(TokenInvalid, RegionNotFound),
+)
+async def get_star_levels(
+    session: SessionDep, principal: CurrentPrincipal, region_id: uuid.UUID
+) -> records.StarThresholdsOut:
+    return await records.get_thresholds(
+        session, region_id=region_id, caller_region_id=principal.region_id
+    )
+
+
+@router.put(
+    "/v1/regions/{region_id}/star-levels",
+    summary="Set the region's star thresholds (center admin)",
+    tags=["regions"],
+    responses=error_responses(Forbidden, TokenInvalid, RegionNotFound, AdminRoleRequired),
+)
+async def set_star_levels(
+    session: SessionDep, staff: CurrentStaff, region_id: uuid.UUID, body: StarThresholdsUpdate
+) -> records.StarThresholdsOut:
+    return await records.set_thresholds(session, staff=staff, region_id=region_id, hours=body.hours)

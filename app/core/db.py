@@ -104,7 +104,6 @@ def make_engine(settings: Settings) -> AsyncEngine:
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
         pool_recycle=1800,
         hide_parameters=True,
     )
@@ -142,6 +141,11 @@ def is_retryable(exc: BaseException) -> bool:
         return True
     message = str(orig).lower()
     return "database is locked" in message or "deadlock detected" in message
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """The connection was lost (the database restarted); the pool has discarded it."""
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

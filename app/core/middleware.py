@@ -24,7 +24,7 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.db import is_retryable
+from app.core.db import is_disconnect, is_retryable
 from app.core.errors import (
     PROBLEM_JSON,
     AppError,
@@ -297,7 +297,9 @@ class RetryUnitOfWork:
             except Exception as exc:
                 if started:
                     raise
-                if is_retryable(exc) and attempt < self.attempts:
+                # A pooled connection that died (a database restart) is dropped by the
+                # pool; running again takes a fresh one, so no ping precedes every checkout.
+                if (is_retryable(exc) or is_disconnect(exc)) and attempt < self.attempts:
                     log.info("retrying unit of work", extra={"attempt": attempt})
                     await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311
                     continue
@@ -318,10 +320,6 @@ class RetryUnitOfWork:
                     headers={"Retry-After": "1"},
                 )
                 return
-
-
-def json_log_formatter() -> logging.Formatter:
-    return JsonFormatter()
 
 
 class JsonFormatter(logging.Formatter):

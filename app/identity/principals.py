@@ -82,7 +82,7 @@ class StaffContext:
         return [g.unit_path for g in self.grants]
 
 
-def keyring(request: Request) -> KeyRing:
+async def keyring(request: Request) -> KeyRing:  # async: no thread hop per request
     ring: KeyRing = request.app.state.keyring
     return ring
 

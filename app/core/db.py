@@ -140,7 +140,10 @@ def is_retryable(exc: BaseException) -> bool:
     if getattr(cause, "sqlstate", None) in _RETRYABLE_PG_CODES:
         return True
     message = str(orig).lower()
-    return "database is locked" in message or "deadlock detected" in message
+    if "database is locked" in message or "deadlock detected" in message:
+        return True
+    # Two first uses of one idempotency key raced past the look-up; run again to replay.
+    return "uq_idempotency_keys_scope_key" in message
 
 
 def is_disconnect(exc: BaseException) -> bool:

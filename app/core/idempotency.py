@@ -95,21 +95,37 @@ def _lock_id(scope: str, key: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+_CLAIM_PG = text(
+    "SELECT pg_try_advisory_xact_lock(:id) AS got, k.id FROM (SELECT 1) AS one "
+    "LEFT JOIN idempotency_keys AS k ON k.scope = :scope AND k.key = :key"
+)
+UNIQUE_KEY_CONSTRAINT = "uq_idempotency_keys_scope_key"
+
+
 async def claim(
     session: AsyncSession, *, scope: str, key: str, request_fingerprint: str
 ) -> IdempotencyRecord | None:
     """Claim `key` for this transaction; return the stored record if it already completed."""
+    record: IdempotencyRecord | None
     if session.get_bind().dialect.name == "postgresql":
-        got = await session.scalar(
-            text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": _lock_id(scope, key)}
-        )
+        # The lock and the look-up share one round trip. If the key's first request
+        # commits between this statement's snapshot and its lock, the look-up misses it;
+        # then this request's own `store()` hits the unique key, its whole unit of work
+        # rolls back and runs again (core.db.is_retryable), and the re-run replays.
+        got, record_id = (
+            await session.execute(
+                _CLAIM_PG, {"id": _lock_id(scope, key), "scope": scope, "key": key}
+            )
+        ).one()
         if not got:
             raise IdempotencyKeyInFlight()
-    record = await session.scalar(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+        record = await session.get(IdempotencyRecord, record_id) if record_id else None
+    else:
+        record = await session.scalar(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+            )
         )
-    )
     if record is None:
         return None
     if record.expires_at <= clock.now():

@@ -76,9 +76,21 @@ async def send_problem(
     await send({"type": "http.response.body", "body": body})
 
 
+# SQLSTATE classes of a database that is away: 08 connection exceptions, and
+# 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now: starting or stopping).
+_AWAY_SQLSTATES = ("57P01", "57P02", "57P03")
+
+
 def _is_unreachable(exc: BaseException) -> bool:
     if isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError)):
         return True
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or ""
+        if not state and orig is not None and orig.__cause__ is not None:
+            state = getattr(orig.__cause__, "sqlstate", None) or ""
+        if state.startswith("08") or state in _AWAY_SQLSTATES:
+            return True
     if isinstance(exc, (InterfaceError, OperationalError)) and not is_retryable(exc):
         text = str(exc).lower()
         return any(

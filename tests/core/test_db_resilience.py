@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import struct
+import uuid
 from typing import Any
 
 import asyncpg
@@ -9,8 +12,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-pytestmark = pytest.mark.postgres_only
-
+from app.main import create_app
+from tests.conftest import base_settings
 
 async def _terminate_other_backends(database_url: str) -> int:
     url = make_url(database_url).set(drivername="postgresql")
@@ -26,6 +29,7 @@ async def _terminate_other_backends(database_url: str) -> int:
         await conn.close()
 
 
+@pytest.mark.postgres_only
 async def test_a_request_after_the_database_dropped_its_connections_succeeds(
     client: httpx.AsyncClient, world: Any, database_url: str
 ) -> None:
@@ -36,3 +40,41 @@ async def test_a_request_after_the_database_dropped_its_connections_succeeds(
     response = await client.get("/v1/me", headers=headers)
     assert response.status_code == 200, response.text
     assert response.json()["id"] == str(world.volunteer_a.id)
+
+
+async def _shutting_down_postgres(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """Answer every connection as a PostgreSQL that is shutting down does (SQLSTATE 57P03)."""
+    while True:
+        length, code = struct.unpack("!ii", await reader.readexactly(8))
+        if code == 80877103:  # SSLRequest: refuse TLS, then read the startup message
+            writer.write(b"N")
+            await writer.drain()
+            continue
+        await reader.readexactly(length - 8)
+        fields = b"SFATAL\0VFATAL\0C57P03\0Mthe database system is shutting down\0\0"
+        writer.write(b"E" + struct.pack("!i", len(fields) + 4) + fields)
+        await writer.drain()
+        writer.close()
+        return
+
+
+async def test_a_request_while_postgresql_shuts_down_answers_503_problem_json() -> None:
+    server = await asyncio.start_server(_shutting_down_postgres, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    app = create_app(
+        base_settings(database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{port}/x")
+    )
+    token, _ = app.state.keyring.issue(sub=uuid.uuid4(), typ="volunteer", region_id=uuid.uuid4())
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+    finally:
+        server.close()
+        await app.state.db.dispose()
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "database_unavailable"
+    assert response.headers["retry-after"] == "1"

@@ -1,4 +1,5 @@
-"""`python -m app <command>`: migrate, seed-demo, create-admin, openapi, serve, worker."""
+"""`python -m app <command>`: migrate, seed-demo, create-admin, openapi, serve, worker,
+verify-ledger."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from alembic import command
 from alembic.config import Config
 
 from app.core.config import Settings, get_settings
+from app.core.logging_redaction import RedactingFilter
 from app.core.middleware import JsonFormatter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -136,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     srv = sub.add_parser("serve", help="serve the API with uvicorn")
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=8000)
+    sub.add_parser("verify-ledger", help="replay the ledger and check every invariant")
     wrk = sub.add_parser("worker", help="run background jobs")
     wrk.add_argument("--once", action="store_true", help="run every job until idle, then exit")
     args = parser.parse_args(argv)
@@ -158,4 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         serve(settings, args.host, args.port)
     elif args.command == "worker":
         asyncio.run(_worker(settings, args.once))
+    elif args.command == "verify-ledger":
+        from app.ledger.verify import run_cli
+
+        return run_cli(settings)
     return 0

@@ -1,0 +1,615 @@
+"""Tamper evidence for the ledger: transactions sealed into signed, chained blocks.
+
+A sealing job, off the request path, groups committed transactions that no block
+holds yet into a block of their region: the block's Merkle root (RFC 6962 tree
+hashing, SHA-256) covers each transaction's canonical JSON with its postings, the
+block names the hash of the previous block, and the region's Ed25519 key signs
+the block's header. A transaction's inclusion proof (leaf, audit path, header,
+signature) can then be checked by anyone holding the region's public key, and
+`verify_blocks` recomputes everything from the current rows to find any edit.
+
+Ledger rows stay untouched (they are append-only): which block holds which
+transaction is recorded here, in `ledger_sealed_transactions`. Sequence numbers
+are handed out before commit, so on PostgreSQL a lower `seq` may commit after a
+higher one was sealed; the sealer therefore takes any unsealed transaction it
+can see, and orders only within a block by `seq`. To avoid re-scanning the whole
+ledger, each region keeps a watermark below which every transaction is sealed;
+it only moves past transactions older than `SETTLE_AFTER` (a database
+transaction never runs that long), and a full sweep every `SWEEP_EVERY` catches
+anything that still slipped behind it.
+
+The private keys live in `ledger_signing_keys` (a KMS would hold them in
+production) and never leave this module: no response or log line carries them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    String,
+    UniqueConstraint,
+    exists,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column, selectinload
+
+from app.core import clock
+from app.core.db import Base, IdMixin
+from app.ledger.models import Account, AccountKind, LedgerTransaction, Posting
+from app.orgs.models import Region
+
+log = logging.getLogger("liangpiao.ledger.sealing")
+
+BLOCK_VERSION = 1
+GENESIS_HASH = "0" * 64
+MAX_BLOCK_SIZE = 1000
+SETTLE_AFTER = timedelta(minutes=10)
+SWEEP_EVERY = timedelta(hours=1)
+
+_LEAF_PREFIX = b"\x00"
+_NODE_PREFIX = b"\x01"
+
+
+# --- tables ---------------------------------------------------------------------------
+
+
+class SigningKey(IdMixin, Base):
+    """A region's Ed25519 key pair. Blocks name the key (`kid`) that signed them."""
+
+    __tablename__ = "ledger_signing_keys"
+    __table_args__ = (UniqueConstraint("region_id", "generation"),)
+
+    region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"))
+    generation: Mapped[int]
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    # Raw 32-byte keys, base64url without padding.
+    public_key: Mapped[str] = mapped_column(String(64))
+    private_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class SealState(IdMixin, Base):
+    """Per region: the sealer's lock row and its watermark."""
+
+    __tablename__ = "ledger_seal_states"
+
+    region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"), unique=True)
+    # Every transaction of the region with a seq up to this one is sealed.
+    sealed_through_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    swept_at: Mapped[datetime | None]
+
+
+class Block(IdMixin, Base):
+    __tablename__ = "ledger_blocks"
+    __table_args__ = (UniqueConstraint("region_id", "height"),)
+
+    region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"))
+    height: Mapped[int]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    merkle_root: Mapped[str] = mapped_column(String(64))
+    tx_count: Mapped[int]
+    sealed_at: Mapped[datetime]
+    kid: Mapped[str] = mapped_column(String(64))
+    block_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    signature: Mapped[str] = mapped_column(String(128))
+
+
+class SealedTransaction(Base):
+    """Which block holds a transaction, where, and the leaf hash it had when sealed."""
+
+    __tablename__ = "ledger_sealed_transactions"
+    __table_args__ = (UniqueConstraint("block_id", "position"),)
+
+    transaction_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("ledger_transactions.id"), primary_key=True
+    )
+    region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"))
+    block_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ledger_blocks.id"))
+    position: Mapped[int]
+    leaf_hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- canonical forms and hashing --------------------------------------------------------
+
+
+def b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no whitespace, UTF-8: one byte string per value."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def instant(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def canonical_transaction(tx: LedgerTransaction, postings: Sequence[Posting]) -> bytes:
+    """The bytes a transaction's leaf hashes: every field of it and of its postings."""
+    return canonical_json(
+        {
+            "v": BLOCK_VERSION,
+            "id": str(tx.id),
+            "seq": tx.seq,
+            "region_id": str(tx.region_id),
+            "kind": str(tx.kind),
+            "reference_type": tx.reference_type,
+            "reference_id": tx.reference_id,
+            "actor": tx.actor,
+            "metadata": tx.meta,
+            "created_at": instant(tx.created_at),
+            "reverses_id": str(tx.reverses_id) if tx.reverses_id else None,
+            "refunds_id": str(tx.refunds_id) if tx.refunds_id else None,
+            "postings": sorted(
+                ({"account_id": str(p.account_id), "amount": p.amount} for p in postings),
+                key=lambda p: (p["account_id"], p["amount"]),
+            ),
+        }
+    )
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(_LEAF_PREFIX + data).digest()
+
+
+def _node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(_NODE_PREFIX + left + right).digest()
+
+
+def _split(n: int) -> int:
+    """The largest power of two smaller than n (n > 1)."""
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return k
+
+
+def merkle_root(leaves: Sequence[bytes]) -> bytes:
+    """RFC 6962 Merkle Tree Hash over leaf hashes (at least one)."""
+    if len(leaves) == 1:
+        return leaves[0]
+    k = _split(len(leaves))
+    return _node_hash(merkle_root(leaves[:k]), merkle_root(leaves[k:]))
+
+
+def audit_path(index: int, leaves: Sequence[bytes]) -> list[bytes]:
+    """RFC 6962 PATH(index, leaves): the sibling hashes from the leaf up to the root."""
+    if len(leaves) == 1:
+        return []
+    k = _split(len(leaves))
+    if index < k:
+        return [*audit_path(index, leaves[:k]), merkle_root(leaves[k:])]
+    return [*audit_path(index - k, leaves[k:]), merkle_root(leaves[:k])]
+
+
+def verify_inclusion(
+    leaf: bytes, *, index: int, size: int, path: Sequence[bytes], root: bytes
+) -> bool:
+    """RFC 9162 §2.1.3.2: does `path` lead from `leaf` at `index` to `root`?"""
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = _node_hash(p, r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = _node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def block_header(block: Block) -> dict[str, Any]:
+    return {
+        "v": BLOCK_VERSION,
+        "region_id": str(block.region_id),
+        "height": block.height,
+        "prev_hash": block.prev_hash,
+        "merkle_root": block.merkle_root,
+        "tx_count": block.tx_count,
+        "sealed_at": instant(block.sealed_at),
+        "kid": block.kid,
+    }
+
+
+def key_thumbprint(public_raw: bytes) -> str:
+    """RFC 7638 JWK thumbprint of an Ed25519 public key (RFC 8037)."""
+    jwk = {"crv": "Ed25519", "kty": "OKP", "x": b64url(public_raw)}
+    return b64url(hashlib.sha256(canonical_json(jwk)).digest())
+
+
+# --- keys -------------------------------------------------------------------------------
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+async def public_keys(session: AsyncSession, *, region_id: uuid.UUID) -> list[SigningKey]:
+    rows = await session.scalars(
+        select(SigningKey).where(SigningKey.region_id == region_id).order_by(SigningKey.generation)
+    )
+    return list(rows)
+
+
+async def _signing_key(session: AsyncSession, region_id: uuid.UUID) -> SigningKey:
+    """The region's newest key, generated on first use."""
+    key = await session.scalar(
+        select(SigningKey)
+        .where(SigningKey.region_id == region_id)
+        .order_by(SigningKey.generation.desc())
+        .limit(1)
+    )
+    if key is not None:
+        return key
+    private = Ed25519PrivateKey.generate()
+    public_raw = private.public_key().public_bytes_raw()
+    await session.execute(
+        _insert_for(session)(SigningKey)
+        .values(
+            id=uuid.uuid4(),
+            region_id=region_id,
+            generation=1,
+            kid=key_thumbprint(public_raw),
+            public_key=b64url(public_raw),
+            private_key=b64url(private.private_bytes_raw()),
+            created_at=clock.now(),
+        )
+        .on_conflict_do_nothing(index_elements=["region_id", "generation"])
+    )
+    log.info("ledger signing key created", extra={"region_id": str(region_id)})
+    return await _signing_key(session, region_id)
+
+
+def _sign(key: SigningKey, message: bytes) -> str:
+    private = Ed25519PrivateKey.from_private_bytes(b64url_decode(key.private_key))
+    return b64url(private.sign(message))
+
+
+def signature_valid(public_key: str, signature: str, message: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(b64url_decode(public_key)).verify(
+            b64url_decode(signature), message
+        )
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+# --- sealing ----------------------------------------------------------------------------
+
+
+def _unsealed(region_id: uuid.UUID, *, after_seq: int) -> Any:
+    return (
+        select(LedgerTransaction.seq, LedgerTransaction.id)
+        .where(
+            LedgerTransaction.region_id == region_id,
+            LedgerTransaction.seq > after_seq,
+            ~exists().where(SealedTransaction.transaction_id == LedgerTransaction.id),
+        )
+        .order_by(LedgerTransaction.seq)
+    )
+
+
+def _sweep_due(state: SealState, now: datetime) -> bool:
+    return state.swept_at is None or now - state.swept_at >= SWEEP_EVERY
+
+
+def _scan_from(state: SealState, now: datetime) -> int:
+    """Where to look for unsealed transactions: the watermark, or 0 when a sweep is due."""
+    return 0 if _sweep_due(state, now) else state.sealed_through_seq
+
+
+async def _lock_state(session: AsyncSession, region_id: uuid.UUID) -> SealState | None:
+    """The region's seal state, locked; None while another sealer holds it."""
+    await session.execute(
+        _insert_for(session)(SealState)
+        .values(id=uuid.uuid4(), region_id=region_id, sealed_through_seq=0, swept_at=None)
+        .on_conflict_do_nothing(index_elements=["region_id"])
+    )
+    return await session.scalar(
+        select(SealState)
+        .where(SealState.region_id == region_id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def _advance_watermark(session: AsyncSession, state: SealState, now: datetime) -> None:
+    """Move the watermark past sealed transactions that no late commit can precede."""
+    first_gap = await session.scalar(
+        _unsealed(state.region_id, after_seq=state.sealed_through_seq)
+        .with_only_columns(LedgerTransaction.seq)
+        .limit(1)
+    )
+    query = select(func.max(LedgerTransaction.seq)).where(
+        LedgerTransaction.region_id == state.region_id,
+        LedgerTransaction.seq > state.sealed_through_seq,
+        LedgerTransaction.created_at < now - SETTLE_AFTER,
+    )
+    if first_gap is not None:
+        query = query.where(LedgerTransaction.seq < first_gap)
+    settled = await session.scalar(query)
+    if settled is not None:
+        state.sealed_through_seq = int(settled)
+
+
+async def seal_block(
+    session: AsyncSession, *, region_id: uuid.UUID, limit: int = MAX_BLOCK_SIZE
+) -> Block | None:
+    """Seal up to `limit` of the region's unsealed transactions into its next block."""
+    state = await _lock_state(session, region_id)
+    if state is None:
+        return None
+    now = clock.now()
+    scan_from = _scan_from(state, now)
+    picked = (await session.execute(_unsealed(region_id, after_seq=scan_from).limit(limit))).all()
+    if scan_from == 0:
+        state.swept_at = now
+    if not picked:
+        await _advance_watermark(session, state, now)
+        await session.flush()
+        return None
+
+    txs = list(
+        await session.scalars(
+            select(LedgerTransaction)
+            .where(LedgerTransaction.id.in_([tx_id for _, tx_id in picked]))
+            .options(selectinload(LedgerTransaction.postings))
+            .order_by(LedgerTransaction.seq)
+        )
+    )
+    leaves = [leaf_hash(canonical_transaction(tx, tx.postings)) for tx in txs]
+    previous = await latest_block(session, region_id=region_id)
+    key = await _signing_key(session, region_id)
+    block = Block(
+        id=uuid.uuid4(),
+        region_id=region_id,
+        height=previous.height + 1 if previous else 1,
+        prev_hash=previous.block_hash if previous else GENESIS_HASH,
+        merkle_root=merkle_root(leaves).hex(),
+        tx_count=len(txs),
+        sealed_at=now,
+        kid=key.kid,
+        block_hash="",
+        signature="",
+    )
+    signed = canonical_json(block_header(block))
+    block.block_hash = hashlib.sha256(signed).hexdigest()
+    block.signature = _sign(key, signed)
+    session.add(block)
+    await session.flush()
+    await session.execute(
+        insert(SealedTransaction),
+        [
+            {
+                "transaction_id": tx.id,
+                "region_id": region_id,
+                "block_id": block.id,
+                "position": position,
+                "leaf_hash": leaf.hex(),
+            }
+            for position, (tx, leaf) in enumerate(zip(txs, leaves, strict=True))
+        ],
+    )
+    await _advance_watermark(session, state, now)
+    await session.flush()
+    log.info(
+        "ledger block sealed",
+        extra={"region_id": str(region_id), "height": block.height, "tx_count": block.tx_count},
+    )
+    return block
+
+
+async def _regions_to_seal(session: AsyncSession) -> list[uuid.UUID]:
+    """Regions with work for the sealer: a transaction above the watermark, or a sweep due."""
+    now = clock.now()
+    states = {s.region_id: s for s in await session.scalars(select(SealState))}
+    due = []
+    for region_id in list(await session.scalars(select(Region.id).order_by(Region.id))):
+        state = states.get(region_id)
+        if state is not None and _sweep_due(state, now):
+            due.append(region_id)
+            continue
+        after = state.sealed_through_seq if state else 0
+        if await session.scalar(_unsealed(region_id, after_seq=after).limit(1)) is not None:
+            due.append(region_id)
+    return due
+
+
+async def seal_pending(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """The sealing job: one block per region that has unsealed transactions.
+
+    Returns how many transactions it sealed, so that a caller running it until idle
+    stops once every region is sealed.
+    """
+    async with sessions() as session, session.begin():
+        regions = await _regions_to_seal(session)
+    sealed = 0
+    for region_id in regions:
+        async with sessions() as session, session.begin():
+            block = await seal_block(session, region_id=region_id)
+            sealed += block.tx_count if block else 0
+    return sealed
+
+
+# --- reading: heads and proofs ----------------------------------------------------------
+
+
+async def latest_block(session: AsyncSession, *, region_id: uuid.UUID) -> Block | None:
+    return await session.scalar(
+        select(Block).where(Block.region_id == region_id).order_by(Block.height.desc()).limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class Proof:
+    transaction: bytes
+    leaf_hash: bytes
+    leaf_index: int
+    tree_size: int
+    audit_path: list[bytes]
+    block: Block
+
+
+async def transaction_region(
+    session: AsyncSession, *, transaction_id: uuid.UUID
+) -> uuid.UUID | None:
+    return await session.scalar(
+        select(LedgerTransaction.region_id).where(LedgerTransaction.id == transaction_id)
+    )
+
+
+async def touches_wallet(
+    session: AsyncSession, *, transaction_id: uuid.UUID, volunteer_id: uuid.UUID
+) -> bool:
+    """Does the transaction post to this volunteer's wallet?"""
+    found = await session.scalar(
+        select(Posting.id)
+        .join(Account, Account.id == Posting.account_id)
+        .where(
+            Posting.transaction_id == transaction_id,
+            Account.kind == AccountKind.wallet,
+            Account.owner_id == volunteer_id,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def sealed_in(
+    session: AsyncSession, *, transaction_id: uuid.UUID
+) -> SealedTransaction | None:
+    return await session.get(SealedTransaction, transaction_id)
+
+
+async def proof(session: AsyncSession, *, transaction_id: uuid.UUID) -> Proof | None:
+    """The inclusion proof of a sealed transaction, from the current rows; None if unsealed."""
+    sealed = await sealed_in(session, transaction_id=transaction_id)
+    if sealed is None:
+        return None
+    block = await session.get(Block, sealed.block_id)
+    assert block is not None
+    txs = list(
+        await session.scalars(
+            select(LedgerTransaction)
+            .join(SealedTransaction, SealedTransaction.transaction_id == LedgerTransaction.id)
+            .where(SealedTransaction.block_id == block.id)
+            .options(selectinload(LedgerTransaction.postings))
+            .order_by(SealedTransaction.position)
+        )
+    )
+    canonical = [canonical_transaction(tx, tx.postings) for tx in txs]
+    leaves = [leaf_hash(data) for data in canonical]
+    return Proof(
+        transaction=canonical[sealed.position],
+        leaf_hash=leaves[sealed.position],
+        leaf_index=sealed.position,
+        tree_size=len(leaves),
+        audit_path=audit_path(sealed.position, leaves),
+        block=block,
+    )
+
+
+# --- verification -----------------------------------------------------------------------
+
+
+async def verify_blocks(session: AsyncSession) -> list[str]:
+    """Recompute every block from the current rows; name each thing that does not match.
+
+    Checks, per region and block: the chain (heights and previous hashes), each
+    header against its hash and signature, the block's transactions (each leaf
+    against the one recorded when sealed, and the Merkle root over them all).
+    """
+    problems: list[str] = []
+    keys = {k.kid: k for k in await session.scalars(select(SigningKey))}
+    previous: Block | None = None
+    blocks = await session.scalars(select(Block).order_by(Block.region_id, Block.height))
+    for block in blocks:
+        name = f"block {block.id} (region {block.region_id}, height {block.height})"
+        if previous is None or previous.region_id != block.region_id:
+            previous = None
+        expected_height = previous.height + 1 if previous else 1
+        expected_prev = previous.block_hash if previous else GENESIS_HASH
+        if block.height != expected_height:
+            problems.append(f"{name}: expected height {expected_height}; a block is missing")
+        if block.prev_hash != expected_prev:
+            problems.append(f"{name}: prev_hash does not match the previous block's hash")
+        signed = canonical_json(block_header(block))
+        if hashlib.sha256(signed).hexdigest() != block.block_hash:
+            problems.append(f"{name}: header does not match block_hash")
+        key = keys.get(block.kid)
+        if key is None or key.region_id != block.region_id:
+            problems.append(f"{name}: signed by unknown key {block.kid}")
+        elif not signature_valid(key.public_key, block.signature, signed):
+            problems.append(f"{name}: signature is not valid")
+        problems.extend(await _verify_block_transactions(session, block, name))
+        previous = block
+    return problems
+
+
+async def _verify_block_transactions(session: AsyncSession, block: Block, name: str) -> list[str]:
+    problems: list[str] = []
+    sealed = list(
+        await session.scalars(
+            select(SealedTransaction)
+            .where(SealedTransaction.block_id == block.id)
+            .order_by(SealedTransaction.position)
+        )
+    )
+    if [s.position for s in sealed] != list(range(block.tx_count)):
+        problems.append(
+            f"{name}: holds {len(sealed)} transactions at positions "
+            f"{[s.position for s in sealed]}, its header says {block.tx_count}"
+        )
+    txs = {
+        tx.id: tx
+        for tx in await session.scalars(
+            select(LedgerTransaction)
+            .where(LedgerTransaction.id.in_([s.transaction_id for s in sealed]))
+            .options(selectinload(LedgerTransaction.postings))
+        )
+    }
+    leaves: list[bytes] = []
+    for s in sealed:
+        tx = txs.get(s.transaction_id)
+        if tx is None:
+            problems.append(f"transaction {s.transaction_id} of {name} is missing")
+            leaves.append(bytes.fromhex(s.leaf_hash))
+            continue
+        leaf = leaf_hash(canonical_transaction(tx, tx.postings))
+        leaves.append(leaf)
+        if leaf.hex() != s.leaf_hash or tx.region_id != block.region_id:
+            problems.append(
+                f"transaction {tx.id} (seq {tx.seq}) changed since it was sealed in {name}"
+            )
+    if not leaves or merkle_root(leaves).hex() != block.merkle_root:
+        problems.append(f"{name}: the Merkle root of its transactions does not match")
+    return problems

@@ -1,0 +1,532 @@
+"""The region's reward policy, and the issuance of 良票 for approved hours.
+
+Issuance follows `hours.approved` events: one `RewardIssuance` per hours
+record (a unique constraint), so a second delivery changes nothing. A
+correction that supersedes a record issues, or claws back, the difference
+between what the new record is worth and what the volunteer holds from the
+old one. Caps and the budget let through what fits; every shortfall is
+recorded with its reason on the issuance row.
+
+Issuances of one region take turns on the region's policy row (locked for
+update), so two events for one volunteer cannot both fit under one cap.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import clock
+from app.identity.models import StaffUser
+from app.identity.principals import Principal, StaffContext, load_staff
+from app.ledger import sealing
+from app.ledger import service as ledger
+from app.ledger.errors import TransactionNotFound
+from app.orgs.errors import RegionNotFound
+from app.orgs.models import Role
+from app.orgs.service import get_region
+from app.rewards.errors import NoSealedBlock, NotCenterAdmin, ProofForbidden, TransactionNotSealed
+from app.rewards.models import (
+    DEFAULT_EARNING_SOURCES,
+    DEFAULT_RATE_PER_HOUR,
+    EarningSource,
+    IssuanceReason,
+    RewardIssuance,
+    RewardPolicy,
+)
+from app.rewards.schemas import (
+    BlockHeader,
+    LedgerDigest,
+    LedgerKey,
+    LedgerKeySet,
+    RewardPolicyOut,
+    RewardPolicyUpdate,
+    TransactionProof,
+)
+
+log = logging.getLogger("liangpiao.rewards")
+T = TypeVar("T")
+
+HOURS_APPROVED = "hours.approved"
+REFERENCE_TYPE = "hours_record"
+ACTOR = "system:rewards"
+
+
+# --- the policy -------------------------------------------------------------------------
+
+
+def _policy_out(region_id: uuid.UUID, policy: RewardPolicy | None) -> RewardPolicyOut:
+    if policy is None:
+        return RewardPolicyOut(
+            region_id=region_id,
+            rate_per_hour=DEFAULT_RATE_PER_HOUR,
+            earning_sources=list(DEFAULT_EARNING_SOURCES),
+            activity_cap=None,
+            daily_cap=None,
+            yearly_cap=None,
+            yearly_budget=None,
+            is_default=True,
+            updated_at=None,
+            updated_by_id=None,
+        )
+    return RewardPolicyOut(
+        region_id=region_id,
+        rate_per_hour=policy.rate_per_hour,
+        earning_sources=[EarningSource(s) for s in policy.earning_sources],
+        activity_cap=policy.activity_cap,
+        daily_cap=policy.daily_cap,
+        yearly_cap=policy.yearly_cap,
+        yearly_budget=policy.yearly_budget,
+        is_default=policy.updated_by_id is None,
+        updated_at=policy.updated_at if policy.updated_by_id is not None else None,
+        updated_by_id=policy.updated_by_id,
+    )
+
+
+def _require_center_admin(staff: StaffContext, region_id: uuid.UUID) -> None:
+    # Another region's policy does not exist as far as this caller can tell.
+    if staff.region_id != region_id:
+        raise RegionNotFound()
+    if not any(grant.role == Role.center_admin for grant in staff.grants):
+        raise NotCenterAdmin()
+
+
+async def _find_policy(session: AsyncSession, region_id: uuid.UUID) -> RewardPolicy | None:
+    return await session.scalar(select(RewardPolicy).where(RewardPolicy.region_id == region_id))
+
+
+async def _lock_policy(session: AsyncSession, region_id: uuid.UUID) -> RewardPolicy:
+    """The region's policy row, created with the defaults if absent, locked for update."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(RewardPolicy)
+        .values(
+            id=uuid.uuid4(),
+            region_id=region_id,
+            rate_per_hour=DEFAULT_RATE_PER_HOUR,
+            earning_sources=[s.value for s in DEFAULT_EARNING_SOURCES],
+            updated_at=clock.now(),
+        )
+        .on_conflict_do_nothing(index_elements=[RewardPolicy.region_id])
+    )
+    policy = await session.scalar(
+        select(RewardPolicy)
+        .where(RewardPolicy.region_id == region_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert policy is not None
+    return policy
+
+
+async def get_policy(
+    session: AsyncSession, *, staff: StaffContext, region_id: uuid.UUID
+) -> RewardPolicyOut:
+    _require_center_admin(staff, region_id)
+    return _policy_out(region_id, await _find_policy(session, region_id))
+
+
+async def set_policy(
+    session: AsyncSession,
+    *,
+    staff: StaffContext,
+    region_id: uuid.UUID,
+    update: RewardPolicyUpdate,
+) -> RewardPolicyOut:
+    _require_center_admin(staff, region_id)
+    policy = await _lock_policy(session, region_id)
+    policy.rate_per_hour = update.rate_per_hour
+    policy.earning_sources = [s.value for s in update.earning_sources]
+    policy.activity_cap = update.activity_cap
+    policy.daily_cap = update.daily_cap
+    policy.yearly_cap = update.yearly_cap
+    policy.yearly_budget = update.yearly_budget
+    policy.updated_at = clock.now()
+    policy.updated_by_id = staff.id
+    await session.flush()
+    log.info(
+        "reward policy set",
+        extra={"region_id": str(region_id), "staff_id": str(staff.id)},
+    )
+    return _policy_out(region_id, policy)
+
+
+# --- issuance ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoursApproved:
+    """The payload of an `hours.approved` event (see the activities contract)."""
+
+    region_id: uuid.UUID
+    hours_record_id: uuid.UUID
+    volunteer_id: uuid.UUID
+    activity_id: uuid.UUID | None
+    minutes: int
+    source: str
+    supersedes_id: uuid.UUID | None
+    service_date: date
+    approved_at: datetime | None
+    approved_by: str | None
+
+    @classmethod
+    def parse(cls, region_id: uuid.UUID, payload: dict[str, Any]) -> HoursApproved:
+        """Read an event payload; a malformed one raises, so the event waits for a fix."""
+
+        def need(key: str, convert: Callable[[Any], T]) -> T:
+            try:
+                return convert(payload[key])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"malformed {HOURS_APPROVED} payload: {key}: {exc!r}") from exc
+
+        def maybe(key: str, convert: Callable[[Any], T]) -> T | None:
+            return None if payload.get(key) is None else need(key, convert)
+
+        def as_uuid(value: Any) -> uuid.UUID:
+            return uuid.UUID(str(value))
+
+        def as_minutes(value: Any) -> int:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{value!r} is not a whole number of minutes")
+            return value
+
+        def as_instant(value: Any) -> datetime:
+            instant = datetime.fromisoformat(str(value))
+            return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+        return cls(
+            region_id=region_id,
+            hours_record_id=need("hours_record_id", as_uuid),
+            volunteer_id=need("volunteer_id", as_uuid),
+            activity_id=maybe("activity_id", as_uuid),
+            minutes=need("minutes", as_minutes),
+            source=need("source", str),
+            supersedes_id=maybe("supersedes_id", as_uuid),
+            service_date=need("service_date", lambda v: date.fromisoformat(str(v))),
+            approved_at=maybe("approved_at", as_instant),
+            approved_by=maybe("approved_by", str),
+        )
+
+
+def entitlement(policy: RewardPolicy, *, source: str, minutes: int) -> int:
+    """Whole 良票 for the minutes, rounded down; zero when the source does not earn."""
+    if source not in policy.earning_sources:
+        return 0
+    return minutes * policy.rate_per_hour // 60
+
+
+async def _held(session: AsyncSession, *where: ColumnElement[bool]) -> int:
+    """What volunteers hold from live (not superseded) issuances matching `where`."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(RewardIssuance.granted + RewardIssuance.shortfall), 0)).where(
+            RewardIssuance.superseded_by_id.is_(None), *where
+        )
+    )
+    return int(total or 0)
+
+
+async def _net_issued(session: AsyncSession, *, region_id: uuid.UUID, year: int) -> int:
+    total = await session.scalar(
+        select(
+            func.coalesce(func.sum(RewardIssuance.issued - RewardIssuance.clawed_back), 0)
+        ).where(RewardIssuance.region_id == region_id, RewardIssuance.budget_year == year)
+    )
+    return int(total or 0)
+
+
+async def _apply_caps(
+    session: AsyncSession,
+    *,
+    policy: RewardPolicy,
+    approval: HoursApproved,
+    replacing: RewardIssuance | None,
+    amount: int,
+    reasons: list[str],
+) -> int:
+    """`amount` reduced to what the volunteer's caps still allow, not counting `replacing`."""
+    mine = [
+        RewardIssuance.region_id == approval.region_id,
+        RewardIssuance.volunteer_id == approval.volunteer_id,
+    ]
+    if replacing is not None:
+        mine.append(RewardIssuance.id != replacing.id)
+    caps: list[tuple[int | None, IssuanceReason, ColumnElement[bool] | None]] = [
+        (
+            policy.activity_cap,
+            IssuanceReason.activity_cap,
+            RewardIssuance.activity_id == approval.activity_id
+            if approval.activity_id is not None
+            else None,
+        ),
+        (
+            policy.daily_cap,
+            IssuanceReason.daily_cap,
+            RewardIssuance.service_date == approval.service_date,
+        ),
+        (
+            policy.yearly_cap,
+            IssuanceReason.yearly_cap,
+            RewardIssuance.service_year == approval.service_date.year,
+        ),
+    ]
+    for cap, reason, scope in caps:
+        if cap is None or scope is None or amount == 0:
+            continue
+        room = max(0, cap - await _held(session, *mine, scope))
+        if amount > room:
+            amount = room
+            reasons.append(reason.value)
+    return amount
+
+
+async def issue_for_hours(session: AsyncSession, *, approval: HoursApproved) -> RewardIssuance:
+    """Issue (or claw back) 良票 for one approved hours record, exactly once."""
+    policy = await _lock_policy(session, approval.region_id)
+    existing = await session.scalar(
+        select(RewardIssuance).where(
+            RewardIssuance.hours_record_id == approval.hours_record_id,
+            RewardIssuance.region_id == approval.region_id,
+        )
+    )
+    if existing is not None:
+        return existing
+
+    region = await get_region(session, approval.region_id)
+    budget_year = clock.now().astimezone(ZoneInfo(region.timezone)).year
+    entitled = entitlement(policy, source=approval.source, minutes=approval.minutes)
+    issuance = RewardIssuance(
+        id=uuid.uuid4(),
+        region_id=approval.region_id,
+        hours_record_id=approval.hours_record_id,
+        supersedes_hours_record_id=approval.supersedes_id,
+        volunteer_id=approval.volunteer_id,
+        activity_id=approval.activity_id,
+        source=approval.source,
+        minutes=approval.minutes,
+        service_date=approval.service_date,
+        service_year=approval.service_date.year,
+        budget_year=budget_year,
+        rate_per_hour=policy.rate_per_hour,
+        entitled=entitled,
+        granted=0,
+        issued=0,
+        clawed_back=0,
+        shortfall=0,
+        reasons=[],
+        approved_by=approval.approved_by,
+        approved_at=approval.approved_at,
+        created_at=clock.now(),
+    )
+    reasons: list[str] = []
+    if entitled == 0 and approval.source not in policy.earning_sources:
+        reasons.append(IssuanceReason.source_not_earning.value)
+
+    # A correction of this record may have been delivered first: it already counts
+    # for the whole chain, so this older record is worth nothing now.
+    replaced_by = await session.scalar(
+        select(RewardIssuance).where(
+            RewardIssuance.supersedes_hours_record_id == approval.hours_record_id,
+            RewardIssuance.region_id == approval.region_id,
+        )
+    )
+    replacing: RewardIssuance | None = None
+    if approval.supersedes_id is not None:
+        replacing = await session.scalar(
+            select(RewardIssuance).where(
+                RewardIssuance.hours_record_id == approval.supersedes_id,
+                RewardIssuance.region_id == approval.region_id,
+            )
+        )
+
+    session.add(issuance)
+    await session.flush()
+
+    if replaced_by is not None:
+        issuance.superseded_by_id = replaced_by.id
+        reasons.append(IssuanceReason.superseded.value)
+        target = 0
+    else:
+        target = await _apply_caps(
+            session,
+            policy=policy,
+            approval=approval,
+            replacing=replacing,
+            amount=entitled,
+            reasons=reasons,
+        )
+    # What the volunteer holds from the record this one replaces is counted against it.
+    already = replacing.held if replacing is not None else 0
+    delta = target - already
+    if delta > 0 and policy.yearly_budget is not None:
+        spent = await _net_issued(session, region_id=approval.region_id, year=budget_year)
+        room = max(0, policy.yearly_budget - spent)
+        if delta > room:
+            delta = room
+            reasons.append(IssuanceReason.budget_exhausted.value)
+    if delta > 0:
+        await _issue(session, issuance=issuance, amount=delta)
+    elif delta < 0:
+        await _claw_back(session, issuance=issuance, amount=-delta, reasons=reasons)
+    issuance.granted = already + delta if delta >= 0 else target
+    if replacing is not None:
+        replacing.superseded_by_id = issuance.id
+
+    issuance.reasons = reasons
+    await session.flush()
+    log.info(
+        "reward issuance",
+        extra={
+            "hours_record_id": str(approval.hours_record_id),
+            "issued": issuance.issued,
+            "clawed_back": issuance.clawed_back,
+            "reasons": reasons,
+        },
+    )
+    return issuance
+
+
+def _ledger_metadata(issuance: RewardIssuance) -> dict[str, Any]:
+    return {
+        "hours_record_id": str(issuance.hours_record_id),
+        "supersedes_id": (
+            str(issuance.supersedes_hours_record_id)
+            if issuance.supersedes_hours_record_id
+            else None
+        ),
+        "minutes": issuance.minutes,
+        "source": issuance.source,
+        "approved_by": issuance.approved_by,
+        "issuance_id": str(issuance.id),
+    }
+
+
+async def _issue(session: AsyncSession, *, issuance: RewardIssuance, amount: int) -> None:
+    tx = await ledger.issue_to_wallet(
+        session,
+        region_id=issuance.region_id,
+        volunteer_id=issuance.volunteer_id,
+        amount=amount,
+        reference_type=REFERENCE_TYPE,
+        reference_id=str(issuance.hours_record_id),
+        actor=ACTOR,
+        metadata=_ledger_metadata(issuance),
+    )
+    issuance.issued = amount
+    issuance.transaction_id = tx.id
+
+
+async def _claw_back(
+    session: AsyncSession, *, issuance: RewardIssuance, amount: int, reasons: list[str]
+) -> None:
+    """Take `amount` back to the issuance account, or what the wallet still has of it."""
+    # Read without the wallet's lock: a spend that slips in between makes the ledger
+    # refuse, the handler fails, and the outbox delivers the event again later.
+    wallet = await ledger.wallet_summary(
+        session, region_id=issuance.region_id, volunteer_id=issuance.volunteer_id
+    )
+    take = max(0, min(amount, wallet.spendable, wallet.balance.available))
+    if take > 0:
+        source = await ledger.system_account(
+            session, region_id=issuance.region_id, kind=ledger.AccountKind.issuance
+        )
+        tx = await ledger.spend_from_wallet(
+            session,
+            region_id=issuance.region_id,
+            volunteer_id=issuance.volunteer_id,
+            to_account_id=source.id,
+            amount=take,
+            kind=ledger.TxKind.adjust,
+            reference_type=REFERENCE_TYPE,
+            reference_id=str(issuance.hours_record_id),
+            actor=ACTOR,
+            metadata=_ledger_metadata(issuance),
+        )
+        issuance.transaction_id = tx.id
+    issuance.clawed_back = take
+    issuance.shortfall = amount - take
+    if take < amount:
+        reasons.append(IssuanceReason.clawback_shortfall.value)
+
+
+# --- the ledger's proofs, signed heads and public keys ------------------------------------
+
+
+def _digest_out(block: sealing.Block) -> LedgerDigest:
+    header = sealing.block_header(block)
+    return LedgerDigest(
+        block_id=block.id,
+        header=BlockHeader.model_validate(header),
+        signed_header=sealing.canonical_json(header).decode(),
+        block_hash=block.block_hash,
+        signature=block.signature,
+    )
+
+
+async def ledger_keys(session: AsyncSession, *, region_id: uuid.UUID) -> LedgerKeySet:
+    """The region's public signing keys (public: anyone may verify the ledger's blocks)."""
+    await get_region(session, region_id)
+    keys = await sealing.public_keys(session, region_id=region_id)
+    return LedgerKeySet(
+        region_id=region_id,
+        keys=[LedgerKey(kid=k.kid, x=k.public_key, created_at=k.created_at) for k in keys],
+    )
+
+
+async def latest_digest(session: AsyncSession, *, principal: Principal) -> LedgerDigest:
+    """The newest signed block head of the caller's region."""
+    block = None
+    if principal.region_id is not None:
+        block = await sealing.latest_block(session, region_id=principal.region_id)
+    if block is None:
+        raise NoSealedBlock()
+    return _digest_out(block)
+
+
+async def _may_read_proof(
+    session: AsyncSession, *, principal: Principal, transaction_id: uuid.UUID
+) -> bool:
+    if principal.kind == "volunteer":
+        return await sealing.touches_wallet(
+            session, transaction_id=transaction_id, volunteer_id=principal.id
+        )
+    if principal.kind == "staff":
+        user = await session.get(StaffUser, principal.id)
+        if user is None or not user.is_active or user.region_id != principal.region_id:
+            return False
+        staff = await load_staff(session, user)
+        return any(grant.role == Role.center_admin for grant in staff.grants)
+    return False
+
+
+async def transaction_proof(
+    session: AsyncSession, *, principal: Principal, transaction_id: uuid.UUID
+) -> TransactionProof:
+    """The inclusion proof of a transaction: for the region's center admins, or for the
+    volunteer whose wallet the transaction touches. Another region's is not found."""
+    region_id = await sealing.transaction_region(session, transaction_id=transaction_id)
+    if region_id is None or region_id != principal.region_id:
+        raise TransactionNotFound()
+    if not await _may_read_proof(session, principal=principal, transaction_id=transaction_id):
+        raise ProofForbidden()
+    found = await sealing.proof(session, transaction_id=transaction_id)
+    if found is None:
+        raise TransactionNotSealed()
+    return TransactionProof(
+        transaction_id=transaction_id,
+        transaction=found.transaction.decode(),
+        leaf_hash=found.leaf_hash.hex(),
+        leaf_index=found.leaf_index,
+        tree_size=found.tree_size,
+        audit_path=[h.hex() for h in found.audit_path],
+        block=_digest_out(found.block),
+    )

@@ -1,5 +1,481 @@
-"""HTTP routes of `app.merchants`."""
+"""HTTP routes of `app.merchants` for people: merchants, their staff, offers, terminals,
+refunds, statements and settlement; the volunteer's redemption codes and offer browsing;
+the region's merchant policy. Terminals' own signed routes are in `terminal_router`."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+import uuid
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+
+from app.core.db import SessionDep
+from app.core.errors import (
+    Forbidden,
+    InvalidCursor,
+    MalformedBody,
+    NotFound,
+    TokenExpired,
+    TokenInvalid,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+    error_responses,
+)
+from app.core.pagination import Page, PageParams, page_params
+from app.identity.principals import CurrentStaff, CurrentVolunteer
+from app.ledger.errors import InsufficientBalance, RefundExceedsRemainder
+from app.merchants import codes, redemption, schemas, service, settlement
+from app.merchants.access import CurrentMerchantActor
+from app.merchants.errors import (
+    CenterAdminRequired,
+    LocationRequired,
+    MerchantNotFound,
+    MerchantOwnerRequired,
+    MerchantStatusTransitionInvalid,
+    MerchantUsernameTaken,
+    NotMerchantManager,
+    NotMerchantMember,
+    OfferDatesInvalid,
+    OfferLimitIncomplete,
+    OfferNotFound,
+    PublicKeyInvalid,
+    RedemptionNotFound,
+    RedemptionNotSucceeded,
+    RefundNoReused,
+    RefundWindowClosed,
+    SettlementPeriodOpen,
+    StatementNotReady,
+    StationInvalid,
+    TerminalNotFound,
+    TerminalStatusTransitionInvalid,
+)
+from app.merchants.models import MerchantCategory, MerchantStatus, TerminalStatus
+
+router = APIRouter(prefix="/v1")
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+AUTH = (Unauthorized, TokenInvalid, TokenExpired, Forbidden)
+BODY = (MalformedBody, UnsupportedMediaType, ValidationFailed)
+# Acting on one merchant: its managers, or its own staff.
+ON_MERCHANT = (*AUTH, MerchantNotFound, NotMerchantManager, NotMerchantMember)
+ON_MERCHANT_AS_OWNER = (*ON_MERCHANT, MerchantOwnerRequired)
+
+
+# Merchants
+
+
+@router.post(
+    "/merchants",
+    tags=["merchants"],
+    summary="Onboard a merchant (pending), paired with stations you administer",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(*AUTH, *BODY, StationInvalid, NotMerchantManager),
+)
+async def create_merchant(
+    body: schemas.MerchantCreate, session: SessionDep, staff: CurrentStaff
+) -> schemas.Merchant:
+    return await service.create_merchant(session, staff=staff, data=body)
+
+
+@router.get(
+    "/merchants",
+    tags=["merchants"],
+    summary="List the merchants you manage (merchant staff: their own)",
+    responses=error_responses(*AUTH, InvalidCursor),
+)
+async def list_merchants(
+    session: SessionDep,
+    actor: CurrentMerchantActor,
+    page: PageDep,
+    merchant_status: Annotated[MerchantStatus | None, Query(alias="status")] = None,
+) -> Page[schemas.Merchant]:
+    return await service.list_merchants(session, actor=actor, status=merchant_status, page=page)
+
+
+@router.post(
+    "/merchants/settlements",
+    tags=["settlement"],
+    summary="Settle every merchant's receipts of an ended month (center admin; idempotent)",
+    responses=error_responses(*AUTH, *BODY, CenterAdminRequired, SettlementPeriodOpen),
+)
+async def settle_merchants(
+    body: schemas.SettlementRequest, session: SessionDep, staff: CurrentStaff
+) -> schemas.SettlementRun:
+    return await settlement.settle_month(session, staff=staff, period=body.period)
+
+
+@router.get(
+    "/merchants/{merchant_id}",
+    tags=["merchants"],
+    summary="Read a merchant",
+    responses=error_responses(*ON_MERCHANT),
+)
+async def get_merchant(
+    merchant_id: uuid.UUID, session: SessionDep, actor: CurrentMerchantActor
+) -> schemas.Merchant:
+    return await service.get_merchant(session, actor=actor, merchant_id=merchant_id)
+
+
+@router.patch(
+    "/merchants/{merchant_id}",
+    tags=["merchants"],
+    summary="Change a merchant's details or paired stations",
+    responses=error_responses(*ON_MERCHANT, *BODY, StationInvalid),
+)
+async def update_merchant(
+    merchant_id: uuid.UUID,
+    body: schemas.MerchantUpdate,
+    session: SessionDep,
+    staff: CurrentStaff,
+) -> schemas.Merchant:
+    return await service.update_merchant(session, staff=staff, merchant_id=merchant_id, data=body)
+
+
+@router.post(
+    "/merchants/{merchant_id}/status",
+    tags=["merchants"],
+    summary="Activate or suspend a merchant",
+    responses=error_responses(*ON_MERCHANT, *BODY, MerchantStatusTransitionInvalid),
+)
+async def change_merchant_status(
+    merchant_id: uuid.UUID,
+    body: schemas.MerchantStatusChange,
+    session: SessionDep,
+    staff: CurrentStaff,
+) -> schemas.Merchant:
+    return await service.change_status(
+        session, staff=staff, merchant_id=merchant_id, status=body.status
+    )
+
+
+@router.post(
+    "/merchants/{merchant_id}/staff",
+    tags=["merchants"],
+    summary="Create a merchant staff login (managers: owners and cashiers; owners: cashiers)",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(*ON_MERCHANT_AS_OWNER, *BODY, MerchantUsernameTaken),
+)
+async def create_merchant_staff(
+    merchant_id: uuid.UUID,
+    body: schemas.MerchantStaffCreate,
+    session: SessionDep,
+    actor: CurrentMerchantActor,
+) -> schemas.MerchantStaff:
+    return await service.create_merchant_staff(
+        session, actor=actor, merchant_id=merchant_id, data=body
+    )
+
+
+@router.get(
+    "/merchants/{merchant_id}/staff",
+    tags=["merchants"],
+    summary="List a merchant's staff logins",
+    responses=error_responses(*ON_MERCHANT_AS_OWNER),
+)
+async def list_merchant_staff(
+    merchant_id: uuid.UUID, session: SessionDep, actor: CurrentMerchantActor
+) -> list[schemas.MerchantStaff]:
+    return await service.list_merchant_staff(session, actor=actor, merchant_id=merchant_id)
+
+
+# Offers
+
+
+@router.post(
+    "/merchants/{merchant_id}/offers",
+    tags=["offers"],
+    summary="Create an offer priced in 良票",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(
+        *ON_MERCHANT_AS_OWNER, *BODY, OfferLimitIncomplete, OfferDatesInvalid
+    ),
+)
+async def create_offer(
+    merchant_id: uuid.UUID,
+    body: schemas.OfferCreate,
+    session: SessionDep,
+    actor: CurrentMerchantActor,
+) -> schemas.Offer:
+    return await service.create_offer(session, actor=actor, merchant_id=merchant_id, data=body)
+
+
+@router.get(
+    "/merchants/{merchant_id}/offers",
+    tags=["offers"],
+    summary="List a merchant's offers, withdrawn ones included",
+    responses=error_responses(*ON_MERCHANT, InvalidCursor),
+)
+async def list_merchant_offers(
+    merchant_id: uuid.UUID, session: SessionDep, actor: CurrentMerchantActor, page: PageDep
+) -> Page[schemas.Offer]:
+    return await service.list_offers(session, actor=actor, merchant_id=merchant_id, page=page)
+
+
+@router.patch(
+    "/merchants/{merchant_id}/offers/{offer_id}",
+    tags=["offers"],
+    summary="Change or withdraw an offer",
+    responses=error_responses(
+        *ON_MERCHANT_AS_OWNER, *BODY, OfferNotFound, OfferLimitIncomplete, OfferDatesInvalid
+    ),
+)
+async def update_offer(
+    merchant_id: uuid.UUID,
+    offer_id: uuid.UUID,
+    body: schemas.OfferUpdate,
+    session: SessionDep,
+    actor: CurrentMerchantActor,
+) -> schemas.Offer:
+    return await service.update_offer(
+        session, actor=actor, merchant_id=merchant_id, offer_id=offer_id, data=body
+    )
+
+
+@router.get(
+    "/offers",
+    tags=["offers"],
+    summary="Browse the active offers of your region, nearest first given a position",
+    responses=error_responses(*AUTH, InvalidCursor, LocationRequired),
+)
+async def browse_offers(
+    session: SessionDep,
+    volunteer: CurrentVolunteer,
+    page: PageDep,
+    category: MerchantCategory | None = None,
+    merchant_id: uuid.UUID | None = None,
+    latitude: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    longitude: Annotated[float | None, Query(ge=-180, le=180)] = None,
+) -> Page[schemas.OfferListing]:
+    return await service.browse_offers(
+        session,
+        volunteer=volunteer,
+        category=category,
+        merchant_id=merchant_id,
+        latitude=latitude,
+        longitude=longitude,
+        page=page,
+    )
+
+
+# Terminals
+
+
+@router.post(
+    "/merchants/{merchant_id}/terminals",
+    tags=["terminals"],
+    summary="Register a terminal; a generated private key is shown this once",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(*ON_MERCHANT_AS_OWNER, *BODY, PublicKeyInvalid),
+)
+async def register_terminal(
+    merchant_id: uuid.UUID,
+    body: schemas.TerminalCreate,
+    session: SessionDep,
+    actor: CurrentMerchantActor,
+) -> schemas.TerminalRegistered:
+    return await service.register_terminal(session, actor=actor, merchant_id=merchant_id, data=body)
+
+
+@router.get(
+    "/merchants/{merchant_id}/terminals",
+    tags=["terminals"],
+    summary="List a merchant's terminals",
+    responses=error_responses(*ON_MERCHANT_AS_OWNER),
+)
+async def list_terminals(
+    merchant_id: uuid.UUID, session: SessionDep, actor: CurrentMerchantActor
+) -> list[schemas.Terminal]:
+    return await service.list_terminals(session, actor=actor, merchant_id=merchant_id)
+
+
+_TERMINAL_CHANGE = error_responses(
+    *ON_MERCHANT_AS_OWNER, TerminalNotFound, TerminalStatusTransitionInvalid
+)
+
+
+@router.post(
+    "/merchants/{merchant_id}/terminals/{terminal_id}/suspend",
+    tags=["terminals"],
+    summary="Suspend a terminal: refused until resumed",
+    responses=_TERMINAL_CHANGE,
+)
+async def suspend_terminal(
+    merchant_id: uuid.UUID, terminal_id: uuid.UUID, session: SessionDep, actor: CurrentMerchantActor
+) -> schemas.Terminal:
+    return await service.set_terminal_status(
+        session,
+        actor=actor,
+        merchant_id=merchant_id,
+        terminal_id=terminal_id,
+        status=TerminalStatus.suspended,
+    )
+
+
+@router.post(
+    "/merchants/{merchant_id}/terminals/{terminal_id}/resume",
+    tags=["terminals"],
+    summary="Resume a suspended terminal",
+    responses=_TERMINAL_CHANGE,
+)
+async def resume_terminal(
+    merchant_id: uuid.UUID, terminal_id: uuid.UUID, session: SessionDep, actor: CurrentMerchantActor
+) -> schemas.Terminal:
+    return await service.set_terminal_status(
+        session,
+        actor=actor,
+        merchant_id=merchant_id,
+        terminal_id=terminal_id,
+        status=TerminalStatus.active,
+    )
+
+
+@router.post(
+    "/merchants/{merchant_id}/terminals/{terminal_id}/revoke",
+    tags=["terminals"],
+    summary="Revoke a terminal for good; its next request is refused",
+    responses=_TERMINAL_CHANGE,
+)
+async def revoke_terminal(
+    merchant_id: uuid.UUID, terminal_id: uuid.UUID, session: SessionDep, actor: CurrentMerchantActor
+) -> schemas.Terminal:
+    return await service.set_terminal_status(
+        session,
+        actor=actor,
+        merchant_id=merchant_id,
+        terminal_id=terminal_id,
+        status=TerminalStatus.revoked,
+    )
+
+
+# Refunds, statements
+
+
+@router.post(
+    "/merchants/{merchant_id}/redemptions/{redemption_id}/refunds",
+    tags=["redemptions"],
+    summary="Refund part or all of a redemption, once per refund_no",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(
+        *ON_MERCHANT_AS_OWNER,
+        *BODY,
+        RedemptionNotFound,
+        RedemptionNotSucceeded,
+        RefundWindowClosed,
+        RefundExceedsRemainder,
+        RefundNoReused,
+        InsufficientBalance,
+    ),
+)
+async def refund_redemption(
+    merchant_id: uuid.UUID,
+    redemption_id: uuid.UUID,
+    body: schemas.RefundRequest,
+    session: SessionDep,
+    actor: CurrentMerchantActor,
+) -> schemas.Refund:
+    return await redemption.refund(
+        session, actor=actor, merchant_id=merchant_id, redemption_id=redemption_id, data=body
+    )
+
+
+@router.get(
+    "/merchants/{merchant_id}/statements/{day}",
+    tags=["settlement"],
+    summary="A day's statement (region time), as JSON or CSV, from the next day on",
+    response_model=schemas.Statement,
+    responses={
+        200: {
+            "description": "The statement; `X-Statement-SHA256` is the SHA-256 of its CSV",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        **error_responses(*ON_MERCHANT_AS_OWNER, StatementNotReady),
+    },
+)
+async def get_merchant_statement(
+    merchant_id: uuid.UUID,
+    day: date,
+    session: SessionDep,
+    actor: CurrentMerchantActor,
+    output: Annotated[Literal["json", "csv"] | None, Query(alias="format")] = None,
+    accept: Annotated[str | None, Header(max_length=512)] = None,
+) -> Response:
+    result, body = await settlement.statement(
+        session, actor=actor, merchant_id=merchant_id, day=day
+    )
+    sha256_hex, content_digest = settlement.csv_digests(body)
+    if output == "csv" or (output is None and "text/csv" in (accept or "")):
+        return Response(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "X-Statement-SHA256": sha256_hex,
+                "Content-Digest": content_digest,
+                "Content-Disposition": f'attachment; filename="statement-{merchant_id}-{day}.csv"',
+            },
+        )
+    return Response(
+        result.model_dump_json(),
+        media_type="application/json",
+        headers={"X-Statement-SHA256": sha256_hex},
+    )
+
+
+# The region's merchant policy
+
+
+@router.get(
+    "/regions/{region_id}/merchant-policy",
+    tags=["merchants"],
+    summary="Read the region's merchant policy (refund window)",
+    responses=error_responses(*AUTH, NotFound),
+)
+async def get_merchant_policy(
+    region_id: uuid.UUID, session: SessionDep, staff: CurrentStaff
+) -> schemas.MerchantPolicy:
+    return await service.get_policy(session, staff=staff, region_id=region_id)
+
+
+@router.put(
+    "/regions/{region_id}/merchant-policy",
+    tags=["merchants"],
+    summary="Set the region's merchant policy (center admin)",
+    responses=error_responses(*AUTH, *BODY, NotFound, CenterAdminRequired),
+)
+async def set_merchant_policy(
+    region_id: uuid.UUID,
+    body: schemas.MerchantPolicyUpdate,
+    session: SessionDep,
+    staff: CurrentStaff,
+) -> schemas.MerchantPolicy:
+    return await service.set_policy(session, staff=staff, region_id=region_id, data=body)
+
+
+# The volunteer's codes
+
+
+@router.post(
+    "/me/redemption-codes",
+    tags=["me"],
+    summary="A fresh 60-second redemption code with its QR image; the previous one retires",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(*AUTH),
+)
+async def create_redemption_code(
+    session: SessionDep, volunteer: CurrentVolunteer
+) -> schemas.RedemptionCodeOut:
+    return await codes.new_code_for(session, volunteer=volunteer)
+
+
+@router.post(
+    "/me/offline-code-secret",
+    tags=["me"],
+    summary="Provision the wallet's offline-code secret (shown once; a new call replaces it)",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(*AUTH),
+)
+async def provision_offline_code_secret(
+    session: SessionDep, volunteer: CurrentVolunteer
+) -> schemas.OfflineCodeSecret:
+    return await codes.offline_secret_for(session, volunteer=volunteer)

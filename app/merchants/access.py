@@ -1,0 +1,140 @@
+"""Who may act on a merchant.
+
+Region staff manage a merchant when they are center admins of its region or
+admins whose roles reach one of its paired stations. The merchant's own staff
+(StaffUser of kind `merchant`, linked by `MerchantMember`) act on their merchant
+only: its owner runs it, its cashiers see it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import SessionDep
+from app.core.errors import Forbidden
+from app.identity.models import StaffUser
+from app.identity.principals import (
+    CurrentPrincipal,
+    StaffContext,
+    current_merchant_user,
+    current_staff,
+)
+from app.merchants.errors import (
+    CenterAdminRequired,
+    MerchantNotFound,
+    MerchantOwnerRequired,
+    NotMerchantManager,
+    NotMerchantMember,
+)
+from app.merchants.models import Merchant, MerchantMember, MerchantRole, MerchantStation
+from app.orgs.models import OrgUnit, Role
+
+
+@dataclass(frozen=True)
+class MerchantActor:
+    """Region staff, or a merchant's own staff account with its membership."""
+
+    staff: StaffContext | None = None
+    user: StaffUser | None = None
+    member: MerchantMember | None = None
+
+    @property
+    def region_id(self) -> uuid.UUID:
+        if self.staff is not None:
+            return self.staff.region_id
+        assert self.user is not None
+        return self.user.region_id
+
+    @property
+    def label(self) -> str:
+        """Names the actor in ledger transactions and audit columns."""
+        if self.staff is not None:
+            return f"staff:{self.staff.id}"
+        assert self.user is not None
+        return f"merchant_staff:{self.user.id}"
+
+
+async def current_actor(principal: CurrentPrincipal, session: SessionDep) -> MerchantActor:
+    if principal.kind == "staff":
+        return MerchantActor(staff=await current_staff(principal, session))
+    if principal.kind == "merchant_staff":
+        user = await current_merchant_user(principal, session)
+        member = await session.scalar(
+            select(MerchantMember).where(
+                MerchantMember.staff_user_id == user.id,
+                MerchantMember.region_id == user.region_id,
+            )
+        )
+        return MerchantActor(user=user, member=member)
+    raise Forbidden("This needs a staff or merchant staff token")
+
+
+CurrentMerchantActor = Annotated[MerchantActor, Depends(current_actor)]
+
+
+def is_center_admin(staff: StaffContext) -> bool:
+    # A center is the root of its region's tree: its path has one segment.
+    return any(g.role == Role.center_admin and g.unit_path.count("/") == 2 for g in staff.grants)
+
+
+def require_center_admin(staff: StaffContext) -> None:
+    if not is_center_admin(staff):
+        raise CenterAdminRequired()
+
+
+async def merchant_in_region(
+    session: AsyncSession, *, region_id: uuid.UUID, merchant_id: uuid.UUID
+) -> Merchant:
+    merchant = await session.get(Merchant, merchant_id)
+    if merchant is None or merchant.region_id != region_id:
+        raise MerchantNotFound()
+    return merchant
+
+
+async def paired_units(session: AsyncSession, *, merchant: Merchant) -> list[OrgUnit]:
+    rows = await session.scalars(
+        select(OrgUnit)
+        .join(MerchantStation, MerchantStation.org_unit_id == OrgUnit.id)
+        .where(
+            MerchantStation.merchant_id == merchant.id,
+            MerchantStation.region_id == merchant.region_id,
+        )
+        .order_by(OrgUnit.id)
+    )
+    return list(rows)
+
+
+async def can_manage(session: AsyncSession, *, staff: StaffContext, merchant: Merchant) -> bool:
+    if merchant.region_id != staff.region_id:
+        return False
+    if is_center_admin(staff):
+        return True
+    return any(staff.is_admin_of(unit) for unit in await paired_units(session, merchant=merchant))
+
+
+async def merchant_for(
+    session: AsyncSession,
+    *,
+    actor: MerchantActor,
+    merchant_id: uuid.UUID,
+    owner: bool = False,
+) -> Merchant:
+    """The merchant if the actor may act on it: its managers, its owner, or (unless
+    `owner`) its cashiers; 404 across regions."""
+    merchant = await merchant_in_region(session, region_id=actor.region_id, merchant_id=merchant_id)
+    if actor.staff is not None:
+        if not await can_manage(session, staff=actor.staff, merchant=merchant):
+            raise NotMerchantManager()
+        return merchant
+    member = actor.member
+    if member is None or member.merchant_id != merchant.id:
+        raise NotMerchantMember()
+    if owner and member.role != MerchantRole.merchant_owner:
+        raise MerchantOwnerRequired()
+    return merchant

@@ -1,0 +1,283 @@
+"""Redemption codes: the 18-digit numbers a terminal scans from a volunteer's phone.
+
+Two kinds, told apart by their prefix (no payment wallet uses either: WeChat Pay's
+codes start 10-15, Alipay's 25-30):
+
+- online `88` + 16 random digits: created by `POST /v1/me/redemption-codes`, valid
+  60 s, single use; a new one retires the last. Only its SHA-256 is stored.
+- offline `89` + 8-digit wallet number + 8-digit TOTP (RFC 6238, SHA-1, 30-s steps)
+  derived by the mini-program from the wallet's secret without a network. The
+  current and the previous step are accepted, and a step is accepted once: a
+  wallet redeems offline at most once per step, and never with a step older than
+  one it already used.
+
+A code is resolved (whose is it, is it still good?) before anything moves, and
+consumed with a conditional UPDATE inside the redemption's transaction, so that
+of many terminals presenting one code at once exactly one gets it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyotp
+import segno
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import clock
+from app.merchants import schemas
+from app.merchants.errors import (
+    CodeExpired,
+    CodeMalformed,
+    CodeOtherRegion,
+    CodeRetired,
+    CodeUnknown,
+    CodeUsed,
+)
+from app.merchants.models import CodeKind, CodeStatus, OfflineCodeKey, RedemptionCode
+from app.volunteers.models import Volunteer
+
+CODE_LENGTH = 18
+ONLINE_PREFIX = "88"
+OFFLINE_PREFIX = "89"
+ONLINE_TTL = timedelta(seconds=60)
+TOTP_STEP_SECONDS = 30
+TOTP_DIGITS = 8
+WALLET_NO_DIGITS = 8
+# Steps accepted besides the current one: the previous (a code shown just before a boundary).
+TOTP_PAST_STEPS = 1
+# How far back an offline code is recognised as expired rather than unknown.
+EXPIRED_LOOKBACK_STEPS = 10
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def new_online_code() -> str:
+    return ONLINE_PREFIX + f"{secrets.randbelow(10**16):016d}"
+
+
+def qr_data_uri(code: str) -> str:
+    """A PNG QR code of `code` as a data URI, for the mini-program's <image>."""
+    qr = segno.make(code, error="m", micro=False)
+    return str(qr.png_data_uri(scale=6, border=2))
+
+
+def totp_step(at: datetime) -> int:
+    return int(at.timestamp()) // TOTP_STEP_SECONDS
+
+
+def offline_code(secret: str, wallet_no: str, step: int) -> str:
+    """The offline code of a wallet at a time step, as the mini-program derives it."""
+    otp = pyotp.TOTP(secret, digits=TOTP_DIGITS, interval=TOTP_STEP_SECONDS)
+    return OFFLINE_PREFIX + wallet_no + str(otp.generate_otp(step))
+
+
+def kind_of(code: str) -> CodeKind:
+    if len(code) != CODE_LENGTH or not code.isdigit():
+        raise CodeMalformed()
+    if code.startswith(ONLINE_PREFIX):
+        return CodeKind.online
+    if code.startswith(OFFLINE_PREFIX):
+        return CodeKind.offline
+    raise CodeMalformed("This is not a 良票 code (did the volunteer show a payment code?)")
+
+
+async def _lock_volunteer_codes(session: AsyncSession, volunteer_id: uuid.UUID) -> None:
+    """Serialize code changes of one wallet (SQLite's writers are serialized already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(b"codes:" + volunteer_id.bytes).digest()
+        lock_id = int.from_bytes(digest[:8], "big", signed=True)
+        await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+
+
+async def issue_online_code(
+    session: AsyncSession, *, volunteer: Volunteer
+) -> tuple[str, RedemptionCode]:
+    """A new online code for the volunteer; the previous one, if unused, is retired."""
+    await _lock_volunteer_codes(session, volunteer.id)
+    await session.execute(
+        update(RedemptionCode)
+        .where(
+            RedemptionCode.region_id == volunteer.region_id,
+            RedemptionCode.volunteer_id == volunteer.id,
+            RedemptionCode.status == CodeStatus.active,
+        )
+        .values(status=CodeStatus.retired)
+        .execution_options(synchronize_session=False)
+    )
+    now = clock.now()
+    code = new_online_code()
+    row = RedemptionCode(
+        region_id=volunteer.region_id,
+        volunteer_id=volunteer.id,
+        code_hash=hash_code(code),
+        status=CodeStatus.active,
+        created_at=now,
+        expires_at=now + ONLINE_TTL,
+    )
+    session.add(row)
+    await session.flush()
+    return code, row
+
+
+async def provision_offline_key(session: AsyncSession, *, volunteer: Volunteer) -> OfflineCodeKey:
+    """The wallet's TOTP secret: created on first call, replaced (the old one dead) after."""
+    await _lock_volunteer_codes(session, volunteer.id)
+    key = await session.scalar(
+        select(OfflineCodeKey).where(OfflineCodeKey.volunteer_id == volunteer.id)
+    )
+    now = clock.now()
+    if key is not None:
+        key.secret = pyotp.random_base32()
+        key.rotated_at = now
+        await session.flush()
+        return key
+    while True:
+        wallet_no = f"{secrets.randbelow(10**WALLET_NO_DIGITS):0{WALLET_NO_DIGITS}d}"
+        taken = await session.scalar(
+            select(OfflineCodeKey.id).where(OfflineCodeKey.wallet_no == wallet_no)
+        )
+        if taken is None:
+            break
+    key = OfflineCodeKey(
+        region_id=volunteer.region_id,
+        volunteer_id=volunteer.id,
+        wallet_no=wallet_no,
+        secret=pyotp.random_base32(),
+        created_at=now,
+    )
+    session.add(key)
+    await session.flush()
+    return key
+
+
+@dataclass(frozen=True)
+class ResolvedCode:
+    """A code found good: whose it is, and what to mark to consume it."""
+
+    kind: CodeKind
+    volunteer_id: uuid.UUID
+    volunteer_name: str | None
+    row_id: uuid.UUID  # RedemptionCode.id or OfflineCodeKey.id
+    step: int | None  # the TOTP step of an offline code
+
+
+async def resolve(session: AsyncSession, *, code: str, region_id: uuid.UUID) -> ResolvedCode:
+    """Whose code this is, refusing unknown, expired, used, retired or foreign codes."""
+    kind = kind_of(code)
+    now = clock.now()
+    if kind is CodeKind.online:
+        # Looked up in every region, only to tell "another region's" from "unknown".
+        row = (
+            await session.execute(
+                select(
+                    RedemptionCode.id,
+                    RedemptionCode.region_id,
+                    RedemptionCode.volunteer_id,
+                    RedemptionCode.status,
+                    RedemptionCode.expires_at,
+                    Volunteer.name,
+                )
+                .join(Volunteer, Volunteer.id == RedemptionCode.volunteer_id)
+                .where(RedemptionCode.code_hash == hash_code(code))
+            )
+        ).one_or_none()
+        if row is None:
+            raise CodeUnknown()
+        code_id, code_region, volunteer_id, status, expires_at, name = row
+        if code_region != region_id:
+            raise CodeOtherRegion()
+        if status == CodeStatus.used:
+            raise CodeUsed()
+        if status == CodeStatus.retired:
+            raise CodeRetired()
+        if expires_at <= now:
+            raise CodeExpired()
+        return ResolvedCode(kind, volunteer_id, name, code_id, None)
+
+    wallet_no, otp = code[2 : 2 + WALLET_NO_DIGITS], code[2 + WALLET_NO_DIGITS :]
+    key_row = (
+        await session.execute(
+            select(OfflineCodeKey, Volunteer.name)
+            .join(Volunteer, Volunteer.id == OfflineCodeKey.volunteer_id)
+            .where(OfflineCodeKey.wallet_no == wallet_no)
+        )
+    ).one_or_none()
+    if key_row is None:
+        raise CodeUnknown()
+    key, name = key_row
+    if key.region_id != region_id:
+        raise CodeOtherRegion()
+    current = totp_step(now)
+    totp = pyotp.TOTP(key.secret, digits=TOTP_DIGITS, interval=TOTP_STEP_SECONDS)
+    for step in range(current, current - TOTP_PAST_STEPS - 1, -1):
+        if secrets.compare_digest(str(totp.generate_otp(step)), otp):
+            if key.last_used_step is not None and step <= key.last_used_step:
+                raise CodeUsed()
+            return ResolvedCode(kind, key.volunteer_id, name, key.id, step)
+    # A code of a recent step before the window is expired; anything else is unknown.
+    for step in range(current - TOTP_PAST_STEPS - 1, current - EXPIRED_LOOKBACK_STEPS, -1):
+        if secrets.compare_digest(str(totp.generate_otp(step)), otp):
+            raise CodeExpired()
+    raise CodeUnknown()
+
+
+async def consume(session: AsyncSession, resolved: ResolvedCode) -> None:
+    """Mark the code used; of concurrent redemptions of one code exactly one gets here."""
+    now = clock.now()
+    if resolved.kind is CodeKind.online:
+        result = await session.execute(
+            update(RedemptionCode)
+            .where(
+                RedemptionCode.id == resolved.row_id,
+                RedemptionCode.status == CodeStatus.active,
+                RedemptionCode.expires_at > now,
+            )
+            .values(status=CodeStatus.used, used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        assert resolved.step is not None
+        result = await session.execute(
+            update(OfflineCodeKey)
+            .where(
+                OfflineCodeKey.id == resolved.row_id,
+                (OfflineCodeKey.last_used_step.is_(None))
+                | (OfflineCodeKey.last_used_step < resolved.step),
+            )
+            .values(last_used_step=resolved.step)
+            .execution_options(synchronize_session=False)
+        )
+    if getattr(result, "rowcount", 0) != 1:
+        raise CodeUsed()
+
+
+async def new_code_for(session: AsyncSession, *, volunteer: Volunteer) -> schemas.RedemptionCodeOut:
+    code, row = await issue_online_code(session, volunteer=volunteer)
+    return schemas.RedemptionCodeOut(
+        code=code, kind=CodeKind.online, expires_at=row.expires_at, qr_png=qr_data_uri(code)
+    )
+
+
+async def offline_secret_for(
+    session: AsyncSession, *, volunteer: Volunteer
+) -> schemas.OfflineCodeSecret:
+    key = await provision_offline_key(session, volunteer=volunteer)
+    otp = pyotp.TOTP(key.secret, digits=TOTP_DIGITS, interval=TOTP_STEP_SECONDS)
+    return schemas.OfflineCodeSecret(
+        secret=key.secret,
+        wallet_no=key.wallet_no,
+        prefix=OFFLINE_PREFIX,
+        digits=TOTP_DIGITS,
+        period_seconds=TOTP_STEP_SECONDS,
+        format=f"{OFFLINE_PREFIX} + wallet_no ({WALLET_NO_DIGITS} digits) + TOTP "
+        f"({TOTP_DIGITS} digits, SHA-1, {TOTP_STEP_SECONDS}-s steps)",
+        otpauth_uri=otp.provisioning_uri(name=key.wallet_no, issuer_name="良票"),
+    )

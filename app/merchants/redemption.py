@@ -1,0 +1,630 @@
+"""Redemption at the counter: redeem, query, void; and refunds by the merchant or region.
+
+A terminal's `request_no` is the idempotency key of an attempt. The attempt's row
+is claimed first (INSERT … ON CONFLICT DO NOTHING on `(terminal_id, request_no)`),
+so a concurrent twin waits for the first to commit and then replays its outcome;
+the same number with another body is refused. Refusals are outcomes too: they
+are stored, replayed, and reported by the query. Unlike `core.idempotency`, which
+keeps only successes, the counter needs "refused, and why" to be a stable answer
+(a new attempt takes a new number, as with WeChat Pay's `out_trade_no`).
+
+The effects of a redemption — the code marked used, the offer's stock and the
+volunteer's usage counted, the 良票 moved in one ledger transaction — run inside a
+savepoint: a refusal on any of them rolls all of them back, and only the refusal
+is recorded. Locks are taken in one order (code, offer, usage, then the ledger's
+wallet and merchant account) by redemptions and voids alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import clock
+from app.core.errors import AppError, catalogue
+from app.integrations import outbox
+from app.ledger import service as ledger
+from app.ledger.errors import InsufficientBalance, RefundExceedsRemainder
+from app.merchants import codes, schemas
+from app.merchants.access import MerchantActor, merchant_for
+from app.merchants.errors import (
+    MerchantNotActive,
+    MerchantSuspended,
+    OfferInactive,
+    OfferLimitReached,
+    OfferNotValidToday,
+    OfferOutOfStock,
+    OfferUnavailable,
+    RedemptionAlreadyRefunded,
+    RedemptionNotFound,
+    RedemptionNotSucceeded,
+    RedemptionRefusal,
+    RefundNoReused,
+    RefundWindowClosed,
+    RequestNoReused,
+    StarLevelTooLow,
+    VoidWindowClosed,
+)
+from app.merchants.models import (
+    LimitPeriod,
+    MerchantStatus,
+    Offer,
+    OfferStatus,
+    OfferUsage,
+    Redemption,
+    RedemptionRefund,
+    RedemptionStatus,
+)
+from app.merchants.service import merchant_account_id, refund_window_days
+from app.merchants.terminal_auth import TerminalContext
+from app.orgs.models import Region
+from app.volunteers.records import star_level
+from app.volunteers.service import mask_name
+
+REFERENCE_REDEMPTION = "redemption"
+REFERENCE_VOID = "redemption_void"
+REFERENCE_REFUND = "redemption_refund"
+
+
+class RedemptionInsufficientBalance(InsufficientBalance):
+    """The ledger's refusal, recorded as the outcome of the attempt."""
+
+    commit = True
+
+
+def _insert(session: AsyncSession) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _fingerprint(data: schemas.RedemptionRequest) -> str:
+    body = {
+        "code": data.code,
+        "offer_id": str(data.offer_id) if data.offer_id else None,
+        "amount": data.amount,
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def receipt(redemption: Redemption) -> schemas.Receipt:
+    refusal = None
+    if redemption.status == RedemptionStatus.refused:
+        refusal = schemas.Refusal(
+            code=redemption.refusal_code or "",
+            status=redemption.refusal_status or 409,
+            detail=redemption.refusal_detail or "",
+        )
+    return schemas.Receipt(
+        id=redemption.id,
+        request_no=redemption.request_no,
+        status=redemption.status,
+        merchant_id=redemption.merchant_id,
+        terminal_id=redemption.terminal_id,
+        offer_id=redemption.offer_id,
+        amount=redemption.amount,
+        balance_after=redemption.balance_after,
+        volunteer=redemption.volunteer_display,
+        code_kind=redemption.code_kind,
+        transaction_id=redemption.transaction_id,
+        refunded_amount=redemption.refunded_amount,
+        created_at=redemption.created_at,
+        voided_at=redemption.voided_at,
+        refusal=refusal,
+    )
+
+
+def _replay_refusal(redemption: Redemption) -> AppError:
+    """The stored refusal, raised again with its original status, code and detail."""
+    cls = catalogue().get(redemption.refusal_code or "", RedemptionRefusal)
+    return cls(redemption.refusal_detail, headers={"Idempotent-Replayed": "true"})
+
+
+def period_key(period: LimitPeriod, day: date) -> str:
+    """The key of the limit period that contains `day` (region time)."""
+    if period == LimitPeriod.day:
+        return day.isoformat()
+    if period == LimitPeriod.week:
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    return f"{day.year}-{day.month:02d}"
+
+
+async def _region(session: AsyncSession, region_id: uuid.UUID) -> Region:
+    region = await session.get(Region, region_id)
+    assert region is not None
+    return region
+
+
+async def _check_offer(
+    session: AsyncSession,
+    *,
+    terminal: TerminalContext,
+    offer_id: uuid.UUID,
+    volunteer_id: uuid.UUID,
+    today: date,
+) -> Offer:
+    offer = await session.get(Offer, offer_id)
+    if offer is None or offer.merchant_id != terminal.merchant_id:
+        raise OfferUnavailable()
+    if offer.status != OfferStatus.active:
+        raise OfferInactive()
+    if (offer.valid_from is not None and today < offer.valid_from) or (
+        offer.valid_until is not None and today > offer.valid_until
+    ):
+        raise OfferNotValidToday()
+    if offer.stock is not None and offer.stock <= 0:
+        raise OfferOutOfStock()
+    if offer.min_star_level > 0:
+        level = await star_level(session, region_id=terminal.region_id, volunteer_id=volunteer_id)
+        if level < offer.min_star_level:
+            raise StarLevelTooLow(
+                f"The offer needs {offer.min_star_level} stars; the volunteer has {level}",
+                required=offer.min_star_level,
+                level=level,
+            )
+    return offer
+
+
+async def _take_stock(session: AsyncSession, offer: Offer) -> None:
+    if offer.stock is None:
+        return
+    result = await session.execute(
+        update(Offer)
+        .where(Offer.id == offer.id, Offer.stock > 0)
+        .values(stock=Offer.stock - 1)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise OfferOutOfStock()
+
+
+async def _count_usage(
+    session: AsyncSession, *, offer: Offer, volunteer_id: uuid.UUID, key: str
+) -> None:
+    """Count one redemption against the volunteer's limit, refusing past it (atomically)."""
+    assert offer.limit_count is not None
+    table = OfferUsage.__table__
+    statement = (
+        _insert(session)(table)
+        .values(
+            id=uuid.uuid4(),
+            region_id=offer.region_id,
+            offer_id=offer.id,
+            volunteer_id=volunteer_id,
+            period_key=key,
+            used=1,
+        )
+        .on_conflict_do_update(
+            index_elements=["offer_id", "volunteer_id", "period_key"],
+            set_={"used": table.c.used + 1},
+            where=table.c.used < offer.limit_count,
+        )
+        .returning(table.c.used)
+    )
+    if (await session.execute(statement)).first() is None:
+        raise OfferLimitReached(
+            f"The volunteer has redeemed this offer {offer.limit_count} times this "
+            f"{offer.limit_period}",
+            limit=offer.limit_count,
+        )
+
+
+async def _claim(
+    session: AsyncSession, *, terminal: TerminalContext, request_no: str, fingerprint: str
+) -> Redemption | None:
+    """Claim the request number for this transaction; None if an attempt already has it.
+
+    The row is written with core statements (no ORM round trip to load it back);
+    `_finish` writes the outcome.
+    """
+    redemption = Redemption(
+        id=uuid.uuid4(),
+        region_id=terminal.region_id,
+        merchant_id=terminal.merchant_id,
+        terminal_id=terminal.id,
+        request_no=request_no,
+        fingerprint=fingerprint,
+        status=RedemptionStatus.pending,
+        refunded_amount=0,
+        created_at=clock.now(),
+    )
+    table = Redemption.__table__
+    claimed = await session.execute(
+        _insert(session)(table)
+        .values({c.name: getattr(redemption, c.key) for c in _CLAIM_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["terminal_id", "request_no"])
+        .returning(table.c.id)
+    )
+    return redemption if claimed.first() is not None else None
+
+
+_CLAIM_COLUMNS = [
+    Redemption.__table__.c[name]
+    for name in (
+        "id",
+        "region_id",
+        "merchant_id",
+        "terminal_id",
+        "request_no",
+        "fingerprint",
+        "status",
+        "refunded_amount",
+        "created_at",
+    )
+]
+_OUTCOME_COLUMNS = (
+    "status",
+    "volunteer_id",
+    "offer_id",
+    "code_kind",
+    "amount",
+    "transaction_id",
+    "balance_after",
+    "volunteer_display",
+    "refusal_code",
+    "refusal_status",
+    "refusal_detail",
+    "usage_period_key",
+)
+
+
+async def _finish(session: AsyncSession, redemption: Redemption) -> None:
+    """Write the attempt's outcome onto its claimed row."""
+    await session.execute(
+        update(Redemption)
+        .where(Redemption.id == redemption.id)
+        .values({name: getattr(redemption, name) for name in _OUTCOME_COLUMNS})
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _attempt(
+    session: AsyncSession, *, terminal_id: uuid.UUID, request_no: str, lock: bool = False
+) -> Redemption:
+    query = select(Redemption).where(
+        Redemption.terminal_id == terminal_id, Redemption.request_no == request_no
+    )
+    redemption = await session.scalar(query.with_for_update() if lock else query)
+    if redemption is None:
+        raise RedemptionNotFound(f"This terminal has no redemption {request_no!r}")
+    return redemption
+
+
+async def redeem(
+    session: AsyncSession, *, terminal: TerminalContext, data: schemas.RedemptionRequest
+) -> schemas.Receipt:
+    """Redeem once per request number: checks, then one ledger transaction, or a refusal."""
+    fingerprint = _fingerprint(data)
+    redemption = await _claim(
+        session, terminal=terminal, request_no=data.request_no, fingerprint=fingerprint
+    )
+    if redemption is None:
+        existing = await _attempt(session, terminal_id=terminal.id, request_no=data.request_no)
+        if existing.fingerprint != fingerprint:
+            raise RequestNoReused()
+        if existing.status == RedemptionStatus.refused:
+            raise _replay_refusal(existing)
+        return receipt(existing)
+    try:
+        await _redeem(session, terminal=terminal, data=data, redemption=redemption)
+    except RedemptionRefusal as refusal:
+        await _refuse(session, redemption, refusal)
+        raise
+    except InsufficientBalance as shortfall:
+        recorded = RedemptionInsufficientBalance(shortfall.detail, **shortfall.extra)
+        await _refuse(session, redemption, recorded)
+        raise recorded from shortfall
+    await _finish(session, redemption)
+    return receipt(redemption)
+
+
+async def _refuse(session: AsyncSession, redemption: Redemption, refusal: AppError) -> None:
+    redemption.status = RedemptionStatus.refused
+    redemption.refusal_code = refusal.code
+    redemption.refusal_status = refusal.status
+    redemption.refusal_detail = refusal.detail[:300]
+    # What the savepoint rolled back did not happen; the attempt keeps who and what only.
+    redemption.transaction_id = None
+    redemption.balance_after = None
+    redemption.usage_period_key = None
+    await _finish(session, redemption)
+
+
+async def _redeem(
+    session: AsyncSession,
+    *,
+    terminal: TerminalContext,
+    data: schemas.RedemptionRequest,
+    redemption: Redemption,
+) -> None:
+    if terminal.merchant_status == MerchantStatus.suspended:
+        raise MerchantSuspended()
+    if terminal.merchant_status != MerchantStatus.active:
+        raise MerchantNotActive()
+    code = await codes.resolve(session, code=data.code, region_id=terminal.region_id)
+    redemption.volunteer_id = code.volunteer_id
+    redemption.code_kind = code.kind
+    redemption.volunteer_display = mask_name(code.volunteer_name)
+    offer: Offer | None = None
+    usage_key: str | None = None
+    amount = data.amount
+    if data.offer_id is not None:
+        region = await _region(session, terminal.region_id)
+        today = clock.today_in(region.timezone)
+        offer = await _check_offer(
+            session,
+            terminal=terminal,
+            offer_id=data.offer_id,
+            volunteer_id=code.volunteer_id,
+            today=today,
+        )
+        redemption.offer_id = offer.id
+        amount = offer.price
+        if offer.limit_period is not None:
+            usage_key = period_key(offer.limit_period, today)
+    assert amount is not None
+    redemption.amount = amount
+
+    async with session.begin_nested():
+        await codes.consume(session, code)
+        if offer is not None:
+            await _take_stock(session, offer)
+            if usage_key is not None:
+                await _count_usage(
+                    session, offer=offer, volunteer_id=code.volunteer_id, key=usage_key
+                )
+        account_id = terminal.merchant_account_id or await merchant_account_id(
+            session, region_id=terminal.region_id, merchant_id=terminal.merchant_id
+        )
+        # `description` is the line the volunteer's wallet history shows.
+        metadata: dict[str, Any] = {
+            "merchant_id": str(terminal.merchant_id),
+            "merchant_name": terminal.merchant_name,
+            "terminal_id": str(terminal.id),
+            "request_no": data.request_no,
+            "description": f"{terminal.merchant_name} 兑换",
+        }
+        if offer is not None:
+            metadata.update(
+                offer_id=str(offer.id),
+                offer_title=offer.title,
+                description=f"{terminal.merchant_name} 兑换 {offer.title}",
+            )
+        tx = await ledger.spend_from_wallet(
+            session,
+            region_id=terminal.region_id,
+            volunteer_id=code.volunteer_id,
+            to_account_id=account_id,
+            amount=amount,
+            kind=ledger.TxKind.redeem,
+            reference_type=REFERENCE_REDEMPTION,
+            reference_id=str(redemption.id),
+            actor=terminal.label,
+            metadata=metadata,
+        )
+    wallet_id = next(p.account_id for p in tx.postings if p.amount < 0)
+    balance = await ledger.account_balance(session, account_id=wallet_id)
+    redemption.status = RedemptionStatus.succeeded
+    redemption.transaction_id = tx.id
+    redemption.balance_after = balance.available
+    redemption.usage_period_key = usage_key
+    await outbox.emit(
+        session,
+        region_id=terminal.region_id,
+        topic="redemption.succeeded",
+        payload={
+            "redemption_id": str(redemption.id),
+            "request_no": redemption.request_no,
+            "merchant_id": str(terminal.merchant_id),
+            "terminal_id": str(terminal.id),
+            "volunteer_id": str(code.volunteer_id),
+            "offer_id": str(offer.id) if offer else None,
+            "amount": amount,
+            "transaction_id": str(tx.id),
+            "created_at": redemption.created_at.isoformat(),
+        },
+    )
+
+
+async def get_attempt(
+    session: AsyncSession, *, terminal: TerminalContext, request_no: str
+) -> schemas.Receipt:
+    """What became of an attempt: succeeded (maybe voided since), refused and why, or 404."""
+    redemption = await session.scalar(
+        select(Redemption).where(
+            Redemption.terminal_id == terminal.id,
+            Redemption.request_no == request_no,
+            Redemption.region_id == terminal.region_id,
+        )
+    )
+    if redemption is None:
+        raise RedemptionNotFound(f"This terminal has no redemption {request_no!r}")
+    return receipt(redemption)
+
+
+async def _give_back_offer(session: AsyncSession, redemption: Redemption) -> None:
+    """A voided sale never happened: its stock and the volunteer's usage return."""
+    if redemption.offer_id is None:
+        return
+    await session.execute(
+        update(Offer)
+        .where(Offer.id == redemption.offer_id, Offer.stock.is_not(None))
+        .values(stock=Offer.stock + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if redemption.usage_period_key is not None and redemption.volunteer_id is not None:
+        await session.execute(
+            update(OfferUsage)
+            .where(
+                OfferUsage.offer_id == redemption.offer_id,
+                OfferUsage.volunteer_id == redemption.volunteer_id,
+                OfferUsage.period_key == redemption.usage_period_key,
+                OfferUsage.used > 0,
+            )
+            .values(used=OfferUsage.used - 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def void(
+    session: AsyncSession, *, terminal: TerminalContext, request_no: str
+) -> schemas.Receipt:
+    """Undo a redemption on its business day (region time); voiding twice is a no-op."""
+    redemption = await _attempt(session, terminal_id=terminal.id, request_no=request_no, lock=True)
+    if redemption.status == RedemptionStatus.voided:
+        return receipt(redemption)
+    if redemption.status != RedemptionStatus.succeeded:
+        raise RedemptionNotSucceeded()
+    if redemption.refunded_amount > 0:
+        raise RedemptionAlreadyRefunded()
+    region = await _region(session, terminal.region_id)
+    tz = ZoneInfo(region.timezone)
+    if redemption.created_at.astimezone(tz).date() != clock.now().astimezone(tz).date():
+        raise VoidWindowClosed()
+    assert redemption.transaction_id is not None
+    assert redemption.amount is not None
+    await _give_back_offer(session, redemption)
+    tx = await ledger.refund_spend(
+        session,
+        original_transaction_id=redemption.transaction_id,
+        amount=redemption.amount,
+        kind=ledger.TxKind.void,
+        reference_type=REFERENCE_VOID,
+        reference_id=str(redemption.id),
+        actor=terminal.label,
+        metadata={
+            "request_no": request_no,
+            "merchant_id": str(terminal.merchant_id),
+            "description": f"{terminal.merchant_name} 撤销兑换",
+        },
+    )
+    redemption.status = RedemptionStatus.voided
+    redemption.voided_at = tx.created_at
+    redemption.void_transaction_id = tx.id
+    await outbox.emit(
+        session,
+        region_id=terminal.region_id,
+        topic="redemption.voided",
+        payload={
+            "redemption_id": str(redemption.id),
+            "request_no": request_no,
+            "merchant_id": str(terminal.merchant_id),
+            "volunteer_id": str(redemption.volunteer_id),
+            "amount": redemption.amount,
+            "transaction_id": str(tx.id),
+            "voided_at": tx.created_at.isoformat(),
+        },
+    )
+    await session.flush()
+    return receipt(redemption)
+
+
+def _refund_out(refund: RedemptionRefund, redemption: Redemption) -> schemas.Refund:
+    assert redemption.amount is not None
+    return schemas.Refund(
+        id=refund.id,
+        refund_no=refund.refund_no,
+        redemption_id=redemption.id,
+        amount=refund.amount,
+        remaining=redemption.amount - redemption.refunded_amount,
+        transaction_id=refund.transaction_id,
+        refunded_by=refund.refunded_by,
+        created_at=refund.created_at,
+    )
+
+
+async def refund(
+    session: AsyncSession,
+    *,
+    actor: MerchantActor,
+    merchant_id: uuid.UUID,
+    redemption_id: uuid.UUID,
+    data: schemas.RefundRequest,
+) -> schemas.Refund:
+    """Give back part or all of a redemption: its owner within the region's refund window,
+    its region's managers at any time; once per refund number."""
+    merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id, owner=True)
+    redemption = await session.scalar(
+        select(Redemption)
+        .where(Redemption.id == redemption_id, Redemption.merchant_id == merchant.id)
+        .with_for_update()
+    )
+    if redemption is None:
+        raise RedemptionNotFound()
+    existing = await session.scalar(
+        select(RedemptionRefund).where(
+            RedemptionRefund.redemption_id == redemption.id,
+            RedemptionRefund.refund_no == data.refund_no,
+        )
+    )
+    if existing is not None:
+        if existing.amount != data.amount:
+            raise RefundNoReused()
+        return _refund_out(existing, redemption)
+    if redemption.status != RedemptionStatus.succeeded:
+        raise RedemptionNotSucceeded()
+    if actor.staff is None:
+        days = await refund_window_days(session, region_id=merchant.region_id)
+        if clock.now() > redemption.created_at + timedelta(days=days):
+            raise RefundWindowClosed(
+                f"The merchant may refund for {days} days after a redemption", days=days
+            )
+    assert redemption.amount is not None
+    assert redemption.transaction_id is not None
+    remaining = redemption.amount - redemption.refunded_amount
+    if data.amount > remaining:
+        raise RefundExceedsRemainder(
+            f"{remaining} 良票 of this redemption remain to refund; {data.amount} asked",
+            remaining=remaining,
+            requested=data.amount,
+        )
+    tx = await ledger.refund_spend(
+        session,
+        original_transaction_id=redemption.transaction_id,
+        amount=data.amount,
+        kind=ledger.TxKind.refund,
+        reference_type=REFERENCE_REFUND,
+        reference_id=f"{redemption.id}:{data.refund_no}",
+        actor=actor.label,
+        metadata={
+            "refund_no": data.refund_no,
+            "merchant_id": str(merchant.id),
+            "description": f"{merchant.name} 退还",
+        },
+    )
+    row = RedemptionRefund(
+        region_id=merchant.region_id,
+        merchant_id=merchant.id,
+        redemption_id=redemption.id,
+        refund_no=data.refund_no,
+        amount=data.amount,
+        transaction_id=tx.id,
+        refunded_by=actor.label,
+        created_at=tx.created_at,
+    )
+    session.add(row)
+    redemption.refunded_amount += data.amount
+    await outbox.emit(
+        session,
+        region_id=merchant.region_id,
+        topic="redemption.refunded",
+        payload={
+            "redemption_id": str(redemption.id),
+            "refund_no": data.refund_no,
+            "merchant_id": str(merchant.id),
+            "volunteer_id": str(redemption.volunteer_id),
+            "amount": data.amount,
+            "transaction_id": str(tx.id),
+            "refunded_at": tx.created_at.isoformat(),
+        },
+    )
+    await session.flush()
+    return _refund_out(row, redemption)

@@ -1,0 +1,366 @@
+"""Daily statements of a merchant's account, and the region's monthly settlement.
+
+A statement lists one business day (region time) of redemptions, voids, refunds
+and settlements with their totals, as JSON and as CSV; the JSON carries the
+CSV's SHA-256 so that a merchant can check the file it downloaded. A day's
+statement exists from the next day on, when no more lines can join it.
+
+Settling month M moves, per merchant, what its receipts account received up to
+the end of M and has not been settled yet (capped by what the account holds, as
+refunds since may have used some) into the region's settled account: one ledger
+transaction per merchant and month, recorded under a unique (merchant, month),
+so running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import uuid
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import clock
+from app.identity.principals import StaffContext
+from app.ledger import service as ledger
+from app.merchants import schemas
+from app.merchants.access import MerchantActor, merchant_for, require_center_admin
+from app.merchants.errors import SettlementPeriodOpen, StatementNotReady
+from app.merchants.models import (
+    Merchant,
+    MerchantSettlement,
+    Redemption,
+    RedemptionRefund,
+    RedemptionStatus,
+)
+from app.orgs.models import Region
+
+CSV_COLUMNS = (
+    "at",
+    "type",
+    "redemption_id",
+    "request_no",
+    "refund_no",
+    "offer_id",
+    "terminal_id",
+    "amount",
+    "transaction_id",
+)
+_LINE_ORDER = {"redemption": 0, "void": 1, "refund": 2, "settlement": 3}
+_SUCCEEDED = (RedemptionStatus.succeeded, RedemptionStatus.voided)
+
+
+def _bounds(start: date, end: date, timezone: str) -> tuple[datetime, datetime]:
+    """The UTC instants at which the region-time days `start` and `end` begin."""
+    tz = ZoneInfo(timezone)
+    return (
+        datetime(start.year, start.month, start.day, tzinfo=tz).astimezone(ZoneInfo("UTC")),
+        datetime(end.year, end.month, end.day, tzinfo=tz).astimezone(ZoneInfo("UTC")),
+    )
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _settlement_out(row: MerchantSettlement) -> schemas.Settlement:
+    return schemas.Settlement(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        period=row.period,
+        amount=row.amount,
+        transaction_id=row.transaction_id,
+        settled_by=row.settled_by,
+        created_at=row.created_at,
+    )
+
+
+def statement_csv(lines: list[schemas.StatementLine]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for line in lines:
+        writer.writerow(
+            [
+                line.at.isoformat(),
+                line.type,
+                line.redemption_id or "",
+                line.request_no or "",
+                line.refund_no or "",
+                line.offer_id or "",
+                line.terminal_id or "",
+                line.amount,
+                line.transaction_id or "",
+            ]
+        )
+    return out.getvalue()
+
+
+def csv_digests(body: str) -> tuple[str, str]:
+    """The CSV's SHA-256 as hex (statements) and as an RFC 9530 Content-Digest value."""
+    digest = hashlib.sha256(body.encode()).digest()
+    return digest.hex(), "sha-256=:" + base64.b64encode(digest).decode() + ":"
+
+
+async def statement(
+    session: AsyncSession, *, actor: MerchantActor, merchant_id: uuid.UUID, day: date
+) -> tuple[schemas.Statement, str]:
+    """The day's statement and its CSV; by the merchant's owner or its managers."""
+    merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id, owner=True)
+    region = await session.get(Region, merchant.region_id)
+    assert region is not None
+    if day >= clock.today_in(region.timezone):
+        raise StatementNotReady(f"The statement of {day} is available from the next day")
+    start, end = _bounds(day, date.fromordinal(day.toordinal() + 1), region.timezone)
+    lines: list[schemas.StatementLine] = []
+
+    redeemed = await session.scalars(
+        select(Redemption).where(
+            Redemption.merchant_id == merchant.id,
+            Redemption.status.in_(_SUCCEEDED),
+            Redemption.created_at >= start,
+            Redemption.created_at < end,
+        )
+    )
+    for r in redeemed:
+        assert r.amount is not None
+        lines.append(
+            schemas.StatementLine(
+                at=r.created_at,
+                type="redemption",
+                redemption_id=r.id,
+                request_no=r.request_no,
+                refund_no=None,
+                offer_id=r.offer_id,
+                terminal_id=r.terminal_id,
+                amount=r.amount,
+                transaction_id=r.transaction_id,
+            )
+        )
+    voided = await session.scalars(
+        select(Redemption).where(
+            Redemption.merchant_id == merchant.id,
+            Redemption.voided_at >= start,
+            Redemption.voided_at < end,
+        )
+    )
+    for r in voided:
+        assert r.amount is not None
+        assert r.voided_at is not None
+        lines.append(
+            schemas.StatementLine(
+                at=r.voided_at,
+                type="void",
+                redemption_id=r.id,
+                request_no=r.request_no,
+                refund_no=None,
+                offer_id=r.offer_id,
+                terminal_id=r.terminal_id,
+                amount=-r.amount,
+                transaction_id=r.void_transaction_id,
+            )
+        )
+    refunds = await session.execute(
+        select(RedemptionRefund, Redemption)
+        .join(Redemption, Redemption.id == RedemptionRefund.redemption_id)
+        .where(
+            RedemptionRefund.merchant_id == merchant.id,
+            RedemptionRefund.created_at >= start,
+            RedemptionRefund.created_at < end,
+        )
+    )
+    for refund, r in refunds:
+        lines.append(
+            schemas.StatementLine(
+                at=refund.created_at,
+                type="refund",
+                redemption_id=r.id,
+                request_no=r.request_no,
+                refund_no=refund.refund_no,
+                offer_id=r.offer_id,
+                terminal_id=r.terminal_id,
+                amount=-refund.amount,
+                transaction_id=refund.transaction_id,
+            )
+        )
+    settled_today = await session.scalars(
+        select(MerchantSettlement).where(
+            MerchantSettlement.merchant_id == merchant.id,
+            MerchantSettlement.created_at >= start,
+            MerchantSettlement.created_at < end,
+        )
+    )
+    for s in settled_today:
+        lines.append(
+            schemas.StatementLine(
+                at=s.created_at,
+                type="settlement",
+                redemption_id=None,
+                request_no=None,
+                refund_no=s.period,
+                offer_id=None,
+                terminal_id=None,
+                amount=-s.amount,
+                transaction_id=s.transaction_id,
+            )
+        )
+    lines.sort(key=lambda line: (line.at, _LINE_ORDER[line.type], str(line.redemption_id)))
+
+    def total(kind: str) -> int:
+        return sum(abs(line.amount) for line in lines if line.type == kind)
+
+    covering = await session.scalar(
+        select(MerchantSettlement).where(
+            MerchantSettlement.merchant_id == merchant.id,
+            MerchantSettlement.period == f"{day.year}-{day.month:02d}",
+        )
+    )
+    body = statement_csv(lines)
+    sha256_hex, _ = csv_digests(body)
+    result = schemas.Statement(
+        merchant_id=merchant.id,
+        merchant_name=merchant.name,
+        date=day,
+        timezone=region.timezone,
+        lines=lines,
+        totals=schemas.StatementTotals(
+            redemptions=sum(1 for line in lines if line.type == "redemption"),
+            redeemed=total("redemption"),
+            voided=total("void"),
+            refunded=total("refund"),
+            net=total("redemption") - total("void") - total("refund"),
+            settled=total("settlement"),
+        ),
+        settlement=_settlement_out(covering) if covering is not None else None,
+        csv_sha256=sha256_hex,
+    )
+    return result, body
+
+
+async def _sums_by_merchant(session: AsyncSession, query: Any) -> dict[uuid.UUID, int]:
+    return {merchant_id: int(amount or 0) for merchant_id, amount in await session.execute(query)}
+
+
+async def settle_month(
+    session: AsyncSession, *, staff: StaffContext, period: str
+) -> schemas.SettlementRun:
+    """Settle every merchant of the staff's region for `period` ("YYYY-MM"), once."""
+    require_center_admin(staff)
+    region = await session.get(Region, staff.region_id)
+    assert region is not None
+    year, month = (int(part) for part in period.split("-"))
+    first = date(year, month, 1)
+    after = _next_month(first)
+    if clock.today_in(region.timezone) < after:
+        raise SettlementPeriodOpen(f"{period} ends on {after.isoformat()} (region time)")
+    if session.get_bind().dialect.name == "postgresql":
+        # One run per region and month at a time; a second waits and then finds the rows.
+        key = int.from_bytes(
+            hashlib.sha256(f"settle:{region.id}:{period}".encode()).digest()[:8], "big", signed=True
+        )
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    _, end = _bounds(first, after, region.timezone)
+
+    redeemed = await _sums_by_merchant(
+        session,
+        select(Redemption.merchant_id, func.sum(Redemption.amount))
+        .where(
+            Redemption.region_id == region.id,
+            Redemption.status.in_(_SUCCEEDED),
+            Redemption.created_at < end,
+        )
+        .group_by(Redemption.merchant_id),
+    )
+    voided = await _sums_by_merchant(
+        session,
+        select(Redemption.merchant_id, func.sum(Redemption.amount))
+        .where(Redemption.region_id == region.id, Redemption.voided_at < end)
+        .group_by(Redemption.merchant_id),
+    )
+    refunded = await _sums_by_merchant(
+        session,
+        select(RedemptionRefund.merchant_id, func.sum(RedemptionRefund.amount))
+        .where(RedemptionRefund.region_id == region.id, RedemptionRefund.created_at < end)
+        .group_by(RedemptionRefund.merchant_id),
+    )
+    settled_before = await _sums_by_merchant(
+        session,
+        select(MerchantSettlement.merchant_id, func.sum(MerchantSettlement.amount))
+        .where(MerchantSettlement.region_id == region.id)
+        .group_by(MerchantSettlement.merchant_id),
+    )
+    done = {
+        row.merchant_id: row
+        for row in await session.scalars(
+            select(MerchantSettlement).where(
+                MerchantSettlement.region_id == region.id, MerchantSettlement.period == period
+            )
+        )
+    }
+    settled_account = None
+    actor = f"staff:{staff.id}"
+    merchant_ids = sorted(set(redeemed) | set(done), key=lambda merchant_id: merchant_id.bytes)
+    merchants = {
+        m.id: m
+        for m in await session.scalars(
+            select(Merchant).where(Merchant.region_id == region.id, Merchant.id.in_(merchant_ids))
+        )
+    }
+    results: list[schemas.Settlement] = []
+    for merchant_id in merchant_ids:
+        if merchant_id in done:
+            results.append(_settlement_out(done[merchant_id]))
+            continue
+        unsettled = (
+            redeemed.get(merchant_id, 0)
+            - voided.get(merchant_id, 0)
+            - refunded.get(merchant_id, 0)
+            - settled_before.get(merchant_id, 0)
+        )
+        account = await ledger.merchant_account(
+            session, region_id=region.id, merchant_id=merchant_id
+        )
+        balance = await ledger.account_balance(session, account_id=account.id)
+        amount = max(0, min(unsettled, balance.available))
+        transaction_id = None
+        if amount > 0:
+            if settled_account is None:
+                settled_account = await ledger.system_account(
+                    session, region_id=region.id, kind=ledger.AccountKind.settled
+                )
+            tx = await ledger.transfer(
+                session,
+                region_id=region.id,
+                kind=ledger.TxKind.settle,
+                postings=[(account.id, -amount), (settled_account.id, amount)],
+                reference_type="merchant_settlement",
+                reference_id=f"{merchant_id}:{period}",
+                actor=actor,
+                metadata={
+                    "period": period,
+                    "merchant_id": str(merchant_id),
+                    "merchant_name": merchants[merchant_id].name,
+                },
+            )
+            transaction_id = tx.id
+        row = MerchantSettlement(
+            region_id=region.id,
+            merchant_id=merchant_id,
+            period=period,
+            amount=amount,
+            transaction_id=transaction_id,
+            settled_by=actor,
+            created_at=clock.now(),
+        )
+        session.add(row)
+        await session.flush()
+        results.append(_settlement_out(row))
+    return schemas.SettlementRun(
+        period=period, settlements=results, total=sum(s.amount for s in results)
+    )

@@ -1,0 +1,168 @@
+"""`CurrentTerminal`: the terminal behind a signed request, or a refusal.
+
+Checks, cheapest first: the headers follow the signing profile and the body
+matches its digest; the timestamp is within 300 s of the server's clock; the key
+id names a terminal whose public key verifies the signature; the terminal is
+neither suspended nor revoked (read on every request, so revocation is
+immediate); the nonce has not been used (a row per nonce, unique per terminal,
+so every API replica sees it). The nonce is stored in the request's unit of
+work: it is spent exactly when the request's effects (or its recorded refusal)
+commit, and a concurrent twin waits for that and is then refused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import clock
+from app.core.db import SessionDep
+from app.merchants import signing
+from app.merchants.errors import (
+    ContentDigestMismatch,
+    NonceReplayed,
+    SignatureInvalid,
+    SignatureMalformed,
+    SignatureMissing,
+    SignatureStale,
+    TerminalRevoked,
+    TerminalSuspended,
+    TerminalUnknown,
+)
+from app.merchants.models import Merchant, MerchantStatus, Terminal, TerminalNonce, TerminalStatus
+
+# A nonce must outlive every timestamp that could still pass the freshness check.
+NONCE_TTL = timedelta(seconds=2 * signing.MAX_SKEW_SECONDS)
+
+TERMINAL_AUTH_ERRORS = (
+    SignatureMissing,
+    SignatureMalformed,
+    SignatureInvalid,
+    ContentDigestMismatch,
+    SignatureStale,
+    NonceReplayed,
+    TerminalUnknown,
+    TerminalSuspended,
+    TerminalRevoked,
+)
+
+
+@dataclass(frozen=True)
+class TerminalContext:
+    id: uuid.UUID
+    region_id: uuid.UUID
+    merchant_id: uuid.UUID
+    merchant_name: str
+    merchant_status: MerchantStatus
+    merchant_account_id: uuid.UUID | None
+
+    @property
+    def label(self) -> str:
+        return f"terminal:{self.id}"
+
+
+async def _spend_nonce(
+    session: AsyncSession, *, terminal_id: uuid.UUID, region_id: uuid.UUID, nonce: str
+) -> bool:
+    values = {
+        "terminal_id": terminal_id,
+        "nonce": nonce,
+        "region_id": region_id,
+        "expires_at": clock.now() + NONCE_TTL,
+    }
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = await session.execute(
+        insert(TerminalNonce)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["terminal_id", "nonce"])
+        .returning(TerminalNonce.nonce)
+    )
+    return result.first() is not None
+
+
+async def current_terminal(
+    request: Request,
+    session: SessionDep,
+    signature_input: Annotated[
+        str | None,
+        Header(
+            alias="Signature-Input",
+            max_length=1024,
+            description='RFC 9421: sig1=("@method" "@path" "@query" "content-digest");'
+            'created=…;nonce="…";keyid="<terminal id>";alg="ed25519"',
+        ),
+    ] = None,
+    signature: Annotated[
+        str | None,
+        Header(alias="Signature", max_length=512, description="RFC 9421: sig1=:<base64>:"),
+    ] = None,
+    content_digest: Annotated[
+        str | None,
+        Header(alias="Content-Digest", max_length=512, description="RFC 9530: sha-256=:…:"),
+    ] = None,
+) -> TerminalContext:
+    raw_path = request.scope.get("raw_path")
+    signed = signing.parse(
+        method=request.method,
+        path=raw_path.decode("latin-1") if raw_path else request.url.path,
+        query=request.scope.get("query_string", b"").decode("latin-1"),
+        body=await request.body(),
+        signature_input=signature_input,
+        signature=signature,
+        digest_header=content_digest,
+    )
+    now = int(clock.now().timestamp())
+    if abs(now - signed.created) > signing.MAX_SKEW_SECONDS or (
+        signed.expires is not None and signed.expires < now
+    ):
+        raise SignatureStale()
+    try:
+        terminal_id = uuid.UUID(signed.key_id)
+    except ValueError as exc:
+        raise TerminalUnknown() from exc
+    row = (
+        await session.execute(
+            select(
+                Terminal.public_key,
+                Terminal.status,
+                Terminal.region_id,
+                Terminal.merchant_id,
+                Merchant.name,
+                Merchant.status,
+                Merchant.ledger_account_id,
+            )
+            .join(Merchant, Merchant.id == Terminal.merchant_id)
+            .where(Terminal.id == terminal_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise TerminalUnknown()
+    public_key, status, region_id, merchant_id, merchant_name, merchant_status, account_id = row
+    signing.verify(public_key, signed)
+    if status == TerminalStatus.revoked:
+        raise TerminalRevoked()
+    if status == TerminalStatus.suspended:
+        raise TerminalSuspended()
+    if not await _spend_nonce(
+        session, terminal_id=terminal_id, region_id=region_id, nonce=signed.nonce
+    ):
+        raise NonceReplayed()
+    return TerminalContext(
+        id=terminal_id,
+        region_id=region_id,
+        merchant_id=merchant_id,
+        merchant_name=merchant_name,
+        merchant_status=MerchantStatus(merchant_status),
+        merchant_account_id=account_id,
+    )
+
+
+CurrentTerminal = Annotated[TerminalContext, Depends(current_terminal)]

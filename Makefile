@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run serve test test-pg lint format openapi bench worker clean
+.PHONY: install run serve test test-pg lint format openapi bench chaos chaos-short worker clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ worker: install
 
 bench: install
 	$(PY) -m bench
+
+# Crash and restart on PostgreSQL (tests/chaos): kills the API, restarts PostgreSQL.
+chaos: install
+	$(PY) -m tests.chaos --duration 120 --clients 24 --kills 4
+
+chaos-short: install
+	$(PY) -m tests.chaos --short
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,11 +1,13 @@
 """Every table's model, imported once so that `metadata` knows the whole schema."""
 
+from app.activities import hours_models as hours_models_module
 from app.activities import models as activities_models
 from app.core import idempotency
 from app.core.db import Base
 from app.identity import models as identity_models
 from app.integrations import outbox
 from app.ledger import models as ledger_models
+from app.ledger import sealing as ledger_sealing
 from app.merchants import models as merchants_models
 from app.orgs import models as orgs_models
 from app.rewards import models as rewards_models
@@ -15,9 +17,11 @@ metadata = Base.metadata
 
 __all__ = [
     "activities_models",
+    "hours_models_module",
     "idempotency",
     "identity_models",
     "ledger_models",
+    "ledger_sealing",
     "merchants_models",
     "metadata",
     "orgs_models",

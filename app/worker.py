@@ -14,8 +14,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.activities.jobs import close_forgotten_checkouts
 from app.core.db import Database
 from app.integrations import outbox
+from app.ledger.jobs import expire_lots, time_out_holds
+from app.ledger.sealing import seal_pending
+from app.merchants.jobs import purge_expired as purge_merchant_nonces_and_codes
+from app.rewards.handlers import on_hours_approved
 
 log = logging.getLogger("liangpiao.worker")
 
@@ -38,12 +43,18 @@ async def _purge_idempotency_keys(sessions: async_sessionmaker[AsyncSession]) ->
 
 def register_event_handlers() -> None:
     """Wire outbox topics to the features that consume them."""
+    outbox.subscribe("hours.approved", on_hours_approved)
 
 
 def jobs() -> list[Job]:
     return [
         Job("outbox", 1.0, outbox.dispatch_batch),
         Job("purge-idempotency-keys", 3600.0, _purge_idempotency_keys),
+        Job("ledger-hold-timeouts", 10.0, time_out_holds),
+        Job("ledger-lot-expiry", 300.0, expire_lots),
+        Job("seal-ledger", 5.0, seal_pending),
+        Job("close-forgotten-checkouts", 60.0, close_forgotten_checkouts),
+        Job("purge-terminal-nonces-and-codes", 300.0, purge_merchant_nonces_and_codes),
     ]
 
 

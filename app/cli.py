@@ -16,7 +16,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 
-from app.core.config import Settings, get_settings
+from app.core.config import ConfigurationError, Settings, get_settings
 from app.core.logging_redaction import RedactingFilter
 from app.core.middleware import JsonFormatter
 
@@ -147,7 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "openapi":
         print_openapi()
         return 0
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ConfigurationError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     configure_logging(settings.log_level)
     if args.command == "migrate":
         migrate(settings)

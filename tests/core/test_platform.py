@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 PROBLEM = "application/problem+json"
@@ -52,3 +54,33 @@ async def test_jwks_publishes_the_signing_key(client: httpx.AsyncClient) -> None
     assert keys[0]["kid"] == "test-key"
     assert keys[0]["alg"] == "ES256"
     assert "d" not in keys[0]
+
+
+async def test_an_unexpected_error_is_a_500_problem_without_a_trace(app: Any) -> None:
+    async def boom() -> None:
+        raise RuntimeError("secret internals: /srv/app.py line 42")
+
+    app.add_api_route("/v1/_test/boom", boom, methods=["GET"])
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        response = await c.get("/v1/_test/boom")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["code"] == "internal_error"
+    assert "secret internals" not in response.text
+    assert "Traceback" not in response.text
+
+
+async def test_malformed_json_and_wrong_content_type_are_problems(
+    client: httpx.AsyncClient, world: Any
+) -> None:
+    headers = {**world.auth["volunteer_a"], "Content-Type": "application/json"}
+    malformed = await client.patch("/v1/me", content=b"{not json", headers=headers)
+    assert malformed.status_code == 400
+    assert malformed.json()["code"] == "malformed_body"
+    wrong_type = await client.patch(
+        "/v1/me", content=b"name=x", headers={**headers, "Content-Type": "text/plain"}
+    )
+    assert wrong_type.status_code == 415
+    assert wrong_type.json()["code"] == "unsupported_media_type"

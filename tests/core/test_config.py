@@ -1,0 +1,43 @@
+"""Settings: production refuses development defaults; development keeps one signing key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from app.core.config import ConfigurationError, Settings
+from app.core.security import KeyRing, generate_private_key_pem
+
+
+def test_prod_refuses_to_start_with_dev_defaults() -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        Settings(environment="prod", _env_file=None)  # type: ignore[call-arg]
+    message = str(refused.value)
+    assert "refusing to start in prod" in message
+    assert "LIANGPIAO_JWT_PRIVATE_KEY" in message
+    assert "LIANGPIAO_WECHAT_SECRET" in message
+
+
+def test_prod_starts_with_real_keys() -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        environment="prod",
+        jwt_private_key=SecretStr(generate_private_key_pem()),
+        jwt_kid="2026-11",
+        wechat_secret=SecretStr("a-real-secret"),
+        wechat_api_base="https://api.weixin.qq.com",
+    )
+    assert KeyRing(settings).kid == "2026-11"
+
+
+def test_dev_generates_a_signing_key_once_and_keeps_it(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, environment="dev", var_dir=tmp_path)  # type: ignore[call-arg]
+    first = KeyRing(settings)
+    second = KeyRing(settings)
+    assert (tmp_path / "jwt-es256.pem").exists()
+    assert (tmp_path / "jwt-es256.pem").stat().st_mode & 0o077 == 0
+    assert first.kid == second.kid
+    token, _ = first.issue(sub="x", typ="volunteer", region_id=None)
+    assert second.verify(token).sub == "x"

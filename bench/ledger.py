@@ -1,0 +1,352 @@
+"""Ledger benchmark: issuance and spends through the HTTP stack on PostgreSQL.
+
+Two routes, both served by uvicorn (2 workers) with a session per request that
+commits before answering, 32 concurrent clients over 1000 wallets and 8 merchants:
+
+- the real one, a center admin's `POST /v1/ledger/adjustments` (each request with
+  its own Idempotency-Key): issuance → wallet runs the issuance path (a new lot),
+  wallet → merchant the spend path. Each request also pays for the whole stack:
+  token, staff grants, the idempotency key and its stored response, middlewares;
+- a bench-only app (`create_spend_app` below) whose one route calls
+  `ledger.service.spend_from_wallet` and nothing else, to show what the ledger's
+  spend itself costs: the conditional wallet debit, the oldest-expiry lot draws,
+  the transaction, postings and lot entries, the merchant's credit.
+
+pgbench's TPC-B runs on the same server in the same run for the ratio; the target
+is spends at 0.2 × pgbench tps or better. After the load, `verify()` checks the
+whole ledger.
+
+Set-up that is not measured: the region, its center admin, the wallets (funded
+with two lots each, so that spends draw across lots) and the merchants' accounts
+are written through the app's own services. A few wallets are left nearly empty:
+their spends are the expected `insufficient_balance` refusals. The default rate
+limits are lifted for the run (one admin token sends everything): this measures
+the database path, not the throttle.
+
+    python -m bench ledger        (LIANGPIAO_BENCH_PG names the PostgreSQL server)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from app.core.db import SessionDep
+from bench.harness import (
+    ROOT,
+    Stats,
+    closed_loop,
+    fresh_database,
+    pgbench_tpcb,
+    serve,
+    service_env,
+    summarize,
+    write_results,
+)
+
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
+ISSUES = int(os.environ.get("BENCH_LEDGER_ISSUES", "3000"))
+SPENDS = int(os.environ.get("BENCH_LEDGER_SPENDS", "8000"))
+WARMUP = 200
+VOLUNTEERS = 1000
+DRY_WALLETS = 20  # every 50th wallet holds 1 良票: most of its spends are refused
+MERCHANTS = 8
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+
+
+@dataclass
+class Fixture:
+    token: str
+    region_id: str
+    issuance_id: str
+    owners: list[str]  # the volunteer of each wallet
+    wallets: list[str]
+    funded: list[str]  # the wallets that are not kept dry
+    merchants: list[str]
+
+
+async def _seed(database_url: str, private_key: str) -> Fixture:
+    from pydantic import SecretStr
+
+    from app.core import clock
+    from app.core.config import Settings
+    from app.core.db import Database
+    from app.core.security import KeyRing
+    from app.identity.models import StaffKind, StaffUser
+    from app.ledger import service as ledger
+    from app.ledger.models import AccountKind
+    from app.orgs.models import OrgUnit, Region, Role, StaffGrant, UnitKind
+    from app.volunteers.service import create_volunteer
+
+    settings = Settings(
+        environment="test",
+        database_url=database_url,
+        jwt_private_key=SecretStr(private_key),
+        jwt_kid="bench",
+        access_token_ttl_seconds=3600,
+    )
+    db = Database(settings)
+    try:
+        async with db.sessions() as session, session.begin():
+            region = Region(code="benchl", name="压测区", timezone="Asia/Shanghai")
+            session.add(region)
+            await session.flush()
+            center = OrgUnit(
+                region_id=region.id, kind=UnitKind.center, name="中心", path="", seven_haves={}
+            )
+            session.add(center)
+            await session.flush()
+            center.path = f"/{center.id}/"
+            admin = StaffUser(
+                region_id=region.id,
+                kind=StaffKind.staff,
+                username="bench-admin",
+                display_name="压测管理员",
+                password_hash="-",  # noqa: S106 - never logs in; the token is issued here
+            )
+            session.add(admin)
+            await session.flush()
+            session.add(
+                StaffGrant(
+                    region_id=region.id,
+                    staff_id=admin.id,
+                    org_unit_id=center.id,
+                    role=Role.center_admin,
+                )
+            )
+            issuance = await ledger.system_account(
+                session, region_id=region.id, kind=AccountKind.issuance
+            )
+            merchants = [
+                await ledger.merchant_account(
+                    session, region_id=region.id, merchant_id=uuid.uuid4()
+                )
+                for _ in range(MERCHANTS)
+            ]
+            wallets = []
+            owners = []
+            soon = clock.now() + timedelta(days=200)
+            for v in range(VOLUNTEERS):
+                volunteer = await create_volunteer(
+                    session, region_id=region.id, region_code="benchl", openid=f"bench-l-{v}"
+                )
+                dry = v % (VOLUNTEERS // DRY_WALLETS) == 0
+                for amount, expires_at in ((1 if dry else 5, soon), (0 if dry else 10_000, None)):
+                    if amount:
+                        await ledger.issue_to_wallet(
+                            session,
+                            region_id=region.id,
+                            volunteer_id=volunteer.id,
+                            amount=amount,
+                            reference_type="bench",
+                            reference_id=str(v),
+                            actor="bench",
+                            expires_at=expires_at,
+                        )
+                wallet = await ledger.wallet_account(
+                    session, region_id=region.id, volunteer_id=volunteer.id
+                )
+                wallets.append(str(wallet.id))
+                owners.append(str(volunteer.id))
+        token, _ = KeyRing(settings).issue(sub=admin.id, typ="staff", region_id=region.id)
+    finally:
+        await db.dispose()
+    return Fixture(
+        token=token,
+        region_id=str(region.id),
+        issuance_id=str(issuance.id),
+        owners=owners,
+        wallets=wallets,
+        funded=[w for v, w in enumerate(wallets) if v % (VOLUNTEERS // DRY_WALLETS)],
+        merchants=[str(m.id) for m in merchants],
+    )
+
+
+def _load(base: str, fixture: Fixture, *, spend: bool, total: int) -> Stats:
+    url = f"{base}/v1/ledger/adjustments"
+    auth = {"Authorization": f"Bearer {fixture.token}"}
+
+    async def one(http: aiohttp.ClientSession, i: int) -> int:
+        if spend:
+            wallet = fixture.wallets[i % VOLUNTEERS]
+            body = {
+                "debit_account_id": wallet,
+                "credit_account_id": fixture.merchants[i % MERCHANTS],
+                "amount": 1 + i % 3,
+                "reason": "压测消费",
+            }
+        else:
+            body = {
+                "debit_account_id": fixture.issuance_id,
+                "credit_account_id": fixture.funded[i % len(fixture.funded)],
+                "amount": 10,
+                "reason": "压测发放",
+            }
+        headers = {**auth, "Idempotency-Key": f"{'s' if spend else 'i'}-{i}"}
+        async with http.post(url, json=body, headers=headers) as response:
+            await response.read()
+            if response.status == 409:
+                problem = json.loads(await response.read())
+                return 409 if problem.get("code") == "insufficient_balance" else 999
+            return response.status
+
+    name = "spends (wallet → merchant)" if spend else "issuance (→ wallet)"
+    return asyncio.run(closed_loop(name, one, concurrency=CONCURRENCY, total=total, warmup=WARMUP))
+
+
+class SpendRequest(BaseModel):
+    region_id: uuid.UUID
+    volunteer_id: uuid.UUID
+    to_account_id: uuid.UUID
+    amount: int
+
+
+def create_spend_app() -> FastAPI:
+    """Bench only: `spend_from_wallet` behind a bare route, with the app's own session
+    per request (commit before the answer) and problem+json refusals."""
+    from app.core.config import get_settings
+    from app.core.db import Database
+    from app.core.errors import install_handlers
+    from app.ledger import service as ledger
+    from app.ledger.models import TxKind
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.db.dispose()
+
+    app = FastAPI(lifespan=lifespan)
+    app.state.db = Database(get_settings())
+    install_handlers(app)
+
+    @app.post("/spend", status_code=201)
+    async def spend(body: SpendRequest, session: SessionDep) -> dict[str, Any]:
+        tx = await ledger.spend_from_wallet(
+            session,
+            region_id=body.region_id,
+            volunteer_id=body.volunteer_id,
+            to_account_id=body.to_account_id,
+            amount=body.amount,
+            kind=TxKind.redeem,
+            reference_type="bench",
+            reference_id=str(uuid.uuid4()),
+            actor="bench",
+        )
+        return {"id": str(tx.id), "seq": tx.seq}
+
+    return app
+
+
+def _load_spend_route(base: str, fixture: Fixture, *, total: int) -> Stats:
+    url = f"{base}/spend"
+
+    async def one(http: aiohttp.ClientSession, i: int) -> int:
+        body = {
+            "region_id": fixture.region_id,
+            "volunteer_id": fixture.owners[i % VOLUNTEERS],
+            "to_account_id": fixture.merchants[i % MERCHANTS],
+            "amount": 1 + i % 3,
+        }
+        async with http.post(url, json=body) as response:
+            payload = await response.read()
+            if response.status == 409:
+                code = json.loads(payload).get("code")
+                return 409 if code == "insufficient_balance" else 999
+            return response.status
+
+    return asyncio.run(
+        closed_loop(
+            "spends, ledger route only", one, concurrency=CONCURRENCY, total=total, warmup=WARMUP
+        )
+    )
+
+
+async def _verify(database_url: str) -> dict[str, Any]:
+    from app.core.config import Settings
+    from app.core.db import Database
+    from app.ledger.verify import verify
+
+    db = Database(Settings(environment="test", database_url=database_url))
+    try:
+        async with db.sessions() as session:
+            report = await verify(session)
+    finally:
+        await db.dispose()
+    return {
+        "ledger_ok": report.ok,
+        "problems": report.problems[:5],
+        "transactions": report.transactions,
+        "postings_total": report.postings_total,
+    }
+
+
+def main() -> None:
+    with fresh_database("liangpiao_bench_ledger") as url:
+        # One admin drives the whole load: lift the per-principal and per-IP default limits,
+        # which would otherwise answer most of it with 429.
+        lifted = {"default.principal": "1000000/minute", "default.ip": "1000000/minute"}
+        env = service_env(url, LIANGPIAO_RATE_LIMITS=json.dumps(lifted))
+        fixture = asyncio.run(_seed(url, (ROOT / "var" / "bench-jwt.pem").read_text()))
+        with serve("app.main:create_app", env=env, workers=WORKERS) as base:
+            issues = _load(base, fixture, spend=False, total=ISSUES)
+            spends = _load(base, fixture, spend=True, total=SPENDS)
+        with serve("bench.ledger:create_spend_app", env=env, workers=WORKERS) as base:
+            bare_spends = _load_spend_route(base, fixture, total=SPENDS)
+        check = asyncio.run(_verify(url))
+    tps = pgbench_tpcb(clients=CONCURRENCY, seconds=15)
+
+    def ratio(stats: Stats) -> float:
+        return round(stats.throughput / tps, 3) if tps else 0.0
+
+    unexpected = {
+        stats.name: {s: n for s, n in stats.statuses.items() if s not in allowed}
+        for stats, allowed in (
+            (issues, {"201"}),
+            (spends, {"201", "409"}),
+            (bare_spends, {"201", "409"}),
+        )
+    }
+    print(summarize([issues, spends, bare_spends]))
+    print(f"pgbench TPC-B                {tps:9.1f} tps  (same server, {CONCURRENCY} clients)")
+    print(f"spends, admin route / pgbench        {ratio(spends):6.3f}")
+    print(f"spends, ledger route / pgbench       {ratio(bare_spends):6.3f}   (target ≥ 0.2)")
+    print(f"issuance, admin route / pgbench      {ratio(issues):6.3f}")
+    print(
+        f"ledger verified: {check['ledger_ok']}  transactions: {check['transactions']}  "
+        f"sum of postings: {check['postings_total']}  unexpected statuses: {unexpected}"
+    )
+    path = write_results(
+        "ledger",
+        {
+            "concurrency": CONCURRENCY,
+            "workers": WORKERS,
+            "issuance_admin_route": issues,
+            "spends_admin_route": spends,
+            "spends_ledger_route": bare_spends,
+            "pgbench_tps": tps,
+            "ratios_to_pgbench": {
+                "spends_admin_route": ratio(spends),
+                "spends_ledger_route": ratio(bare_spends),
+                "issuance_admin_route": ratio(issues),
+            },
+            "target": {"spends_ratio_to_pgbench": 0.2},
+            "unexpected_statuses": unexpected,
+            "verification": check,
+        },
+    )
+    print(f"results: {path.relative_to(path.parents[2])}")
+
+
+if __name__ == "__main__":
+    main()

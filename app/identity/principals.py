@@ -159,8 +159,30 @@ async def _active_staff_user(
 async def current_staff(principal: CurrentPrincipal, session: SessionDep) -> StaffContext:
     if principal.kind != "staff":
         raise Forbidden("This needs a staff token")
-    user = await _active_staff_user(principal, session, StaffKind.staff)
-    return await load_staff(session, user)
+    # The account and its grants in one round trip: every staff request pays for it.
+    rows = (
+        await session.execute(
+            select(StaffUser, StaffGrant.role, StaffGrant.org_unit_id, OrgUnit.path)
+            .outerjoin(
+                StaffGrant,
+                (StaffGrant.staff_id == StaffUser.id)
+                & (StaffGrant.region_id == StaffUser.region_id),
+            )
+            .outerjoin(OrgUnit, OrgUnit.id == StaffGrant.org_unit_id)
+            .where(StaffUser.id == principal.id)
+        )
+    ).all()
+    user = rows[0][0] if rows else None
+    if user is None or not user.is_active or user.region_id != principal.region_id:
+        raise TokenInvalid("The token's account is no longer active")
+    if user.kind != StaffKind.staff:
+        raise Forbidden("This account may not do this")
+    grants = [
+        GrantOn(role=Role(role), unit_id=unit_id, unit_path=path)
+        for _, role, unit_id, path in rows
+        if role is not None
+    ]
+    return StaffContext(user=user, grants=grants)
 
 
 CurrentStaff = Annotated[StaffContext, Depends(current_staff)]

@@ -20,7 +20,8 @@ install: $(STAMP)
 run: install
 	$(PY) -m app migrate
 	$(PY) -m app seed-demo
-	LIANGPIAO_MOUNT_FAKE_WECHAT=true $(PY) -m app serve --host $(HOST) --port $(PORT)
+	LIANGPIAO_MOUNT_FAKE_WECHAT=true LIANGPIAO_WECHAT_API_BASE=http://$(HOST):$(PORT)/__fake_wechat \
+		$(PY) -m app serve --host $(HOST) --port $(PORT)
 
 test: install
 	$(PY) -m pytest

@@ -23,10 +23,6 @@ class HoursSuperseded(AppError):
     )
 
 
-class HoursNotYours(AppError):
-    status, code, title = 403, "hours_not_yours", "The hours record belongs to someone else"
-
-
 class HoursNotCorrectable(AppError):
     status, code, title = (
         409,

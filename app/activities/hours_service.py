@@ -31,7 +31,6 @@ from app.activities.hours_errors import (
     HoursAlreadyDecided,
     HoursLocked,
     HoursNotCorrectable,
-    HoursNotYours,
     HoursRecordNotFound,
     HoursSuperseded,
     OverActivityCap,
@@ -572,7 +571,8 @@ async def request_correction(
     await _lock_volunteers(session, region_id=volunteer.region_id, volunteer_ids=[volunteer.id])
     record = await _record(session, region_id=volunteer.region_id, record_id=record_id)
     if record.volunteer_id != volunteer.id:
-        raise HoursNotYours()
+        # Someone else's record answers as a missing one: its existence is theirs alone.
+        raise HoursRecordNotFound()
     _require_correctable(record)
     if minutes == record.minutes:
         raise CorrectionUnchanged(f"The record already credits {minutes} minutes")

@@ -52,6 +52,7 @@ from app.merchants.errors import (
     TerminalStatusTransitionInvalid,
 )
 from app.merchants.models import MerchantCategory, MerchantStatus, TerminalStatus
+from app.orgs.errors import UnitNotFound
 
 router = APIRouter(prefix="/v1")
 
@@ -71,7 +72,7 @@ ON_MERCHANT_AS_OWNER = (*ON_MERCHANT, MerchantOwnerRequired)
     tags=["merchants"],
     summary="Onboard a merchant (pending), paired with stations you administer",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(*AUTH, *BODY, StationInvalid, NotMerchantManager),
+    responses=error_responses(*AUTH, *BODY, UnitNotFound, StationInvalid, NotMerchantManager),
 )
 async def create_merchant(
     body: schemas.MerchantCreate, session: SessionDep, staff: CurrentStaff
@@ -122,7 +123,7 @@ async def get_merchant(
     "/merchants/{merchant_id}",
     tags=["merchants"],
     summary="Change a merchant's details or paired stations",
-    responses=error_responses(*ON_MERCHANT, *BODY, StationInvalid),
+    responses=error_responses(*ON_MERCHANT, *BODY, UnitNotFound, StationInvalid),
 )
 async def update_merchant(
     merchant_id: uuid.UUID,

@@ -56,6 +56,7 @@ from app.merchants.models import (
     TerminalStatus,
 )
 from app.orgs.models import OrgUnit, Region, UnitKind
+from app.orgs.service import unit_in_region
 from app.volunteers.models import Volunteer
 
 # Metres per degree of latitude; distances use an equirectangular approximation,
@@ -96,12 +97,13 @@ def _merchant_out(merchant: Merchant, station_ids: list[uuid.UUID]) -> schemas.M
 async def _stations(
     session: AsyncSession, *, staff: StaffContext, station_ids: set[uuid.UUID]
 ) -> list[OrgUnit]:
-    """The stations, each of the staff's region and administered by them."""
+    """The stations, each of the staff's region and administered by them; another
+    region's unit is not found, as anywhere else."""
     units = []
     for station_id in sorted(station_ids):
-        unit = await session.get(OrgUnit, station_id)
-        if unit is None or unit.region_id != staff.region_id or unit.kind != UnitKind.station:
-            raise StationInvalid(f"{station_id} is not a station of your region")
+        unit = await unit_in_region(session, region_id=staff.region_id, unit_id=station_id)
+        if unit.kind != UnitKind.station:
+            raise StationInvalid(f"{station_id} is not a station")
         if not staff.is_admin_of(unit):
             raise NotMerchantManager(f"You do not administer station {station_id}")
         units.append(unit)

@@ -512,11 +512,14 @@ async def transaction_proof(
     session: AsyncSession, *, principal: Principal, transaction_id: uuid.UUID
 ) -> TransactionProof:
     """The inclusion proof of a transaction: for the region's center admins, or for the
-    volunteer whose wallet the transaction touches. Another region's is not found."""
+    volunteer whose wallet the transaction touches. Another region's is not found, and
+    so, for a volunteer, is a transaction of someone else's wallet."""
     region_id = await sealing.transaction_region(session, transaction_id=transaction_id)
     if region_id is None or region_id != principal.region_id:
         raise TransactionNotFound()
     if not await _may_read_proof(session, principal=principal, transaction_id=transaction_id):
+        if principal.kind == "volunteer":
+            raise TransactionNotFound()
         raise ProofForbidden()
     found = await sealing.proof(session, transaction_id=transaction_id)
     if found is None:

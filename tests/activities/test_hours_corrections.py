@@ -193,7 +193,7 @@ async def test_the_open_correction_shows_in_the_listings(
 @pytest.mark.parametrize(
     ("who", "status", "code"),
     [
-        ("volunteer_b", 403, "hours_not_yours"),
+        ("volunteer_b", 404, "hours_record_not_found"),
         ("other_volunteer", 404, "hours_record_not_found"),
         ("organizer_x", 403, "forbidden"),
     ],

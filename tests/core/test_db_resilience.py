@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from app.main import create_app
 from tests.conftest import base_settings
 
+
 async def _terminate_other_backends(database_url: str) -> int:
     url = make_url(database_url).set(drivername="postgresql")
     conn = await asyncpg.connect(url.render_as_string(hide_password=False))

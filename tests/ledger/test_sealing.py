@@ -190,7 +190,7 @@ async def test_who_may_read_a_proof(app: Any, world: Any, client: Any) -> None:
     path = f"/v1/ledger/transactions/{tx.id}/proof"
 
     for who, status, code in [
-        ("volunteer_b", 403, "ledger_proof_forbidden"),
+        ("volunteer_b", 404, "ledger_transaction_not_found"),
         ("organizer_x", 403, "ledger_proof_forbidden"),
         ("institute_admin_x", 403, "ledger_proof_forbidden"),
         ("other_admin", 404, "ledger_transaction_not_found"),

@@ -1,0 +1,449 @@
+"""The world the authorization matrix runs in: one region's tree, staff, volunteers and
+merchants (the principals), and the resources each route acts on (the targets).
+
+Every target belongs to someone in particular (volunteer A, station X, merchant M),
+so that each principal's answer says whether it may reach *that* row. A call that
+uses up what it acts on (approving hours, publishing a draft) gets a fresh row from
+`Fresh`, so that every allowed principal acts on something it can act on.
+`Targets.randomized()` names the same kinds of things by ids nobody holds: a refusal
+must read the same for a real row as for one that does not exist.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.activities.hours_models import (
+    ActorKind,
+    CorrectionStatus,
+    HoursCorrection,
+    HoursRecord,
+    HoursSource,
+    HoursStatus,
+)
+from app.activities.models import Activity, ActivityStatus, Attendance, AttendanceMethod, Project
+from app.core import clock
+from app.identity.models import StaffUser
+from app.ledger import service as ledger
+from app.ledger.models import AccountKind
+from app.merchants.models import Merchant, MerchantRole, MerchantStatus, TerminalStatus
+from app.orgs.models import Role, StaffGrant, Team, TeamCategory
+from app.volunteers.models import Volunteer
+from bench.terminal_client import TerminalClient, TerminalSigner
+from tests.activities.support import LAT, LNG, make_activity, minute, sign_up_row
+from tests.builders import World, bearer, make_staff, make_volunteer, make_world
+from tests.merchants.conftest import make_member, make_merchant, make_offer, make_terminal
+from tests.rewards.support import seal
+
+PASSWORD_USER = "matrix-login"
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What the requests name. Each id is a seeded row unless `randomized()`."""
+
+    region: uuid.UUID
+    region_code: str
+    station_x: uuid.UUID
+    point_x: uuid.UUID
+    team_x: uuid.UUID
+    project_x: uuid.UUID
+    # Activities of station X.
+    activity: uuid.UUID  # published, check-in open now, walk-ins; A signed up
+    draft: uuid.UUID
+    finished: uuid.UUID  # finished two days ago, ten hours long; hours are on it
+    to_sign_up: uuid.UUID  # starts tomorrow; nobody signed up
+    signed_up: uuid.UUID  # starts tomorrow; A and B signed up
+    checkout: uuid.UUID  # ended minutes ago; A and B checked in, not out
+    volunteer_a: uuid.UUID
+    volunteer_b: uuid.UUID
+    staff_victim: uuid.UUID  # an organizer on station X
+    record: uuid.UUID  # hours of A, pending
+    # The ledger.
+    wallet_a: uuid.UUID
+    issuance_account: uuid.UUID
+    tx_sealed: uuid.UUID  # an issuance to A, sealed into a block
+    tx_to_reverse: uuid.UUID  # another issuance to A
+    # Merchant M (station X): its offer, terminals and redemptions.
+    merchant: uuid.UUID
+    offer: uuid.UUID
+    redemption: uuid.UUID  # succeeded, of A, at M's signing terminal
+    redemption_request_no: str
+    void_request_no: str  # another succeeded redemption, to be voided
+    # The check-in secrets of the activities above, to make their codes.
+    checkin_secrets: dict[uuid.UUID, bytes] = field(default_factory=dict)
+
+    def randomized(self) -> Targets:
+        """The same request shapes naming nothing that exists."""
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, uuid.UUID):
+                values[f.name] = uuid.uuid4()
+            elif f.name.endswith("request_no"):
+                values[f.name] = f"X-{secrets.token_hex(6)}"
+        return dataclasses.replace(self, checkin_secrets={}, **values)
+
+
+@dataclass
+class Principals:
+    """Everyone who calls: people with bearer tokens, terminals that sign, and nobody."""
+
+    app: Any
+    world: World
+    owner: StaffUser
+    cashier: StaffUser
+    other_cashier: StaffUser
+    terminal: TerminalSigner
+    revoked_terminal: TerminalSigner
+
+    def person(self, name: str) -> Volunteer | StaffUser:
+        if name in ("owner", "cashier", "other_cashier"):
+            user: StaffUser = getattr(self, name)
+            return user
+        person: Volunteer | StaffUser = getattr(
+            self.world, "station_admin_x" if name == "station_admin" else name
+        )
+        return person
+
+    def bearer(self, name: str) -> dict[str, str]:
+        """A token minted now, so that a long run never meets its expiry."""
+        if name == "expired_token":
+            admin = self.world.center_admin
+            return bearer(
+                self.app,
+                sub=admin.id,
+                typ="staff",
+                region_id=admin.region_id,
+                ttl=timedelta(hours=-1),
+            )
+        return token_for(self.app, self.person(name))
+
+    def signer(self, name: str) -> TerminalSigner | None:
+        if name == "terminal":
+            return self.terminal
+        if name == "revoked_terminal":
+            return self.revoked_terminal
+        return None
+
+
+def token_for(app: Any, who: Volunteer | StaffUser) -> dict[str, str]:
+    if isinstance(who, Volunteer):
+        return bearer(app, sub=who.id, typ="volunteer", region_id=who.region_id)
+    typ = "merchant_staff" if who.kind == "merchant" else "staff"
+    return bearer(app, sub=who.id, typ=typ, region_id=who.region_id)
+
+
+@dataclass
+class Fresh:
+    """Rows made for one call, each in its own committed transaction."""
+
+    app: Any
+    world: World
+    activity: Activity  # the published one, open for check-in
+    finished: Activity
+    merchant: Merchant
+
+    async def _commit(self, *rows: Any) -> None:
+        async with self.app.state.db.sessions() as session:
+            session.add_all(rows)
+            await session.commit()
+
+    async def activity_of_x(self, *, starts_at: datetime, status: ActivityStatus) -> uuid.UUID:
+        async with self.app.state.db.sessions() as session:
+            activity = await make_activity(
+                session,
+                self.world.station_x,
+                self.world.organizer_x,
+                starts_at=starts_at,
+                status=status,
+            )
+            return activity.id
+
+    async def pending_record(self) -> uuid.UUID:
+        """Hours of a new volunteer: deciding them meets no cap of anyone else's."""
+        record = _record(self.finished, await self.volunteer())
+        await self._commit(record)
+        return record.id
+
+    async def pending_record_of_a(self) -> uuid.UUID:
+        record = _record(self.finished, self.world.volunteer_a)
+        await self._commit(record)
+        return record.id
+
+    async def open_correction(self) -> uuid.UUID:
+        record = _record(self.finished, await self.volunteer(), status=HoursStatus.approved)
+        await self._commit(record)
+        correction = HoursCorrection(
+            region_id=record.region_id,
+            hours_record_id=record.id,
+            volunteer_id=record.volunteer_id,
+            minutes=60,
+            reason="实际服务一小时",
+            status=CorrectionStatus.open,
+            open_record_id=record.id,
+        )
+        await self._commit(correction)
+        return correction.id
+
+    async def volunteer(self) -> Volunteer:
+        async with self.app.state.db.sessions() as session:
+            return await make_volunteer(session, self.world.region)
+
+    async def walk_in(self) -> Volunteer:
+        """A volunteer signed up for the open activity, not yet checked in."""
+        volunteer = await self.volunteer()
+        async with self.app.state.db.sessions() as session:
+            await sign_up_row(session, self.activity, volunteer)
+        return volunteer
+
+    async def pending_merchant_of_x(self) -> uuid.UUID:
+        async with self.app.state.db.sessions() as session:
+            merchant = await make_merchant(
+                session,
+                self.world,
+                station=self.world.station_x,
+                status=MerchantStatus.pending,
+                name="文明理发",
+            )
+            return merchant.id
+
+    async def terminal_of_m(self, status: TerminalStatus) -> uuid.UUID:
+        async with self.app.state.db.sessions() as session:
+            terminal, _ = await make_terminal(session, self.merchant, status=status)
+            return terminal.id
+
+    async def organizer_of_x(self) -> tuple[uuid.UUID, uuid.UUID]:
+        """A new organizer on station X, and the id of that grant."""
+        async with self.app.state.db.sessions() as session:
+            user = await make_staff(session, self.world.region)
+        grant = StaffGrant(
+            region_id=user.region_id,
+            staff_id=user.id,
+            org_unit_id=self.world.station_x.id,
+            role=Role.organizer,
+        )
+        await self._commit(grant)
+        return user.id, grant.id
+
+
+@dataclass
+class Seed:
+    app: Any
+    client: httpx.AsyncClient
+    world: World
+    targets: Targets
+    principals: Principals
+    fresh: Fresh
+
+
+def _record(
+    activity: Activity, volunteer: Volunteer, *, status: HoursStatus = HoursStatus.pending
+) -> HoursRecord:
+    return HoursRecord(
+        id=uuid.uuid4(),
+        region_id=activity.region_id,
+        volunteer_id=volunteer.id,
+        activity_id=activity.id,
+        source=HoursSource.makeup,
+        status=status,
+        minutes=30,
+        service_date=activity.starts_at.date(),
+        flags=[],
+        reason="补录",
+        created_by_kind=ActorKind.staff,
+        created_by_id=activity.created_by,
+    )
+
+
+async def _team(session: AsyncSession, world: World) -> Team:
+    team = Team(
+        region_id=world.region.id,
+        org_unit_id=world.station_x.id,
+        name="站X环保队",
+        category=TeamCategory.environment,
+    )
+    session.add(team)
+    await session.commit()
+    return team
+
+
+async def _project(session: AsyncSession, world: World) -> Project:
+    project = Project(
+        region_id=world.region.id,
+        org_unit_id=world.station_x.id,
+        title="站X河道守护",
+        description="",
+        category=TeamCategory.environment,
+        created_by=world.organizer_x.id,
+    )
+    session.add(project)
+    await session.commit()
+    return project
+
+
+async def _checked_in(
+    session: AsyncSession, activity: Activity, volunteers: list[Volunteer]
+) -> None:
+    for volunteer in volunteers:
+        await sign_up_row(session, activity, volunteer)
+        session.add(
+            Attendance(
+                region_id=activity.region_id,
+                activity_id=activity.id,
+                volunteer_id=volunteer.id,
+                checked_in_at=activity.starts_at,
+                checkin_latitude=LAT,
+                checkin_longitude=LNG,
+                checkin_accuracy=10.0,
+                method=AttendanceMethod.code,
+                flags=[],
+            )
+        )
+    await session.commit()
+
+
+async def _issue(session: AsyncSession, volunteer: Volunteer, amount: int) -> uuid.UUID:
+    tx = await ledger.issue_to_wallet(
+        session,
+        region_id=volunteer.region_id,
+        volunteer_id=volunteer.id,
+        amount=amount,
+        reference_type="test",
+        reference_id=uuid.uuid4().hex,
+        actor="test",
+    )
+    await session.commit()
+    return tx.id
+
+
+async def _redeem(terminal: TerminalClient, http: httpx.AsyncClient, auth: Any) -> Any:
+    code = await http.post("/v1/me/redemption-codes", headers=auth)
+    assert code.status_code == 201, code.text
+    request_no = f"M-{secrets.token_hex(6)}"
+    response = await terminal.redeem(code.json()["code"], request_no=request_no, amount=10)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
+    async with app.state.db.sessions() as session:
+        world = await make_world(session, app)
+        await make_staff(session, world.region, username=PASSWORD_USER)
+        now = minute(clock.now())
+        a, b = world.volunteer_a, world.volunteer_b
+        station, creator = world.station_x, world.organizer_x
+
+        team = await _team(session, world)
+        project = await _project(session, world)
+        activity = await make_activity(
+            session, station, creator, capacity=50, walk_ins_allowed=True
+        )
+        await sign_up_row(session, activity, a)
+        draft = await make_activity(session, station, creator, status=ActivityStatus.draft)
+        finished = await make_activity(
+            session,
+            station,
+            creator,
+            starts_at=now - timedelta(days=2),
+            minutes=600,
+            status=ActivityStatus.finished,
+        )
+        to_sign_up = await make_activity(
+            session, station, creator, starts_at=now + timedelta(days=1)
+        )
+        signed_up = await make_activity(
+            session, station, creator, starts_at=now + timedelta(days=1)
+        )
+        for volunteer in (a, b):
+            await sign_up_row(session, signed_up, volunteer)
+        checkout = await make_activity(
+            session, station, creator, starts_at=now - timedelta(minutes=130), minutes=120
+        )
+        await _checked_in(session, checkout, [a, b])
+        victim = await make_staff(session, world.region, role=Role.organizer, unit=station)
+        record = _record(finished, a)
+        session.add(record)
+        await session.commit()
+
+        wallet = await ledger.wallet_account(session, region_id=a.region_id, volunteer_id=a.id)
+        issuance = await ledger.system_account(
+            session, region_id=world.region.id, kind=AccountKind.issuance
+        )
+        wallet_id, issuance_id = wallet.id, issuance.id
+        await session.commit()
+        tx_sealed = await _issue(session, a, 100)
+        tx_to_reverse = await _issue(session, a, 100)
+        # The other region seals a block too, so that its people have a digest to read.
+        await _issue(session, world.other_volunteer, 10)
+
+        merchant = await make_merchant(session, world, station=station)
+        owner = await make_member(session, world, merchant, MerchantRole.merchant_owner)
+        cashier = await make_member(session, world, merchant, MerchantRole.cashier)
+        other = await make_merchant(session, world, station=world.station_y, name="文明书店")
+        other_cashier = await make_member(session, world, other, MerchantRole.cashier)
+        offer = await make_offer(session, merchant)
+        _, signer = await make_terminal(session, merchant)
+        _, revoked_signer = await make_terminal(session, merchant, status=TerminalStatus.revoked)
+
+    await seal(app)
+    principals = Principals(
+        app=app,
+        world=world,
+        owner=owner,
+        cashier=cashier,
+        other_cashier=other_cashier,
+        terminal=signer,
+        revoked_terminal=revoked_signer,
+    )
+    terminal = TerminalClient(client, signer)
+    redemption = await _redeem(terminal, client, principals.bearer("volunteer_a"))
+    to_void = await _redeem(terminal, client, principals.bearer("volunteer_a"))
+    targets = Targets(
+        region=world.region.id,
+        region_code=world.region.code,
+        station_x=station.id,
+        point_x=world.point_x.id,
+        team_x=team.id,
+        project_x=project.id,
+        activity=activity.id,
+        draft=draft.id,
+        finished=finished.id,
+        to_sign_up=to_sign_up.id,
+        signed_up=signed_up.id,
+        checkout=checkout.id,
+        volunteer_a=a.id,
+        volunteer_b=b.id,
+        staff_victim=victim.id,
+        record=record.id,
+        wallet_a=wallet_id,
+        issuance_account=issuance_id,
+        tx_sealed=tx_sealed,
+        tx_to_reverse=tx_to_reverse,
+        merchant=merchant.id,
+        offer=offer.id,
+        redemption=uuid.UUID(redemption["id"]),
+        redemption_request_no=redemption["request_no"],
+        void_request_no=to_void["request_no"],
+        checkin_secrets={x.id: x.checkin_secret for x in (activity, checkout)},
+    )
+    return Seed(
+        app=app,
+        client=client,
+        world=world,
+        targets=targets,
+        principals=principals,
+        fresh=Fresh(app=app, world=world, activity=activity, finished=finished, merchant=merchant),
+    )
+
+
+def yesterday() -> date:
+    return (clock.now() - timedelta(days=1)).date()

@@ -1,0 +1,380 @@
+"""Who may call what: every route of the app against every kind of caller.
+
+`MATRIX` is the specification, one row per operation ("METHOD /path/template"):
+the principals allowed, and for each of the others the refusal it must get —
+401 (no valid credentials for this route), 403 (known, but may not) or 404 (may
+not know the thing exists). A route of the app without a row fails the suite.
+
+Each cell sends a valid request (see `calls.py`) that names seeded rows owned by
+volunteer A, station X or merchant M, and checks:
+
+- allowed: the answer is no refusal (not 401/403/404, and no 5xx);
+- refused: the expected status as problem+json, no row written, and the same
+  answer as for ids that exist nowhere: a refusal must not tell another region's
+  caller, or another person, whether the row exists. Staff of the same region are
+  the exception: their region's directory is theirs to see, so a 403 for a row out
+  of their reach may differ from the 404 of a row that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.security.calls import CALLS, Outcome
+from tests.security.runner import Matrix, route_keys
+
+# The principals.
+ANONYMOUS = "anonymous"
+EXPIRED = "expired_token"  # a center admin's token, an hour past its expiry
+TERMINAL = "terminal"  # merchant M's active terminal, signing its requests
+REVOKED_TERMINAL = "revoked_terminal"  # merchant M's revoked terminal, signing too
+VOLUNTEER_A = "volunteer_a"
+VOLUNTEER_B = "volunteer_b"
+OTHER_VOLUNTEER = "other_volunteer"  # of another region
+ORGANIZER_X = "organizer_x"  # organizer on station X
+ORGANIZER_Y = "organizer_y"  # organizer on station Y
+STATION_ADMIN = "station_admin"  # station admin of station X
+CENTER_ADMIN = "center_admin"
+OTHER_ADMIN = "other_admin"  # center admin of another region
+OWNER = "owner"  # merchant M's owner
+CASHIER = "cashier"  # merchant M's cashier
+OTHER_CASHIER = "other_cashier"  # merchant N's cashier (paired with station Y)
+
+NO_VALID_TOKEN = frozenset({ANONYMOUS, EXPIRED, TERMINAL, REVOKED_TERMINAL})
+VOLUNTEERS_HERE = frozenset({VOLUNTEER_A, VOLUNTEER_B})
+VOLUNTEERS = VOLUNTEERS_HERE | {OTHER_VOLUNTEER}
+ORGANIZERS = frozenset({ORGANIZER_X, ORGANIZER_Y})
+ADMINS_X = frozenset({STATION_ADMIN, CENTER_ADMIN})  # admin roles reaching station X
+REACH_X = ADMINS_X | {ORGANIZER_X}  # any role reaching station X
+STAFF_HERE = ORGANIZERS | ADMINS_X
+STAFF = STAFF_HERE | {OTHER_ADMIN}
+NOT_CENTER_ADMINS = ORGANIZERS | {STATION_ADMIN}
+MERCHANT_STAFF = frozenset({OWNER, CASHIER, OTHER_CASHIER})
+ELSEWHERE = frozenset({OTHER_ADMIN, OTHER_VOLUNTEER})
+BEARERS = VOLUNTEERS | STAFF | MERCHANT_STAFF
+IN_REGION = VOLUNTEERS_HERE | STAFF_HERE | MERCHANT_STAFF
+EVERYONE = BEARERS | NO_VALID_TOKEN
+# Who may see that a row of their region exists even where their roles do not reach.
+REGION_STAFF = STAFF_HERE | MERCHANT_STAFF
+
+REFUSALS = (401, 403, 404)
+
+
+@dataclass(frozen=True)
+class Access:
+    """One row: who is allowed, and who gets which refusal; everyone is named once."""
+
+    allow: frozenset[str]
+    e401: frozenset[str] = frozenset()
+    e403: frozenset[str] = frozenset()
+    e404: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        groups = (self.allow, self.e401, self.e403, self.e404)
+        named = [p for group in groups for p in group]
+        assert len(named) == len(set(named)), f"a principal is named twice: {sorted(named)}"
+        assert set(named) == EVERYONE, f"not named: {sorted(EVERYONE - set(named))}"
+
+    def expected(self, who: str) -> int | None:
+        """The refusal `who` must get, or None when `who` is allowed."""
+        for status, group in ((401, self.e401), (403, self.e403), (404, self.e404)):
+            if who in group:
+                return status
+        return None
+
+
+def public() -> Access:
+    return Access(allow=EVERYONE)
+
+
+def bearer(
+    allow: frozenset[str] | set[str],
+    *,
+    e403: frozenset[str] | set[str] = frozenset(),
+    e404: frozenset[str] | set[str] = frozenset(),
+) -> Access:
+    """A route for access tokens: without one (or with an expired one), 401."""
+    return Access(
+        allow=frozenset(allow), e401=NO_VALID_TOKEN, e403=frozenset(e403), e404=frozenset(e404)
+    )
+
+
+def signed() -> Access:
+    """A terminal's route: only a signature counts, and a revoked terminal's is refused."""
+    return Access(
+        allow=frozenset({TERMINAL}),
+        e401=EVERYONE - {TERMINAL, REVOKED_TERMINAL},
+        e403=frozenset({REVOKED_TERMINAL}),
+    )
+
+
+def volunteers_only() -> Access:
+    return bearer(VOLUNTEERS, e403=STAFF | MERCHANT_STAFF)
+
+
+def center_admin_only() -> Access:
+    """The region's settings and its ledger: its center admin alone; another region's
+    center admin is told the region or the row does not exist."""
+    return bearer(
+        {CENTER_ADMIN},
+        e403=VOLUNTEERS | MERCHANT_STAFF | NOT_CENTER_ADMINS,
+        e404={OTHER_ADMIN},
+    )
+
+
+def admins_of_x() -> Access:
+    """Changing station X's part of the tree: admin roles reaching it."""
+    return bearer(ADMINS_X, e403=VOLUNTEERS | MERCHANT_STAFF | ORGANIZERS, e404={OTHER_ADMIN})
+
+
+def reaching_x() -> Access:
+    """Station X's projects, activities and hours: any role reaching it."""
+    return bearer(REACH_X, e403=VOLUNTEERS | MERCHANT_STAFF | {ORGANIZER_Y}, e404={OTHER_ADMIN})
+
+
+def readable_in_region() -> Access:
+    """A row of the region's public directory: anyone of the region reads it."""
+    return bearer(IN_REGION, e404=ELSEWHERE)
+
+
+def any_bearer() -> Access:
+    """Lists and settings scoped to the caller's own region (or self)."""
+    return bearer(BEARERS)
+
+
+def volunteer_on_activity() -> Access:
+    """A volunteer acting on an activity of their region."""
+    return bearer(VOLUNTEERS_HERE, e403=STAFF | MERCHANT_STAFF, e404={OTHER_VOLUNTEER})
+
+
+def merchant_m(*, cashier: bool) -> Access:
+    """Merchant M: its managers (center admin, station X's admin), its owner, and for
+    reading, its cashier; merchant N's cashier is refused, another region's admin 404."""
+    allow = ADMINS_X | {OWNER} | ({CASHIER} if cashier else set())
+    return bearer(
+        allow,
+        e403=VOLUNTEERS | ORGANIZERS | (MERCHANT_STAFF - allow),
+        e404={OTHER_ADMIN},
+    )
+
+
+def managers_of_m() -> Access:
+    """Merchant M's record itself: region staff who manage it, not its own staff."""
+    return bearer(ADMINS_X, e403=VOLUNTEERS | ORGANIZERS | MERCHANT_STAFF, e404={OTHER_ADMIN})
+
+
+def a_region_center_admin() -> Access:
+    """Region-wide acts with nothing named: the center admin of any region, on its own."""
+    return bearer({CENTER_ADMIN, OTHER_ADMIN}, e403=VOLUNTEERS | MERCHANT_STAFF | NOT_CENTER_ADMINS)
+
+
+MATRIX: dict[str, Access] = {
+    # Platform
+    "GET /healthz": public(),
+    "GET /readyz": public(),
+    "GET /.well-known/jwks.json": public(),
+    "GET /problems": public(),
+    "GET /problems/{code}": public(),
+    # Identity
+    "POST /v1/auth/wechat": public(),
+    "POST /v1/auth/login": public(),
+    "POST /v1/auth/refresh": public(),
+    "POST /v1/auth/logout": public(),
+    "GET /v1/auth/whoami": any_bearer(),
+    "POST /v1/me/phone": volunteers_only(),
+    # Regions, the org tree, teams, staff
+    "GET /v1/regions": any_bearer(),
+    "GET /v1/regions/{region_id}": readable_in_region(),
+    "PATCH /v1/regions/{region_id}": center_admin_only(),
+    "POST /v1/org-units": admins_of_x(),
+    "GET /v1/org-units": any_bearer(),
+    "GET /v1/org-units/{unit_id}": readable_in_region(),
+    "PATCH /v1/org-units/{unit_id}": admins_of_x(),
+    "POST /v1/teams": admins_of_x(),
+    "GET /v1/teams": any_bearer(),
+    "GET /v1/teams/{team_id}": readable_in_region(),
+    "PATCH /v1/teams/{team_id}": admins_of_x(),
+    "POST /v1/staff": admins_of_x(),
+    "GET /v1/staff": bearer(
+        ADMINS_X | {OTHER_ADMIN}, e403=VOLUNTEERS | MERCHANT_STAFF | ORGANIZERS
+    ),
+    "GET /v1/staff/{staff_id}": admins_of_x(),
+    "PATCH /v1/staff/{staff_id}": admins_of_x(),
+    "POST /v1/staff/{staff_id}/grants": admins_of_x(),
+    "DELETE /v1/staff/{staff_id}/grants/{grant_id}": admins_of_x(),
+    # Volunteers
+    "GET /v1/me": volunteers_only(),
+    "PATCH /v1/me": volunteers_only(),
+    "GET /v1/volunteers/{volunteer_id}": bearer(
+        STAFF_HERE, e403=VOLUNTEERS | MERCHANT_STAFF, e404={OTHER_ADMIN}
+    ),
+    # Projects and activities
+    "POST /v1/projects": reaching_x(),
+    "GET /v1/projects": any_bearer(),
+    "GET /v1/projects/{project_id}": readable_in_region(),
+    "PATCH /v1/projects/{project_id}": reaching_x(),
+    "POST /v1/activities": reaching_x(),
+    "GET /v1/activities": any_bearer(),
+    # The row names a draft: only staff reaching its unit know it exists.
+    "GET /v1/activities/{activity_id}": bearer(
+        REACH_X, e403={ORGANIZER_Y}, e404=VOLUNTEERS | MERCHANT_STAFF | {OTHER_ADMIN}
+    ),
+    "PATCH /v1/activities/{activity_id}": reaching_x(),
+    "POST /v1/activities/{activity_id}/publish": reaching_x(),
+    "POST /v1/activities/{activity_id}/cancel": reaching_x(),
+    "POST /v1/activities/{activity_id}/finish": reaching_x(),
+    "POST /v1/activities/{activity_id}/signups": volunteer_on_activity(),
+    "DELETE /v1/activities/{activity_id}/signups": volunteer_on_activity(),
+    "GET /v1/activities/{activity_id}/signups": reaching_x(),
+    "GET /v1/activities/{activity_id}/checkin-code": reaching_x(),
+    "GET /v1/me/qr": volunteers_only(),
+    "POST /v1/activities/{activity_id}/check-in": volunteer_on_activity(),
+    "POST /v1/activities/{activity_id}/check-out": volunteer_on_activity(),
+    "POST /v1/activities/{activity_id}/attendances/scan": reaching_x(),
+    "GET /v1/activities/{activity_id}/attendances": reaching_x(),
+    "GET /v1/activities/{activity_id}/checkin-refusals": reaching_x(),
+    "GET /v1/activity-policy": any_bearer(),
+    "PATCH /v1/activity-policy": a_region_center_admin(),
+    # Hours
+    "GET /v1/hours": bearer(STAFF, e403=VOLUNTEERS | MERCHANT_STAFF),
+    "GET /v1/hours/{record_id}": reaching_x(),
+    "POST /v1/hours/{record_id}/approve": reaching_x(),
+    "POST /v1/hours/{record_id}/reject": reaching_x(),
+    "POST /v1/hours/bulk-decisions": reaching_x(),
+    "POST /v1/hours/makeup": reaching_x(),
+    "POST /v1/activities/{activity_id}/bulk-credit": reaching_x(),
+    "POST /v1/hours/{record_id}/corrections": bearer(
+        {VOLUNTEER_A}, e403=STAFF | MERCHANT_STAFF, e404={VOLUNTEER_B, OTHER_VOLUNTEER}
+    ),
+    "POST /v1/hours/corrections/{correction_id}/accept": reaching_x(),
+    "POST /v1/hours/corrections/{correction_id}/refuse": reaching_x(),
+    "GET /v1/me/hours": volunteers_only(),
+    "GET /v1/me/record": volunteers_only(),
+    "GET /v1/regions/{region_id}/star-levels": readable_in_region(),
+    "PUT /v1/regions/{region_id}/star-levels": center_admin_only(),
+    # The ledger and rewards
+    "GET /v1/me/wallet": volunteers_only(),
+    "GET /v1/me/wallet/transactions": volunteers_only(),
+    "GET /v1/ledger/accounts/{account_id}": center_admin_only(),
+    "GET /v1/ledger/accounts/{account_id}/statement.csv": center_admin_only(),
+    "GET /v1/ledger/transactions/{transaction_id}": center_admin_only(),
+    "POST /v1/ledger/adjustments": center_admin_only(),
+    "POST /v1/ledger/transactions/{transaction_id}/reversals": center_admin_only(),
+    "GET /v1/regions/{region_id}/reward-policy": center_admin_only(),
+    "PUT /v1/regions/{region_id}/reward-policy": center_admin_only(),
+    # The row names an issuance to A's wallet.
+    "GET /v1/ledger/transactions/{transaction_id}/proof": bearer(
+        {VOLUNTEER_A, CENTER_ADMIN},
+        e403=NOT_CENTER_ADMINS | MERCHANT_STAFF,
+        e404={VOLUNTEER_B, OTHER_VOLUNTEER, OTHER_ADMIN},
+    ),
+    "GET /v1/ledger/digests/latest": any_bearer(),
+    "GET /v1/regions/{region_id}/ledger-keys": public(),
+    # Merchants
+    "POST /v1/merchants": admins_of_x(),
+    "GET /v1/merchants": bearer(STAFF | MERCHANT_STAFF, e403=VOLUNTEERS),
+    "POST /v1/merchants/settlements": a_region_center_admin(),
+    "GET /v1/merchants/{merchant_id}": merchant_m(cashier=True),
+    "PATCH /v1/merchants/{merchant_id}": managers_of_m(),
+    "POST /v1/merchants/{merchant_id}/status": managers_of_m(),
+    "POST /v1/merchants/{merchant_id}/staff": merchant_m(cashier=False),
+    "GET /v1/merchants/{merchant_id}/staff": merchant_m(cashier=False),
+    "POST /v1/merchants/{merchant_id}/offers": merchant_m(cashier=False),
+    "GET /v1/merchants/{merchant_id}/offers": merchant_m(cashier=True),
+    "PATCH /v1/merchants/{merchant_id}/offers/{offer_id}": merchant_m(cashier=False),
+    "GET /v1/offers": volunteers_only(),
+    "POST /v1/merchants/{merchant_id}/terminals": merchant_m(cashier=False),
+    "GET /v1/merchants/{merchant_id}/terminals": merchant_m(cashier=False),
+    "POST /v1/merchants/{merchant_id}/terminals/{terminal_id}/suspend": merchant_m(cashier=False),
+    "POST /v1/merchants/{merchant_id}/terminals/{terminal_id}/resume": merchant_m(cashier=False),
+    "POST /v1/merchants/{merchant_id}/terminals/{terminal_id}/revoke": merchant_m(cashier=False),
+    "POST /v1/merchants/{merchant_id}/redemptions/{redemption_id}/refunds": merchant_m(
+        cashier=False
+    ),
+    "GET /v1/merchants/{merchant_id}/statements/{day}": merchant_m(cashier=False),
+    "GET /v1/regions/{region_id}/merchant-policy": bearer(
+        STAFF_HERE, e403=VOLUNTEERS | MERCHANT_STAFF, e404={OTHER_ADMIN}
+    ),
+    "PUT /v1/regions/{region_id}/merchant-policy": center_admin_only(),
+    "POST /v1/me/redemption-codes": volunteers_only(),
+    "POST /v1/me/offline-code-secret": volunteers_only(),
+    # The terminal's signed routes
+    "POST /v1/terminal/redemptions": signed(),
+    "GET /v1/terminal/redemptions/{request_no}": signed(),
+    "POST /v1/terminal/redemptions/{request_no}/void": signed(),
+}
+
+
+def test_every_route_of_the_app_has_a_row_and_a_call(matrix_app: FastAPI) -> None:
+    routes = route_keys(matrix_app)
+    assert routes - MATRIX.keys() == set(), "add these routes to MATRIX"
+    assert MATRIX.keys() - routes == set(), "these rows name no route of the app"
+    assert CALLS.keys() == MATRIX.keys()
+
+
+def _refusal_problems(response: httpx.Response, outcome: Outcome, expected: int) -> list[str]:
+    status, code = outcome
+    if status != expected:
+        return [f"expected {expected}, got {status} {code}: {response.text[:300]}"]
+    if response.status_code < 400:  # refused item by item: the outcome has been checked
+        return []
+    problems = []
+    if response.headers.get("content-type") != "application/problem+json":
+        problems.append(f"not problem+json: {response.headers.get('content-type')}")
+    else:
+        body = response.json()
+        if body.get("status") != expected or not body.get("code"):
+            problems.append(f"malformed problem: {body}")
+    return problems
+
+
+@pytest.mark.parametrize("route", sorted(MATRIX))
+async def test_each_principal_is_allowed_or_refused_as_the_matrix_says(
+    route: str, matrix: Matrix
+) -> None:
+    access = MATRIX[route]
+    failures: list[str] = []
+
+    # Requests are built first: building may make rows (a grant to revoke, a code to
+    # redeem) that must not count as written by the refused calls.
+    planned = []
+    for who in sorted(EVERYONE - access.allow):
+        expected = access.expected(who)
+        assert expected is not None
+        real = await matrix.build(route, real=True)
+        # The same request naming ids nobody holds; same-region staff may learn that a
+        # row out of their reach exists (403) where a missing one is 404.
+        exempt = expected == 403 and who in REGION_STAFF
+        nowhere = None if exempt else await matrix.build(route, real=False)
+        planned.append((who, expected, real, nowhere))
+    rows_before = await matrix.row_counts()
+    for who, expected, real, nowhere in planned:
+        response = await matrix.send(route, real, who)
+        outcome = real.judge(response)
+        failures += [f"{who}: {p}" for p in _refusal_problems(response, outcome, expected)]
+        if nowhere is None:
+            continue
+        blank = nowhere.judge(await matrix.send(route, nowhere, who))
+        if blank != outcome:
+            failures.append(f"{who}: answers {outcome} for a real row, {blank} for none")
+    rows_after = await matrix.row_counts()
+    written = {t: rows_after[t] - n for t, n in rows_before.items() if rows_after[t] != n}
+    if written:
+        failures.append(f"refused calls wrote rows: {written}")
+
+    succeeded = False
+    for who in sorted(access.allow):
+        req = await matrix.build(route, real=True)
+        response = await matrix.send(route, req, who)
+        status, code = req.judge(response)
+        if status in REFUSALS or status >= 500:
+            failures.append(f"{who}: allowed but got {status} {code}: {response.text[:300]}")
+        succeeded = succeeded or 200 <= status < 300
+    if not succeeded:
+        failures.append("no allowed principal got a 2xx: the call does not exercise the route")
+
+    assert not failures, f"{route}:\n  " + "\n  ".join(failures)

@@ -33,6 +33,7 @@ from bench.harness import (
     closed_loop,
     fresh_database,
     plain_dsn,
+    run_load,
     serve,
     service_env,
     summarize,
@@ -287,7 +288,7 @@ def run_checkins(base: str, plan: list[Visit]) -> Stats:
             await response.read()
             return response.status
 
-    return asyncio.run(
+    return run_load(
         closed_loop("check-in", one, concurrency=CLIENTS, total=CHECKINS, warmup=WARMUP)
     )
 

@@ -34,6 +34,7 @@ from bench.harness import (
     closed_loop,
     fresh_database,
     pgbench_tpcb,
+    run_load,
     serve,
     service_env,
     summarize,
@@ -186,7 +187,7 @@ def _load(base: str, fixture: Fixture) -> Any:
             await r.read()
             return r.status
 
-    return asyncio.run(
+    return run_load(
         closed_loop(
             "terminal redemptions", one, concurrency=CONCURRENCY, total=TOTAL, warmup=WARMUP
         )

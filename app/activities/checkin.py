@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -372,15 +372,24 @@ async def _admit(
         method=method,
         scanned_by=scanned_by,
         flags=flags,
+        created_at=now,
+        updated_at=now,
     )
-    session.add(attendance)
+    # A core insert: the row is complete here, and the unit of work has nothing to add.
     try:
-        await session.flush()
+        await session.execute(
+            _INSERT_ATTENDANCE, {c.name: getattr(attendance, c.key) for c in _ATTENDANCE_COLUMNS}
+        )
     except IntegrityError as exc:
         raise AlreadyCheckedIn() from exc
     if shared and position is not None:
         await _flag_shared_coordinates(session, activity=activity, position=position)
     return attendance
+
+
+_ATTENDANCES = Attendance.metadata.tables[Attendance.__tablename__]
+_ATTENDANCE_COLUMNS = tuple(_ATTENDANCES.c)
+_INSERT_ATTENDANCE = insert(_ATTENDANCES)
 
 
 async def _walk_in(

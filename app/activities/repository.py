@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -112,16 +112,16 @@ def _lock_key(namespace: str, value: uuid.UUID) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
 async def lock_volunteer(session: AsyncSession, volunteer_id: uuid.UUID) -> None:
     """Serialize attendance changes of one volunteer until the transaction ends.
 
     SQLite runs one writer at a time (BEGIN IMMEDIATE), so only PostgreSQL needs it.
     """
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(:key)"),
-            {"key": _lock_key("attendance", volunteer_id)},
-        )
+        await session.execute(_ADVISORY_LOCK, {"key": _lock_key("attendance", volunteer_id)})
 
 
 async def lock_activity(session: AsyncSession, activity_id: uuid.UUID) -> None:
@@ -149,6 +149,11 @@ class CheckinContext:
     # The volunteer's attendance at this activity, their open ones, and any with a
     # check-in or check-out in the last hour.
     recent: list[RecentAttendance]
+
+
+# The policy's values as plain columns, in the order of `Policy`'s fields: the hot path
+# needs no entity of them.
+_POLICY_COLUMNS = tuple(getattr(ActivityPolicy, f.name) for f in fields(Policy))
 
 
 @cache
@@ -193,7 +198,7 @@ def _context_statement(with_position: bool) -> Select[Any]:
     return (
         select(
             Activity,
-            ActivityPolicy,
+            *_POLICY_COLUMNS,
             Region.timezone,
             signup_status.label("signup_status"),
             same_coordinates.label("same_coordinates"),
@@ -237,10 +242,13 @@ async def checkin_context(
     rows = (await session.execute(_context_statement(with_position), params)).all()
     if not rows:
         return None
-    activity, policy, timezone, status, same = rows[0][:5]
+    first, n = rows[0], len(_POLICY_COLUMNS)
+    activity, policy = first[0], tuple(first[1 : 1 + n])
+    timezone, status, same = first[1 + n : 4 + n]
     return CheckinContext(
         activity=activity,
-        policy=Policy.of(policy),
+        # The region may have no policy row yet: then its columns are NULL, the defaults apply.
+        policy=DEFAULT_POLICY if policy[0] is None else Policy(*policy),
         timezone=timezone,
         signup_status=SignupStatus(status) if status is not None else None,
         same_coordinates=int(same or 0),

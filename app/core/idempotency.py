@@ -26,12 +26,12 @@ from typing import Annotated, Any
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import JSON, String, UniqueConstraint, delete, select, text
+from sqlalchemy import JSON, String, UniqueConstraint, delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import clock
-from app.core.db import Base, IdMixin
+from app.core.db import Base, IdMixin, new_id
 from app.core.errors import AppError
 
 KEY_TTL = timedelta(hours=48)
@@ -139,6 +139,9 @@ async def claim(
     return record
 
 
+_INSERT_RECORD = insert(IdempotencyRecord.metadata.tables[IdempotencyRecord.__tablename__])
+
+
 async def store(
     session: AsyncSession,
     *,
@@ -149,18 +152,20 @@ async def store(
     body: Any,
 ) -> None:
     now = clock.now()
-    session.add(
-        IdempotencyRecord(
-            scope=scope,
-            key=key,
-            fingerprint=request_fingerprint,
-            status_code=status_code,
-            response_body=body,
-            created_at=now,
-            expires_at=now + KEY_TTL,
-        )
+    # A core insert: nothing reads the record back in this unit of work.
+    await session.execute(
+        _INSERT_RECORD,
+        {
+            "id": new_id(),
+            "scope": scope,
+            "key": key,
+            "fingerprint": request_fingerprint,
+            "status_code": status_code,
+            "response_body": body,
+            "created_at": now,
+            "expires_at": now + KEY_TTL,
+        },
     )
-    await session.flush()
 
 
 def replay(record: IdempotencyRecord) -> JSONResponse:

@@ -26,6 +26,8 @@ from app.core.errors import TokenExpired, TokenInvalid
 
 ALGORITHM = "ES256"
 LEEWAY_SECONDS = 5
+REQUIRED_CLAIMS = ("exp", "iat", "sub", "aud", "iss")
+VERIFIED_CACHE_SIZE = 10_000
 _hasher = PasswordHasher()
 
 
@@ -94,6 +96,8 @@ class KeyRing:
         self.issuer = settings.jwt_issuer
         self.audience = settings.jwt_audience
         self.ttl = timedelta(seconds=settings.access_token_ttl_seconds)
+        # Signatures already checked, by token; bounded, and emptied when full.
+        self._verified: dict[str, dict[str, Any]] = {}
 
     def jwks(self) -> dict[str, Any]:
         jwk = jwt.algorithms.ECAlgorithm.to_jwk(self.public, as_dict=True)
@@ -129,29 +133,13 @@ class KeyRing:
         return token, int(lifetime.total_seconds())
 
     def verify(self, token: str) -> TokenClaims:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise TokenInvalid("The token is malformed") from exc
-        if header.get("alg") != ALGORITHM or header.get("kid") != self.kid:
-            raise TokenInvalid("The token is not signed with a key this service publishes")
-        try:
-            claims = jwt.decode(
-                token,
-                self.public,
-                algorithms=[ALGORITHM],
-                audience=self.audience,
-                issuer=self.issuer,
-                # Time claims are checked below against the service's clock.
-                options={
-                    "require": ["exp", "iat", "sub", "aud", "iss"],
-                    "verify_exp": False,
-                    "verify_nbf": False,
-                    "verify_iat": False,
-                },
-            )
-        except jwt.PyJWTError as exc:
-            raise TokenInvalid() from exc
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify_signature(token)
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.clear()
+            self._verified[token] = claims
+        # Time claims are checked on every use, against the service's clock.
         now = int(clock.now().timestamp())
         if not isinstance(claims["exp"], int) or claims["exp"] + LEEWAY_SECONDS < now:
             raise TokenExpired()
@@ -166,6 +154,36 @@ class KeyRing:
             jti=str(claims.get("jti", "")),
             raw=claims,
         )
+
+    def _verify_signature(self, token: str) -> dict[str, Any]:
+        """The claims of a token this key signed for this audience and issuer, checked by
+        PyJWT once per token: a token never changes, only the clock moves."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise TokenInvalid("The token is malformed") from exc
+        if header.get("alg") != ALGORITHM or header.get("kid") != self.kid:
+            raise TokenInvalid("The token is not signed with a key this service publishes")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self.public,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                # Time claims are checked by verify() against the service's clock.
+                options={
+                    "require": list(REQUIRED_CLAIMS),
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
+            )
+        except jwt.PyJWTError as exc:
+            raise TokenInvalid() from exc
+        if not isinstance(claims.get("sub"), str):
+            raise TokenInvalid()
+        return claims
 
 
 def new_secret(nbytes: int = 32) -> str:

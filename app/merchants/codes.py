@@ -11,9 +11,11 @@ codes start 10-15, Alipay's 25-30):
   wallet redeems offline at most once per step, and never with a step older than
   one it already used.
 
-A code is resolved (whose is it, is it still good?) before anything moves, and
-consumed with a conditional UPDATE inside the redemption's transaction, so that
-of many terminals presenting one code at once exactly one gets it.
+A code is taken (`take`) inside the redemption's savepoint, before anything else
+moves: a good online code is consumed and named by one conditional UPDATE, so that
+of many terminals presenting one code at once exactly one gets it; a code it does
+not consume is diagnosed (unknown, expired, used, retired, another region's) by
+`resolve`. An offline code is resolved first, then consumed the same way.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from datetime import datetime, timedelta
 
 import pyotp
 import segno
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
@@ -227,6 +229,48 @@ async def resolve(session: AsyncSession, *, code: str, region_id: uuid.UUID) -> 
         if secrets.compare_digest(str(totp.generate_otp(step)), otp):
             raise CodeExpired()
     raise CodeUnknown()
+
+
+# Consumes a good online code and says whose it is, in one statement; a code it does not
+# consume is diagnosed by `resolve`, which names the refusal.
+_TAKE_ONLINE = (
+    update(RedemptionCode)
+    .where(
+        RedemptionCode.code_hash == bindparam("p_code_hash"),
+        RedemptionCode.region_id == bindparam("p_region_id"),
+        RedemptionCode.status == CodeStatus.active,
+        RedemptionCode.expires_at > bindparam("p_now"),
+    )
+    .values(status=CodeStatus.used, used_at=bindparam("p_now"))
+    .returning(
+        RedemptionCode.id,
+        RedemptionCode.volunteer_id,
+        select(Volunteer.name).where(Volunteer.id == RedemptionCode.volunteer_id).scalar_subquery(),
+    )
+    .execution_options(synchronize_session=False)
+)
+
+
+async def take(session: AsyncSession, *, code: str, region_id: uuid.UUID) -> ResolvedCode:
+    """Resolve and consume `code` at once: of concurrent redemptions of one code exactly
+    one gets it; the others are refused as `resolve` would refuse them."""
+    kind = kind_of(code)
+    if kind is CodeKind.offline:
+        resolved = await resolve(session, code=code, region_id=region_id)
+        await consume(session, resolved)
+        return resolved
+    row = (
+        await session.execute(
+            _TAKE_ONLINE,
+            {"p_code_hash": hash_code(code), "p_region_id": region_id, "p_now": clock.now()},
+        )
+    ).one_or_none()
+    if row is None:
+        await resolve(session, code=code, region_id=region_id)
+        # Good a moment ago, gone now: a concurrent redemption took it.
+        raise CodeUsed()
+    code_id, volunteer_id, name = row
+    return ResolvedCode(kind, volunteer_id, name, code_id, None)
 
 
 async def consume(session: AsyncSession, resolved: ResolvedCode) -> None:

@@ -21,10 +21,11 @@ import hashlib
 import json
 import uuid
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -236,12 +237,9 @@ async def _claim(
         refunded_amount=0,
         created_at=clock.now(),
     )
-    table = Redemption.__table__
     claimed = await session.execute(
-        _insert(session)(table)
-        .values({c.name: getattr(redemption, c.key) for c in _CLAIM_COLUMNS})
-        .on_conflict_do_nothing(index_elements=["terminal_id", "request_no"])
-        .returning(table.c.id)
+        _claim_statement(session.get_bind().dialect.name),
+        {c.name: getattr(redemption, c.key) for c in _CLAIM_COLUMNS},
     )
     return redemption if claimed.first() is not None else None
 
@@ -276,14 +274,30 @@ _OUTCOME_COLUMNS = (
 )
 
 
+@cache
+def _claim_statement(dialect: str) -> Any:
+    table = Redemption.metadata.tables[Redemption.__tablename__]
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["terminal_id", "request_no"])
+        .returning(table.c.id)
+    )
+
+
+# Built once: the outcome's columns as parameters, the claimed row by its id.
+_FINISH = (
+    update(Redemption)
+    .where(Redemption.id == bindparam("p_id"))
+    .values({name: bindparam(f"p_{name}") for name in _OUTCOME_COLUMNS})
+    .execution_options(synchronize_session=False)
+)
+
+
 async def _finish(session: AsyncSession, redemption: Redemption) -> None:
     """Write the attempt's outcome onto its claimed row."""
-    await session.execute(
-        update(Redemption)
-        .where(Redemption.id == redemption.id)
-        .values({name: getattr(redemption, name) for name in _OUTCOME_COLUMNS})
-        .execution_options(synchronize_session=False)
-    )
+    params = {f"p_{name}": getattr(redemption, name) for name in _OUTCOME_COLUMNS}
+    await session.execute(_FINISH, {"p_id": redemption.id, **params})
 
 
 async def _attempt(
@@ -349,32 +363,33 @@ async def _redeem(
         raise MerchantSuspended()
     if terminal.merchant_status != MerchantStatus.active:
         raise MerchantNotActive()
-    code = await codes.resolve(session, code=data.code, region_id=terminal.region_id)
-    redemption.volunteer_id = code.volunteer_id
-    redemption.code_kind = code.kind
-    redemption.volunteer_display = mask_name(code.volunteer_name)
-    offer: Offer | None = None
-    usage_key: str | None = None
-    amount = data.amount
-    if data.offer_id is not None:
-        region = await _region(session, terminal.region_id)
-        today = clock.today_in(region.timezone)
-        offer = await _check_offer(
-            session,
-            terminal=terminal,
-            offer_id=data.offer_id,
-            volunteer_id=code.volunteer_id,
-            today=today,
-        )
-        redemption.offer_id = offer.id
-        amount = offer.price
-        if offer.limit_period is not None:
-            usage_key = period_key(offer.limit_period, today)
-    assert amount is not None
-    redemption.amount = amount
-
+    codes.kind_of(data.code)  # a malformed code costs no round trip
+    # The code is consumed first, inside the savepoint, so that any later refusal gives
+    # it back; its checks still come before the offer's.
     async with session.begin_nested():
-        await codes.consume(session, code)
+        code = await codes.take(session, code=data.code, region_id=terminal.region_id)
+        redemption.volunteer_id = code.volunteer_id
+        redemption.code_kind = code.kind
+        redemption.volunteer_display = mask_name(code.volunteer_name)
+        offer: Offer | None = None
+        usage_key: str | None = None
+        amount = data.amount
+        if data.offer_id is not None:
+            region = await _region(session, terminal.region_id)
+            today = clock.today_in(region.timezone)
+            offer = await _check_offer(
+                session,
+                terminal=terminal,
+                offer_id=data.offer_id,
+                volunteer_id=code.volunteer_id,
+                today=today,
+            )
+            redemption.offer_id = offer.id
+            amount = offer.price
+            if offer.limit_period is not None:
+                usage_key = period_key(offer.limit_period, today)
+        assert amount is not None
+        redemption.amount = amount
         if offer is not None:
             await _take_stock(session, offer)
             if usage_key is not None:

@@ -7,7 +7,9 @@ neither suspended nor revoked (read on every request, so revocation is
 immediate); the nonce has not been used (a row per nonce, unique per terminal,
 so every API replica sees it). The nonce is stored in the request's unit of
 work: it is spent exactly when the request's effects (or its recorded refusal)
-commit, and a concurrent twin waits for that and is then refused.
+commit, and a concurrent twin waits for that and is then refused. On PostgreSQL the
+terminal's row is read and the nonce written by one statement; a refusal of the
+signature or the terminal rolls the nonce back with the rest.
 """
 
 from __future__ import annotations
@@ -15,16 +17,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import String, Uuid, bindparam, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.db import SessionDep
+from app.core.db import SessionDep, UTCDateTime
 from app.merchants import signing
 from app.merchants.errors import (
     ContentDigestMismatch,
@@ -69,23 +70,81 @@ class TerminalContext:
         return f"terminal:{self.id}"
 
 
+_TERMINAL = (
+    select(
+        Terminal.public_key,
+        Terminal.status,
+        Terminal.region_id,
+        Terminal.merchant_id,
+        Merchant.name,
+        Merchant.status,
+        Merchant.ledger_account_id,
+    )
+    .join(Merchant, Merchant.id == Terminal.merchant_id)
+    .where(Terminal.id == bindparam("terminal_id", type_=Uuid()))
+)
+
+# PostgreSQL: the terminal's row and the nonce's insert in one round trip. The nonce is
+# written before the signature is checked, but every refusal here rolls the unit of work
+# back, so only a request that passes all the checks keeps its nonce spent.
+_TERMINAL_AND_NONCE = text(
+    "WITH t AS ("
+    " SELECT terminals.public_key, terminals.status, terminals.region_id,"
+    " terminals.merchant_id, merchants.name AS merchant_name,"
+    " merchants.status AS merchant_status, merchants.ledger_account_id"
+    " FROM terminals JOIN merchants ON merchants.id = terminals.merchant_id"
+    " WHERE terminals.id = :terminal_id),"
+    " spent AS ("
+    " INSERT INTO terminal_nonces (terminal_id, nonce, region_id, expires_at)"
+    " SELECT :terminal_id, :nonce, t.region_id, :expires_at FROM t"
+    " ON CONFLICT (terminal_id, nonce) DO NOTHING RETURNING nonce)"
+    " SELECT t.*, EXISTS (SELECT 1 FROM spent) AS nonce_spent FROM t"
+).bindparams(
+    bindparam("terminal_id", type_=Uuid()),
+    bindparam("nonce", type_=String()),
+    bindparam("expires_at", type_=UTCDateTime()),
+)
+
+
 async def _spend_nonce(
     session: AsyncSession, *, terminal_id: uuid.UUID, region_id: uuid.UUID, nonce: str
 ) -> bool:
-    values = {
-        "terminal_id": terminal_id,
-        "nonce": nonce,
-        "region_id": region_id,
-        "expires_at": clock.now() + NONCE_TTL,
-    }
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     result = await session.execute(
-        insert(TerminalNonce)
-        .values(**values)
+        sqlite_insert(TerminalNonce)
+        .values(
+            terminal_id=terminal_id,
+            nonce=nonce,
+            region_id=region_id,
+            expires_at=clock.now() + NONCE_TTL,
+        )
         .on_conflict_do_nothing(index_elements=["terminal_id", "nonce"])
         .returning(TerminalNonce.nonce)
     )
     return result.first() is not None
+
+
+async def _terminal_spending_nonce(
+    session: AsyncSession, *, terminal_id: uuid.UUID, nonce: str
+) -> tuple[Any, bool | None] | None:
+    """The terminal's row and whether this request spent the nonce (None: not tried yet),
+    or None when no terminal has this id."""
+    if session.get_bind().dialect.name == "postgresql":
+        row = (
+            await session.execute(
+                _TERMINAL_AND_NONCE,
+                {
+                    "terminal_id": terminal_id,
+                    "nonce": nonce,
+                    "expires_at": clock.now() + NONCE_TTL,
+                },
+            )
+        ).one_or_none()
+        return None if row is None else (row, bool(row.nonce_spent))
+    found: Any = (await session.execute(_TERMINAL, {"terminal_id": terminal_id})).one_or_none()
+    if found is None:
+        return None
+    # SQLite runs one writer at a time: the nonce can wait until the signature verifies.
+    return found, None
 
 
 async def current_terminal(
@@ -128,32 +187,21 @@ async def current_terminal(
         terminal_id = uuid.UUID(signed.key_id)
     except ValueError as exc:
         raise TerminalUnknown() from exc
-    row = (
-        await session.execute(
-            select(
-                Terminal.public_key,
-                Terminal.status,
-                Terminal.region_id,
-                Terminal.merchant_id,
-                Merchant.name,
-                Merchant.status,
-                Merchant.ledger_account_id,
-            )
-            .join(Merchant, Merchant.id == Terminal.merchant_id)
-            .where(Terminal.id == terminal_id)
-        )
-    ).one_or_none()
-    if row is None:
+    found = await _terminal_spending_nonce(session, terminal_id=terminal_id, nonce=signed.nonce)
+    if found is None:
         raise TerminalUnknown()
-    public_key, status, region_id, merchant_id, merchant_name, merchant_status, account_id = row
+    row, spent = found
+    public_key, status, region_id, merchant_id, merchant_name, merchant_status, account_id = row[:7]
     signing.verify(public_key, signed)
     if status == TerminalStatus.revoked:
         raise TerminalRevoked()
     if status == TerminalStatus.suspended:
         raise TerminalSuspended()
-    if not await _spend_nonce(
-        session, terminal_id=terminal_id, region_id=region_id, nonce=signed.nonce
-    ):
+    if spent is None:
+        spent = await _spend_nonce(
+            session, terminal_id=terminal_id, region_id=region_id, nonce=signed.nonce
+        )
+    if not spent:
         raise NonceReplayed()
     return TerminalContext(
         id=terminal_id,

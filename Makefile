@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run serve test test-pg lint format openapi bench chaos chaos-short worker clean
+.PHONY: install run serve test test-pg lint format openapi bench chaos chaos-short fuzz worker clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ chaos: install
 
 chaos-short: install
 	$(PY) -m tests.chaos --short
+
+# Schemathesis at length (tests/fuzz, the `full` profile), on SQLite unless
+# LIANGPIAO_TEST_DATABASE_URL names a PostgreSQL server; prints each principal's figures.
+fuzz: install
+	LIANGPIAO_FUZZ_PROFILE=full $(PY) -m pytest tests/fuzz/test_fuzz.py -s -q
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

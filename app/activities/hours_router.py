@@ -48,7 +48,14 @@ from app.activities.hours_schemas import (
     StarThresholdsUpdate,
 )
 from app.core.db import SessionDep
-from app.core.errors import Forbidden, InvalidCursor, TokenInvalid, error_responses
+from app.core.errors import (
+    Forbidden,
+    InvalidCursor,
+    MalformedBody,
+    TokenInvalid,
+    UnsupportedMediaType,
+    error_responses,
+)
 from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageParams, page_params
 from app.identity.principals import CurrentPrincipal, CurrentStaff, CurrentVolunteer
@@ -58,6 +65,9 @@ from app.volunteers import records
 router = APIRouter(tags=["hours"])
 
 PageDep = Annotated[PageParams, Depends(page_params)]
+
+# Refusals of any route that reads a JSON body.
+_BODY = (MalformedBody, UnsupportedMediaType)
 
 # Refusals of any route that reads or decides a record on the staff member's units.
 _STAFF_REACH = (Forbidden, TokenInvalid, ActivityNotFound, UnitNotFound, NotPermittedOnUnit)
@@ -121,7 +131,7 @@ async def approve_hours(
 @router.post(
     "/v1/hours/{record_id}/reject",
     summary="Reject pending hours, with a reason",
-    responses=error_responses(*_DECIDE, HoursLocked),
+    responses=error_responses(*_DECIDE, *_BODY, HoursLocked),
 )
 async def reject_hours(
     session: SessionDep, staff: CurrentStaff, record_id: uuid.UUID, body: HoursReject
@@ -135,7 +145,7 @@ async def reject_hours(
 @router.post(
     "/v1/hours/bulk-decisions",
     summary="Approve or reject many records; each is reported ok or with its problem code",
-    responses=error_responses(Forbidden, TokenInvalid, ReasonRequired),
+    responses=error_responses(Forbidden, TokenInvalid, *_BODY, ReasonRequired),
 )
 async def decide_hours_in_bulk(
     session: SessionDep, staff: CurrentStaff, body: BulkDecision
@@ -152,6 +162,7 @@ async def decide_hours_in_bulk(
     response_model=HoursRecordOut,
     responses=error_responses(
         *_STAFF_REACH,
+        *_BODY,
         *IDEMPOTENCY_ERRORS,
         ActivityNotHeld,
         VolunteerNotInRegion,
@@ -195,6 +206,7 @@ async def add_makeup_hours(
     tags=["activities"],
     responses=error_responses(
         *_STAFF_REACH,
+        *_BODY,
         ActivityNotFinished,
         VolunteerNotInRegion,
         AlreadyCredited,
@@ -223,6 +235,7 @@ async def bulk_credit_hours(
     responses=error_responses(
         Forbidden,
         TokenInvalid,
+        *_BODY,
         HoursRecordNotFound,
         HoursSuperseded,
         HoursNotCorrectable,
@@ -267,7 +280,7 @@ async def accept_hours_correction(
 @router.post(
     "/v1/hours/corrections/{correction_id}/refuse",
     summary="Refuse a correction, with a reason",
-    responses=error_responses(*_CORRECTION_DECISION),
+    responses=error_responses(*_CORRECTION_DECISION, *_BODY),
 )
 async def refuse_hours_correction(
     session: SessionDep, staff: CurrentStaff, correction_id: uuid.UUID, body: CorrectionRefuse
@@ -323,7 +336,7 @@ async def get_star_levels(
     "/v1/regions/{region_id}/star-levels",
     summary="Set the region's star thresholds (center admin)",
     tags=["regions"],
-    responses=error_responses(Forbidden, TokenInvalid, RegionNotFound, AdminRoleRequired),
+    responses=error_responses(Forbidden, TokenInvalid, *_BODY, RegionNotFound, AdminRoleRequired),
 )
 async def set_star_levels(
     session: SessionDep, staff: CurrentStaff, region_id: uuid.UUID, body: StarThresholdsUpdate

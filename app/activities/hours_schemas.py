@@ -18,7 +18,11 @@ from app.activities.hours_models import (
 )
 from app.orgs.models import TeamCategory
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+# PostgreSQL text cannot hold NUL (U+0000): refused here, not failed on in the database.
+_NO_NUL = r"^[^\x00]*$"
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=_NO_NUL)
+]
 # A day of service is at most 24 h; caps of the activity and the day apply on top.
 Minutes = Annotated[int, Field(ge=1, le=24 * 60)]
 

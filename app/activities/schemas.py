@@ -16,8 +16,10 @@ from app.activities.models import (
 )
 from app.orgs.models import TeamCategory
 
-Title = Annotated[str, Field(min_length=1, max_length=200)]
-Description = Annotated[str, Field(max_length=4000)]
+# PostgreSQL text cannot hold NUL (U+0000): refused here, not failed on in the database.
+_NO_NUL = r"^[^\x00]*$"
+Title = Annotated[str, Field(min_length=1, max_length=200, pattern=_NO_NUL)]
+Description = Annotated[str, Field(max_length=4000, pattern=_NO_NUL)]
 Latitude = Annotated[float, Field(ge=-90, le=90, description="GCJ-02 latitude, degrees")]
 Longitude = Annotated[float, Field(ge=-180, le=180, description="GCJ-02 longitude, degrees")]
 RadiusM = Annotated[int, Field(ge=10, le=5000, description="Check-in radius, metres")]
@@ -70,7 +72,7 @@ class ActivityCreate(_Request):
     ends_at: AwareDatetime
     latitude: Latitude
     longitude: Longitude
-    address: Annotated[str, Field(min_length=1, max_length=200)]
+    address: Annotated[str, Field(min_length=1, max_length=200, pattern=_NO_NUL)]
     radius_m: RadiusM = 300
     capacity: Capacity
     signup_opens_at: AwareDatetime | None = None
@@ -94,7 +96,7 @@ class ActivityUpdate(_Request):
     ends_at: AwareDatetime | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
-    address: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    address: Annotated[str, Field(min_length=1, max_length=200, pattern=_NO_NUL)] | None = None
     radius_m: RadiusM | None = None
     capacity: Capacity | None = None
     signup_opens_at: AwareDatetime | None = None
@@ -105,7 +107,7 @@ class ActivityUpdate(_Request):
 
 
 class ActivityCancel(_Request):
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=_NO_NUL)]
 
 
 class Activity(BaseModel):

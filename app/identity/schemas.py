@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # WeChat's codes are short printable ASCII; the bound keeps junk away from WeChat.
 WECHAT_CODE = r"^[\x21-\x7e]+$"
+# PostgreSQL text cannot hold NUL (U+0000): refused here, not failed on in the database.
+_NO_NUL = r"^[^\x00]*$"
 
 
 class WeChatLogin(BaseModel):
@@ -24,6 +26,7 @@ class WeChatLogin(BaseModel):
         default=None,
         min_length=1,
         max_length=32,
+        pattern=_NO_NUL,
         description="The region a first-time volunteer joins; optional when the service "
         "runs exactly one region, ignored for a returning volunteer",
     )
@@ -43,7 +46,7 @@ class PhoneBinding(BaseModel):
 class StaffLogin(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=64, pattern=_NO_NUL)
     # Bounded so that a huge password cannot make argon2 work for nothing.
     password: str = Field(min_length=1, max_length=256)
 

@@ -103,7 +103,12 @@ class AdjustmentCreate(BaseModel):
     amount: int = Field(ge=1, le=1_000_000_000)
     reason: str = Field(min_length=1, max_length=500, description="Why; kept in the audit trail")
     reference: str | None = Field(
-        default=None, min_length=1, max_length=100, description="A case or ticket number"
+        default=None,
+        min_length=1,
+        max_length=100,
+        # PostgreSQL text cannot hold NUL (U+0000): refused here, not failed on in the database.
+        pattern=r"^[^\x00]*$",
+        description="A case or ticket number",
     )
 
 

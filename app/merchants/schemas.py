@@ -19,7 +19,11 @@ from app.merchants.models import (
     TerminalStatus,
 )
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# PostgreSQL text cannot hold NUL (U+0000): refused here, not failed on in the database.
+_NO_NUL = r"^[^\x00]*$"
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=_NO_NUL)
+]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9\-]{5,20}$")]
@@ -40,11 +44,15 @@ class _Request(BaseModel):
 
 class MerchantCreate(_Request):
     name: Name
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    address: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL)
+    ]
     latitude: Latitude
     longitude: Longitude
     category: MerchantCategory
-    contact_name: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
+    contact_name: (
+        Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=_NO_NUL)] | None
+    ) = None
     contact_phone: Phone | None = None
     station_ids: list[uuid.UUID] = Field(
         default_factory=list,
@@ -56,13 +64,18 @@ class MerchantCreate(_Request):
 class MerchantUpdate(_Request):
     name: Name | None = None
     address: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL),
+        ]
         | None
     ) = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     category: MerchantCategory | None = None
-    contact_name: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
+    contact_name: (
+        Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=_NO_NUL)] | None
+    ) = None
     contact_phone: Phone | None = None
     station_ids: list[uuid.UUID] | None = Field(
         default=None,
@@ -122,7 +135,7 @@ class MerchantPolicyUpdate(_Request):
 
 class OfferCreate(_Request):
     title: Name
-    description: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    description: Annotated[str, StringConstraints(max_length=1000, pattern=_NO_NUL)] | None = None
     price: Amount
     stock: int | None = Field(default=None, ge=0, le=1_000_000, description="None: unlimited")
     limit_count: int | None = Field(default=None, ge=1, le=1000)
@@ -134,7 +147,7 @@ class OfferCreate(_Request):
 
 class OfferUpdate(_Request):
     title: Name | None = None
-    description: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    description: Annotated[str, StringConstraints(max_length=1000, pattern=_NO_NUL)] | None = None
     price: Amount | None = None
     stock: int | None = Field(default=None, ge=0, le=1_000_000)
     limit_count: int | None = Field(default=None, ge=1, le=1000)
@@ -351,7 +364,8 @@ class Statement(BaseModel):
     csv_sha256: str = Field(description="SHA-256 (hex) of this statement's CSV form")
 
 
-Period = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+# Years 2000-2999: the month after the period must be a date too (no year 0, no 10000).
+Period = Annotated[str, StringConstraints(pattern=r"^2[0-9]{3}-(0[1-9]|1[0-2])$")]
 
 
 class SettlementRequest(_Request):

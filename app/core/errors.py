@@ -233,6 +233,9 @@ def install_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         error_class = _STATUS_CODES.get(exc.status_code, BadRequest)
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            # FastAPI's word for a body that is not even text (invalid UTF-8).
+            error_class = MalformedBody
         detail = exc.detail if isinstance(exc.detail, str) else error_class.title
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No route matches {request.method} {request.url.path}"

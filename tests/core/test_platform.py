@@ -84,3 +84,12 @@ async def test_malformed_json_and_wrong_content_type_are_problems(
     )
     assert wrong_type.status_code == 415
     assert wrong_type.json()["code"] == "unsupported_media_type"
+
+
+async def test_a_body_that_is_not_utf8_is_a_malformed_body(
+    client: httpx.AsyncClient, world: Any
+) -> None:
+    headers = {**world.auth["volunteer_a"], "Content-Type": "application/json"}
+    response = await client.patch("/v1/me", content=b'{"name": "\xff\xfe"}', headers=headers)
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_body"

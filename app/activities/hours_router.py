@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from app.activities import hours_service
@@ -57,14 +57,13 @@ from app.core.errors import (
     error_responses,
 )
 from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
-from app.core.pagination import Page, PageParams, page_params
+from app.core.pagination import Page, PageDep
 from app.identity.principals import CurrentPrincipal, CurrentStaff, CurrentVolunteer
 from app.orgs.errors import AdminRoleRequired, NotPermittedOnUnit, RegionNotFound, UnitNotFound
 from app.volunteers import records
 
 router = APIRouter(tags=["hours"])
 
-PageDep = Annotated[PageParams, Depends(page_params)]
 
 # Refusals of any route that reads a JSON body.
 _BODY = (MalformedBody, UnsupportedMediaType)

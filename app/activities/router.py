@@ -52,15 +52,14 @@ from app.activities.errors import (
 from app.activities.models import ActivityStatus
 from app.core.db import SessionDep
 from app.core.errors import (
+    AUTH_ERRORS,
+    BODY_ERRORS,
     Forbidden,
     InvalidCursor,
-    MalformedBody,
-    TokenInvalid,
-    UnsupportedMediaType,
     error_responses,
 )
 from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
-from app.core.pagination import Page, PageParams, page_params
+from app.core.pagination import Page, PageDep
 from app.identity.principals import (
     CurrentPrincipal,
     CurrentStaff,
@@ -73,11 +72,8 @@ from app.orgs.models import TeamCategory
 
 router = APIRouter(prefix="/v1")
 
-PageDep = Annotated[PageParams, Depends(page_params)]
-AUTH = (TokenInvalid, Forbidden)
-BODY = (MalformedBody, UnsupportedMediaType)
 # Refusals of any route that acts on an activity as its organizer.
-ORGANIZER = (*AUTH, ActivityNotFound, UnitNotFound, NotPermittedOnUnit)
+ORGANIZER = (*AUTH_ERRORS, ActivityNotFound, UnitNotFound, NotPermittedOnUnit)
 CODE_ERRORS = (CheckinCodeInvalid, CheckinCodeExpired, CheckinCodeWrongActivity)
 CHECKIN_ERRORS = (
     CheckinTooEarly,
@@ -137,7 +133,9 @@ _CODE_CONTENT = {
     tags=["projects"],
     summary="Create a project (项目库) on a unit your roles reach",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(*AUTH, *BODY, UnitNotFound, NotPermittedOnUnit, ActivityTeamInvalid),
+    responses=error_responses(
+        *AUTH_ERRORS, *BODY_ERRORS, UnitNotFound, NotPermittedOnUnit, ActivityTeamInvalid
+    ),
 )
 async def create_project(
     data: schemas.ProjectCreate, session: SessionDep, staff: CurrentStaff
@@ -149,7 +147,7 @@ async def create_project(
     "/projects",
     tags=["projects"],
     summary="List the region's projects, by unit (with its subtree) or category",
-    responses=error_responses(*AUTH, InvalidCursor, UnitNotFound),
+    responses=error_responses(*AUTH_ERRORS, InvalidCursor, UnitNotFound),
 )
 async def list_projects(
     session: SessionDep,
@@ -167,7 +165,7 @@ async def list_projects(
     "/projects/{project_id}",
     tags=["projects"],
     summary="Read a project",
-    responses=error_responses(*AUTH, ProjectNotFound),
+    responses=error_responses(*AUTH_ERRORS, ProjectNotFound),
 )
 async def get_project(
     project_id: uuid.UUID, session: SessionDep, region_id: RegionId
@@ -179,7 +177,9 @@ async def get_project(
     "/projects/{project_id}",
     tags=["projects"],
     summary="Change a project's title, description or category",
-    responses=error_responses(*AUTH, *BODY, ProjectNotFound, UnitNotFound, NotPermittedOnUnit),
+    responses=error_responses(
+        *AUTH_ERRORS, *BODY_ERRORS, ProjectNotFound, UnitNotFound, NotPermittedOnUnit
+    ),
 )
 async def update_project(
     project_id: uuid.UUID,
@@ -199,8 +199,8 @@ async def update_project(
     summary="Create a draft activity on a unit your roles reach",
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(
-        *AUTH,
-        *BODY,
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
         UnitNotFound,
         NotPermittedOnUnit,
         ActivityTeamInvalid,
@@ -220,7 +220,7 @@ async def create_activity(
     summary="List activities: soonest first, or nearest first from ?lat=&lng=",
     description="Published activities by default. Staff may list `status=draft`: the drafts "
     "of units their roles reach.",
-    responses=error_responses(*AUTH, InvalidCursor, UnitNotFound),
+    responses=error_responses(*AUTH_ERRORS, InvalidCursor, UnitNotFound),
 )
 async def list_activities(
     session: SessionDep,
@@ -279,7 +279,7 @@ async def get_activity(
     summary="Change an activity; a published one's time and place only before it starts",
     responses=error_responses(
         *ORGANIZER,
-        *BODY,
+        *BODY_ERRORS,
         ActivityNotEditable,
         ActivityFieldRequired,
         ActivityAlreadyStarted,
@@ -314,7 +314,9 @@ async def publish_activity(
     "/activities/{activity_id}/cancel",
     tags=["activities"],
     summary="Cancel a draft or published activity nobody has checked in to",
-    responses=error_responses(*ORGANIZER, *BODY, ActivityStateConflict, ActivityHasAttendances),
+    responses=error_responses(
+        *ORGANIZER, *BODY_ERRORS, ActivityStateConflict, ActivityHasAttendances
+    ),
 )
 async def cancel_activity(
     activity_id: uuid.UUID,
@@ -348,7 +350,7 @@ async def finish_activity(
     summary="Sign up for an activity (takes a place)",
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(
-        *AUTH,
+        *AUTH_ERRORS,
         ActivityNotFound,
         ActivityCancelled,
         SignupNotOpen,
@@ -369,7 +371,7 @@ async def sign_up(
     summary="Cancel your sign-up before the activity starts (frees the place)",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(
-        *AUTH, ActivityNotFound, SignupNotFound, SignupCancelTooLate, AlreadyCheckedIn
+        *AUTH_ERRORS, ActivityNotFound, SignupNotFound, SignupCancelTooLate, AlreadyCheckedIn
     ),
 )
 async def cancel_signup(
@@ -416,7 +418,7 @@ async def get_checkin_code(
     tags=["attendance"],
     summary="Your rotating personal code, for an organizer to scan",
     response_model=schemas.RotatingCode,
-    responses={200: _CODE_CONTENT, **error_responses(*AUTH)},
+    responses={200: _CODE_CONTENT, **error_responses(*AUTH_ERRORS)},
 )
 async def get_my_qr_code(
     session: SessionDep, volunteer: CurrentVolunteer, format: CodeFormat = "json"
@@ -432,8 +434,8 @@ async def get_my_qr_code(
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.Attendance,
     responses=error_responses(
-        *AUTH,
-        *BODY,
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
         *IDEMPOTENCY_ERRORS,
         ActivityNotFound,
         ActivityCancelled,
@@ -469,8 +471,8 @@ async def check_in(
     summary="Check out on site: closes the attendance and records its hours (pending)",
     response_model=schemas.Attendance,
     responses=error_responses(
-        *AUTH,
-        *BODY,
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
         *IDEMPOTENCY_ERRORS,
         ActivityNotFound,
         ActivityCancelled,
@@ -507,7 +509,7 @@ async def check_out(
     response_model=schemas.Attendance,
     responses=error_responses(
         *ORGANIZER,
-        *BODY,
+        *BODY_ERRORS,
         *IDEMPOTENCY_ERRORS,
         ActivityCancelled,
         PersonalCodeInvalid,
@@ -567,7 +569,7 @@ async def list_checkin_refusals(
     "/activity-policy",
     tags=["attendance"],
     summary="The region's check-in windows, daily cap and fraud thresholds",
-    responses=error_responses(*AUTH),
+    responses=error_responses(*AUTH_ERRORS),
 )
 async def get_activity_policy(session: SessionDep, region_id: RegionId) -> schemas.ActivityPolicy:
     return await service.get_policy(session, region_id=region_id)
@@ -577,7 +579,7 @@ async def get_activity_policy(session: SessionDep, region_id: RegionId) -> schem
     "/activity-policy",
     tags=["attendance"],
     summary="Change the region's check-in policy (center admin)",
-    responses=error_responses(*AUTH, *BODY, PolicyAdminRequired),
+    responses=error_responses(*AUTH_ERRORS, *BODY_ERRORS, PolicyAdminRequired),
 )
 async def update_activity_policy(
     data: schemas.ActivityPolicyUpdate, session: SessionDep, staff: CurrentStaff

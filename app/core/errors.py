@@ -133,6 +133,11 @@ class UpstreamError(AppError):
     status, code, title = 502, "upstream_error", "An upstream service failed"
 
 
+# The refusals every authenticated route may answer, and every route that reads a JSON body.
+AUTH_ERRORS: tuple[type[AppError], ...] = (Unauthorized, TokenInvalid, TokenExpired, Forbidden)
+BODY_ERRORS: tuple[type[AppError], ...] = (MalformedBody, UnsupportedMediaType, ValidationFailed)
+
+
 def problem_body(
     *,
     status: int,

@@ -11,7 +11,7 @@ import binascii
 import json
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Depends, Query
 from pydantic import BaseModel
 
 from app.core.errors import InvalidCursor
@@ -54,3 +54,6 @@ def page_params(
     ] = None,
 ) -> PageParams:
     return PageParams(limit=limit, cursor=cursor)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]

@@ -7,22 +7,18 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from app.core.db import SessionDep
 from app.core.errors import (
-    Forbidden,
+    AUTH_ERRORS,
+    BODY_ERRORS,
     InvalidCursor,
-    MalformedBody,
-    TokenExpired,
-    TokenInvalid,
-    Unauthorized,
-    UnsupportedMediaType,
     error_responses,
 )
 from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
-from app.core.pagination import Page, PageParams, page_params
+from app.core.pagination import Page, PageDep
 from app.identity.principals import CurrentStaff, CurrentVolunteer
 from app.ledger import schemas, service
 from app.ledger.errors import (
@@ -40,16 +36,12 @@ from app.ledger.errors import (
 
 router = APIRouter(prefix="/v1")
 
-PageDep = Annotated[PageParams, Depends(page_params)]
-AUTH = (Unauthorized, TokenInvalid, TokenExpired, Forbidden)
-BODY = (MalformedBody, UnsupportedMediaType)
-
 
 @router.get(
     "/me/wallet",
     tags=["me"],
     summary="The caller's 良票: balance, unexpired lots and the next expiry",
-    responses=error_responses(*AUTH),
+    responses=error_responses(*AUTH_ERRORS),
 )
 async def get_my_wallet(session: SessionDep, volunteer: CurrentVolunteer) -> schemas.Wallet:
     return await service.my_wallet(session, volunteer=volunteer)
@@ -59,7 +51,7 @@ async def get_my_wallet(session: SessionDep, volunteer: CurrentVolunteer) -> sch
     "/me/wallet/transactions",
     tags=["me"],
     summary="The caller's wallet transactions, newest first, with counterpart and cause",
-    responses=error_responses(*AUTH, InvalidCursor),
+    responses=error_responses(*AUTH_ERRORS, InvalidCursor),
 )
 async def list_my_wallet_transactions(
     session: SessionDep, volunteer: CurrentVolunteer, page: PageDep
@@ -71,7 +63,7 @@ async def list_my_wallet_transactions(
     "/ledger/accounts/{account_id}",
     tags=["ledger"],
     summary="Read a ledger account and its balance (center admins)",
-    responses=error_responses(*AUTH, LedgerAdminRequired, AccountNotFound),
+    responses=error_responses(*AUTH_ERRORS, LedgerAdminRequired, AccountNotFound),
 )
 async def get_ledger_account(
     account_id: uuid.UUID, session: SessionDep, staff: CurrentStaff
@@ -86,7 +78,7 @@ async def get_ledger_account(
     response_class=Response,
     responses={
         200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"},
-        **error_responses(*AUTH, LedgerAdminRequired, AccountNotFound, StatementTooLarge),
+        **error_responses(*AUTH_ERRORS, LedgerAdminRequired, AccountNotFound, StatementTooLarge),
     },
 )
 async def export_ledger_statement(
@@ -114,7 +106,7 @@ async def export_ledger_statement(
     "/ledger/transactions/{transaction_id}",
     tags=["ledger"],
     summary="Read a ledger transaction and its postings (center admins)",
-    responses=error_responses(*AUTH, LedgerAdminRequired, TransactionNotFound),
+    responses=error_responses(*AUTH_ERRORS, LedgerAdminRequired, TransactionNotFound),
 )
 async def get_ledger_transaction(
     transaction_id: uuid.UUID, session: SessionDep, staff: CurrentStaff
@@ -129,8 +121,8 @@ async def get_ledger_transaction(
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.Transaction,
     responses=error_responses(
-        *AUTH,
-        *BODY,
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
         *IDEMPOTENCY_ERRORS,
         LedgerAdminRequired,
         AccountNotFound,
@@ -164,8 +156,8 @@ async def create_ledger_adjustment(
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.Transaction,
     responses=error_responses(
-        *AUTH,
-        *BODY,
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
         *IDEMPOTENCY_ERRORS,
         LedgerAdminRequired,
         TransactionNotFound,

@@ -8,22 +8,17 @@ import uuid
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 
 from app.core.db import SessionDep
 from app.core.errors import (
-    Forbidden,
+    AUTH_ERRORS,
+    BODY_ERRORS,
     InvalidCursor,
-    MalformedBody,
     NotFound,
-    TokenExpired,
-    TokenInvalid,
-    Unauthorized,
-    UnsupportedMediaType,
-    ValidationFailed,
     error_responses,
 )
-from app.core.pagination import Page, PageParams, page_params
+from app.core.pagination import Page, PageDep
 from app.identity.principals import CurrentStaff, CurrentVolunteer
 from app.ledger.errors import InsufficientBalance, RefundExceedsRemainder
 from app.merchants import codes, redemption, schemas, service, settlement
@@ -56,11 +51,8 @@ from app.orgs.errors import UnitNotFound
 
 router = APIRouter(prefix="/v1")
 
-PageDep = Annotated[PageParams, Depends(page_params)]
-AUTH = (Unauthorized, TokenInvalid, TokenExpired, Forbidden)
-BODY = (MalformedBody, UnsupportedMediaType, ValidationFailed)
 # Acting on one merchant: its managers, or its own staff.
-ON_MERCHANT = (*AUTH, MerchantNotFound, NotMerchantManager, NotMerchantMember)
+ON_MERCHANT = (*AUTH_ERRORS, MerchantNotFound, NotMerchantManager, NotMerchantMember)
 ON_MERCHANT_AS_OWNER = (*ON_MERCHANT, MerchantOwnerRequired)
 
 
@@ -72,7 +64,9 @@ ON_MERCHANT_AS_OWNER = (*ON_MERCHANT, MerchantOwnerRequired)
     tags=["merchants"],
     summary="Onboard a merchant (pending), paired with stations you administer",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(*AUTH, *BODY, UnitNotFound, StationInvalid, NotMerchantManager),
+    responses=error_responses(
+        *AUTH_ERRORS, *BODY_ERRORS, UnitNotFound, StationInvalid, NotMerchantManager
+    ),
 )
 async def create_merchant(
     body: schemas.MerchantCreate, session: SessionDep, staff: CurrentStaff
@@ -84,7 +78,7 @@ async def create_merchant(
     "/merchants",
     tags=["merchants"],
     summary="List the merchants you manage (merchant staff: their own)",
-    responses=error_responses(*AUTH, InvalidCursor),
+    responses=error_responses(*AUTH_ERRORS, InvalidCursor),
 )
 async def list_merchants(
     session: SessionDep,
@@ -99,7 +93,9 @@ async def list_merchants(
     "/merchants/settlements",
     tags=["settlement"],
     summary="Settle every merchant's receipts of an ended month (center admin; idempotent)",
-    responses=error_responses(*AUTH, *BODY, CenterAdminRequired, SettlementPeriodOpen),
+    responses=error_responses(
+        *AUTH_ERRORS, *BODY_ERRORS, CenterAdminRequired, SettlementPeriodOpen
+    ),
 )
 async def settle_merchants(
     body: schemas.SettlementRequest, session: SessionDep, staff: CurrentStaff
@@ -123,7 +119,7 @@ async def get_merchant(
     "/merchants/{merchant_id}",
     tags=["merchants"],
     summary="Change a merchant's details or paired stations",
-    responses=error_responses(*ON_MERCHANT, *BODY, UnitNotFound, StationInvalid),
+    responses=error_responses(*ON_MERCHANT, *BODY_ERRORS, UnitNotFound, StationInvalid),
 )
 async def update_merchant(
     merchant_id: uuid.UUID,
@@ -138,7 +134,7 @@ async def update_merchant(
     "/merchants/{merchant_id}/status",
     tags=["merchants"],
     summary="Activate or suspend a merchant",
-    responses=error_responses(*ON_MERCHANT, *BODY, MerchantStatusTransitionInvalid),
+    responses=error_responses(*ON_MERCHANT, *BODY_ERRORS, MerchantStatusTransitionInvalid),
 )
 async def change_merchant_status(
     merchant_id: uuid.UUID,
@@ -156,7 +152,7 @@ async def change_merchant_status(
     tags=["merchants"],
     summary="Create a merchant staff login (managers: owners and cashiers; owners: cashiers)",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(*ON_MERCHANT_AS_OWNER, *BODY, MerchantUsernameTaken),
+    responses=error_responses(*ON_MERCHANT_AS_OWNER, *BODY_ERRORS, MerchantUsernameTaken),
 )
 async def create_merchant_staff(
     merchant_id: uuid.UUID,
@@ -190,7 +186,7 @@ async def list_merchant_staff(
     summary="Create an offer priced in 良票",
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(
-        *ON_MERCHANT_AS_OWNER, *BODY, OfferLimitIncomplete, OfferDatesInvalid
+        *ON_MERCHANT_AS_OWNER, *BODY_ERRORS, OfferLimitIncomplete, OfferDatesInvalid
     ),
 )
 async def create_offer(
@@ -219,7 +215,7 @@ async def list_merchant_offers(
     tags=["offers"],
     summary="Change or withdraw an offer",
     responses=error_responses(
-        *ON_MERCHANT_AS_OWNER, *BODY, OfferNotFound, OfferLimitIncomplete, OfferDatesInvalid
+        *ON_MERCHANT_AS_OWNER, *BODY_ERRORS, OfferNotFound, OfferLimitIncomplete, OfferDatesInvalid
     ),
 )
 async def update_offer(
@@ -238,7 +234,7 @@ async def update_offer(
     "/offers",
     tags=["offers"],
     summary="Browse the active offers of your region, nearest first given a position",
-    responses=error_responses(*AUTH, InvalidCursor, LocationRequired),
+    responses=error_responses(*AUTH_ERRORS, InvalidCursor, LocationRequired),
 )
 async def browse_offers(
     session: SessionDep,
@@ -268,7 +264,7 @@ async def browse_offers(
     tags=["terminals"],
     summary="Register a terminal; a generated private key is shown this once",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(*ON_MERCHANT_AS_OWNER, *BODY, PublicKeyInvalid),
+    responses=error_responses(*ON_MERCHANT_AS_OWNER, *BODY_ERRORS, PublicKeyInvalid),
 )
 async def register_terminal(
     merchant_id: uuid.UUID,
@@ -360,7 +356,7 @@ async def revoke_terminal(
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(
         *ON_MERCHANT_AS_OWNER,
-        *BODY,
+        *BODY_ERRORS,
         RedemptionNotFound,
         RedemptionNotSucceeded,
         RefundWindowClosed,
@@ -430,7 +426,7 @@ async def get_merchant_statement(
     "/regions/{region_id}/merchant-policy",
     tags=["merchants"],
     summary="Read the region's merchant policy (refund window)",
-    responses=error_responses(*AUTH, NotFound),
+    responses=error_responses(*AUTH_ERRORS, NotFound),
 )
 async def get_merchant_policy(
     region_id: uuid.UUID, session: SessionDep, staff: CurrentStaff
@@ -442,7 +438,7 @@ async def get_merchant_policy(
     "/regions/{region_id}/merchant-policy",
     tags=["merchants"],
     summary="Set the region's merchant policy (center admin)",
-    responses=error_responses(*AUTH, *BODY, NotFound, CenterAdminRequired),
+    responses=error_responses(*AUTH_ERRORS, *BODY_ERRORS, NotFound, CenterAdminRequired),
 )
 async def set_merchant_policy(
     region_id: uuid.UUID,
@@ -461,7 +457,7 @@ async def set_merchant_policy(
     tags=["me"],
     summary="A fresh 60-second redemption code with its QR image; the previous one retires",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(*AUTH),
+    responses=error_responses(*AUTH_ERRORS),
 )
 async def create_redemption_code(
     session: SessionDep, volunteer: CurrentVolunteer
@@ -474,7 +470,7 @@ async def create_redemption_code(
     tags=["me"],
     summary="Provision the wallet's offline-code secret (shown once; a new call replaces it)",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(*AUTH),
+    responses=error_responses(*AUTH_ERRORS),
 )
 async def provision_offline_code_secret(
     session: SessionDep, volunteer: CurrentVolunteer

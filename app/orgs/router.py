@@ -5,21 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from app.core.db import SessionDep
 from app.core.errors import (
-    Forbidden,
+    AUTH_ERRORS,
+    BODY_ERRORS,
     InvalidCursor,
-    MalformedBody,
-    TokenExpired,
-    TokenInvalid,
-    Unauthorized,
-    UnsupportedMediaType,
-    ValidationFailed,
     error_responses,
 )
-from app.core.pagination import Page, PageParams, page_params
+from app.core.pagination import Page, PageDep
 from app.identity.principals import CurrentPrincipal, CurrentStaff
 from app.orgs import schemas, service
 from app.orgs.errors import (
@@ -43,10 +38,7 @@ from app.orgs.models import TeamCategory, UnitKind
 
 router = APIRouter(prefix="/v1")
 
-PageDep = Annotated[PageParams, Depends(page_params)]
 # Every route needs a token; a token of the wrong kind of principal is 403.
-AUTH = (Unauthorized, TokenInvalid, TokenExpired, Forbidden)
-BODY = (MalformedBody, UnsupportedMediaType, ValidationFailed)
 
 
 # Regions
@@ -56,7 +48,7 @@ BODY = (MalformedBody, UnsupportedMediaType, ValidationFailed)
     "/regions",
     tags=["regions"],
     summary="List regions: only the caller's own",
-    responses=error_responses(*AUTH, InvalidCursor),
+    responses=error_responses(*AUTH_ERRORS, InvalidCursor),
 )
 async def list_regions(
     session: SessionDep, principal: CurrentPrincipal, page: PageDep
@@ -68,7 +60,7 @@ async def list_regions(
     "/regions/{region_id}",
     tags=["regions"],
     summary="Read the caller's region",
-    responses=error_responses(*AUTH, RegionNotFound),
+    responses=error_responses(*AUTH_ERRORS, RegionNotFound),
 )
 async def get_region(
     region_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
@@ -80,7 +72,7 @@ async def get_region(
     "/regions/{region_id}",
     tags=["regions"],
     summary="Rename the region or change its time zone (center admin)",
-    responses=error_responses(*AUTH, *BODY, RegionNotFound, AdminRoleRequired),
+    responses=error_responses(*AUTH_ERRORS, *BODY_ERRORS, RegionNotFound, AdminRoleRequired),
 )
 async def update_region(
     region_id: uuid.UUID,
@@ -99,7 +91,9 @@ async def update_region(
     tags=["org-units"],
     summary="Create a unit under a parent the caller administers",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(*AUTH, *BODY, UnitNotFound, NotPermittedOnUnit, UnitKindInvalid),
+    responses=error_responses(
+        *AUTH_ERRORS, *BODY_ERRORS, UnitNotFound, NotPermittedOnUnit, UnitKindInvalid
+    ),
 )
 async def create_org_unit(
     data: schemas.OrgUnitCreate, session: SessionDep, staff: CurrentStaff
@@ -111,7 +105,7 @@ async def create_org_unit(
     "/org-units",
     tags=["org-units"],
     summary="List the region's units, by parent or kind",
-    responses=error_responses(*AUTH, InvalidCursor),
+    responses=error_responses(*AUTH_ERRORS, InvalidCursor),
 )
 async def list_org_units(
     session: SessionDep,
@@ -129,7 +123,7 @@ async def list_org_units(
     "/org-units/{unit_id}",
     tags=["org-units"],
     summary="Read a unit of the caller's region",
-    responses=error_responses(*AUTH, UnitNotFound),
+    responses=error_responses(*AUTH_ERRORS, UnitNotFound),
 )
 async def get_org_unit(
     unit_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
@@ -141,7 +135,7 @@ async def get_org_unit(
     "/org-units/{unit_id}",
     tags=["org-units"],
     summary="Change a unit the caller administers",
-    responses=error_responses(*AUTH, *BODY, UnitNotFound, NotPermittedOnUnit),
+    responses=error_responses(*AUTH_ERRORS, *BODY_ERRORS, UnitNotFound, NotPermittedOnUnit),
 )
 async def update_org_unit(
     unit_id: uuid.UUID,
@@ -160,7 +154,9 @@ async def update_org_unit(
     tags=["teams"],
     summary="Create a team on a unit the caller administers",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(*AUTH, *BODY, UnitNotFound, NotPermittedOnUnit, TeamCategoryInvalid),
+    responses=error_responses(
+        *AUTH_ERRORS, *BODY_ERRORS, UnitNotFound, NotPermittedOnUnit, TeamCategoryInvalid
+    ),
 )
 async def create_team(
     data: schemas.TeamCreate, session: SessionDep, staff: CurrentStaff
@@ -172,7 +168,7 @@ async def create_team(
     "/teams",
     tags=["teams"],
     summary="List the region's teams, by unit or category",
-    responses=error_responses(*AUTH, InvalidCursor),
+    responses=error_responses(*AUTH_ERRORS, InvalidCursor),
 )
 async def list_teams(
     session: SessionDep,
@@ -190,7 +186,7 @@ async def list_teams(
     "/teams/{team_id}",
     tags=["teams"],
     summary="Read a team of the caller's region",
-    responses=error_responses(*AUTH, TeamNotFound),
+    responses=error_responses(*AUTH_ERRORS, TeamNotFound),
 )
 async def get_team(
     team_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
@@ -203,7 +199,12 @@ async def get_team(
     tags=["teams"],
     summary="Change a team of a unit the caller administers",
     responses=error_responses(
-        *AUTH, *BODY, TeamNotFound, UnitNotFound, NotPermittedOnUnit, TeamCategoryInvalid
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
+        TeamNotFound,
+        UnitNotFound,
+        NotPermittedOnUnit,
+        TeamCategoryInvalid,
     ),
 )
 async def update_team(
@@ -224,8 +225,8 @@ async def update_team(
     summary="Create a staff account with its first roles",
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(
-        *AUTH,
-        *BODY,
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
         AdminRoleRequired,
         UnitNotFound,
         GrantExceedsReach,
@@ -243,7 +244,7 @@ async def create_staff(
     "/staff",
     tags=["staff"],
     summary="List the staff holding roles in the caller's subtree",
-    responses=error_responses(*AUTH, AdminRoleRequired, InvalidCursor),
+    responses=error_responses(*AUTH_ERRORS, AdminRoleRequired, InvalidCursor),
 )
 async def list_staff(
     session: SessionDep, staff: CurrentStaff, page: PageDep
@@ -255,7 +256,7 @@ async def list_staff(
     "/staff/{staff_id}",
     tags=["staff"],
     summary="Read a staff account in the caller's subtree",
-    responses=error_responses(*AUTH, AdminRoleRequired, StaffNotFound),
+    responses=error_responses(*AUTH_ERRORS, AdminRoleRequired, StaffNotFound),
 )
 async def get_staff(staff_id: uuid.UUID, session: SessionDep, staff: CurrentStaff) -> schemas.Staff:
     return await service.get_staff(session, staff=staff, staff_id=staff_id)
@@ -266,7 +267,12 @@ async def get_staff(staff_id: uuid.UUID, session: SessionDep, staff: CurrentStaf
     tags=["staff"],
     summary="Rename, deactivate or reset the password of a staff account",
     responses=error_responses(
-        *AUTH, *BODY, AdminRoleRequired, StaffNotFound, GrantExceedsReach, SelfDeactivation
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
+        AdminRoleRequired,
+        StaffNotFound,
+        GrantExceedsReach,
+        SelfDeactivation,
     ),
 )
 async def update_staff(
@@ -284,8 +290,8 @@ async def update_staff(
     summary="Grant a role on a unit within the caller's reach",
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(
-        *AUTH,
-        *BODY,
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
         AdminRoleRequired,
         StaffNotFound,
         UnitNotFound,
@@ -309,7 +315,12 @@ async def grant_role(
     summary="Revoke a role within the caller's reach",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(
-        *AUTH, AdminRoleRequired, StaffNotFound, GrantNotFound, GrantExceedsReach, LastCenterAdmin
+        *AUTH_ERRORS,
+        AdminRoleRequired,
+        StaffNotFound,
+        GrantNotFound,
+        GrantExceedsReach,
+        LastCenterAdmin,
     ),
 )
 async def revoke_grant(

@@ -9,13 +9,8 @@ from fastapi import APIRouter
 
 from app.core.db import SessionDep
 from app.core.errors import (
-    Forbidden,
-    MalformedBody,
-    TokenExpired,
-    TokenInvalid,
-    Unauthorized,
-    UnsupportedMediaType,
-    ValidationFailed,
+    AUTH_ERRORS,
+    BODY_ERRORS,
     error_responses,
 )
 from app.identity.principals import CurrentPrincipal, CurrentStaff
@@ -33,16 +28,13 @@ from app.rewards.schemas import (
 
 router = APIRouter()
 
-AUTH = (Unauthorized, TokenInvalid, TokenExpired, Forbidden)
-BODY = (MalformedBody, UnsupportedMediaType, ValidationFailed)
-
 
 @router.get(
     "/v1/regions/{region_id}/reward-policy",
     summary="Read the region's reward policy",
     tags=["rewards"],
     response_model=RewardPolicyOut,
-    responses=error_responses(*AUTH, RegionNotFound, NotCenterAdmin),
+    responses=error_responses(*AUTH_ERRORS, RegionNotFound, NotCenterAdmin),
 )
 async def get_reward_policy(
     region_id: uuid.UUID, staff: CurrentStaff, session: SessionDep
@@ -57,7 +49,7 @@ async def get_reward_policy(
     "what was issued stays issued.",
     tags=["rewards"],
     response_model=RewardPolicyOut,
-    responses=error_responses(*AUTH, *BODY, RegionNotFound, NotCenterAdmin),
+    responses=error_responses(*AUTH_ERRORS, *BODY_ERRORS, RegionNotFound, NotCenterAdmin),
 )
 async def set_reward_policy(
     region_id: uuid.UUID, body: RewardPolicyUpdate, staff: CurrentStaff, session: SessionDep
@@ -74,7 +66,9 @@ async def set_reward_policy(
     "volunteer whose wallet the transaction touches.",
     tags=["ledger"],
     response_model=TransactionProof,
-    responses=error_responses(*AUTH, TransactionNotFound, ProofForbidden, TransactionNotSealed),
+    responses=error_responses(
+        *AUTH_ERRORS, TransactionNotFound, ProofForbidden, TransactionNotSealed
+    ),
 )
 async def get_transaction_proof(
     transaction_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
@@ -89,7 +83,7 @@ async def get_transaction_proof(
     summary="Read the newest signed block head of your region",
     tags=["ledger"],
     response_model=LedgerDigest,
-    responses=error_responses(*AUTH, NoSealedBlock),
+    responses=error_responses(*AUTH_ERRORS, NoSealedBlock),
 )
 async def get_latest_ledger_digest(
     principal: CurrentPrincipal, session: SessionDep

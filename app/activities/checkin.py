@@ -65,8 +65,9 @@ from app.activities.service import (
     take_place,
 )
 from app.core import clock
+from app.core.errors import TokenInvalid
 from app.core.pagination import Page, PageParams, decode_cursor, encode_cursor
-from app.identity.principals import StaffContext
+from app.identity.principals import StaffContext, VolunteerRef
 from app.orgs.models import Region
 from app.volunteers.models import Volunteer
 
@@ -182,6 +183,8 @@ async def _context(
     )
     if ctx is None or ctx.activity.status == ActivityStatus.draft:
         raise ActivityNotFound()
+    if not ctx.volunteer_known:
+        raise TokenInvalid("The token's volunteer no longer exists")
     if ctx.activity.status == ActivityStatus.cancelled:
         raise ActivityCancelled()
     return ctx
@@ -203,16 +206,20 @@ def _check_distance(activity: Activity, position: Position) -> None:
 async def check_in(
     session: AsyncSession,
     *,
-    volunteer: Volunteer,
+    volunteer: VolunteerRef,
     activity_id: uuid.UUID,
     data: schemas.CheckinRequest,
+    volunteer_locked: bool = False,
 ) -> schemas.Attendance:
+    """`volunteer_locked`: the caller holds the volunteer's lock already (taken with the
+    idempotency claim, `repository.volunteer_lock_key`)."""
     now = clock.now()
     parsed = await _parse_activity_code(
         session, code=data.code, activity_id=activity_id, region_id=volunteer.region_id
     )
     position = Position(data.latitude, data.longitude, data.accuracy)
-    await repository.lock_volunteer(session, volunteer.id)
+    if not volunteer_locked:
+        await repository.lock_volunteer(session, volunteer.id)
     ctx = await _context(
         session,
         region_id=volunteer.region_id,
@@ -237,16 +244,20 @@ async def check_in(
 async def check_out(
     session: AsyncSession,
     *,
-    volunteer: Volunteer,
+    volunteer: VolunteerRef,
     activity_id: uuid.UUID,
     data: schemas.CheckinRequest,
+    volunteer_locked: bool = False,
 ) -> schemas.Attendance:
+    """`volunteer_locked`: the caller holds the volunteer's lock already (taken with the
+    idempotency claim, `repository.volunteer_lock_key`)."""
     now = clock.now()
     parsed = await _parse_activity_code(
         session, code=data.code, activity_id=activity_id, region_id=volunteer.region_id
     )
     position = Position(data.latitude, data.longitude, data.accuracy)
-    await repository.lock_volunteer(session, volunteer.id)
+    if not volunteer_locked:
+        await repository.lock_volunteer(session, volunteer.id)
     ctx = await _context(
         session,
         region_id=volunteer.region_id,

@@ -38,6 +38,7 @@ from app.activities.models import Activity, ActivityPolicy, Attendance, Signup, 
 from app.core import clock
 from app.core.db import UTCDateTime
 from app.orgs.models import Region
+from app.volunteers.models import Volunteer
 
 # Longest an attendance can stay open: the longest activity (7 days), its check-in
 # lead and its check-out window, with room to spare. Bounds the index range scanned.
@@ -115,13 +116,18 @@ def _lock_key(namespace: str, value: uuid.UUID) -> int:
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 
+def volunteer_lock_key(volunteer_id: uuid.UUID) -> int:
+    """The advisory lock that serializes one volunteer's attendance changes."""
+    return _lock_key("attendance", volunteer_id)
+
+
 async def lock_volunteer(session: AsyncSession, volunteer_id: uuid.UUID) -> None:
     """Serialize attendance changes of one volunteer until the transaction ends.
 
     SQLite runs one writer at a time (BEGIN IMMEDIATE), so only PostgreSQL needs it.
     """
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(_ADVISORY_LOCK, {"key": _lock_key("attendance", volunteer_id)})
+        await session.execute(_ADVISORY_LOCK, {"key": volunteer_lock_key(volunteer_id)})
 
 
 async def lock_activity(session: AsyncSession, activity_id: uuid.UUID) -> None:
@@ -146,6 +152,8 @@ class CheckinContext:
     signup_status: SignupStatus | None
     # Check-ins on this activity reported at exactly the caller's coordinates.
     same_coordinates: int
+    # The volunteer exists in the region (the token named them; this confirms it).
+    volunteer_known: bool
     # The volunteer's attendance at this activity, their open ones, and any with a
     # check-in or check-out in the last hour.
     recent: list[RecentAttendance]
@@ -183,6 +191,11 @@ def _context_statement(with_position: bool) -> Select[Any]:
         )
     else:
         same_coordinates = literal_column("0")
+    volunteer_known = (
+        select(Volunteer.id)
+        .where(Volunteer.id == volunteer_id, Volunteer.region_id == region_id)
+        .exists()
+    )
     other = aliased(Activity, name="other_activity")
     recent = and_(
         Attendance.volunteer_id == volunteer_id,
@@ -202,6 +215,7 @@ def _context_statement(with_position: bool) -> Select[Any]:
             Region.timezone,
             signup_status.label("signup_status"),
             same_coordinates.label("same_coordinates"),
+            volunteer_known.label("volunteer_known"),
             Attendance,
             other.latitude,
             other.longitude,
@@ -227,8 +241,9 @@ async def checkin_context(
 ) -> CheckinContext | None:
     """Everything a check-in or check-out decides on, in one round trip: one row per
     recent attendance of the volunteer (or one row with none), each carrying the
-    activity, its region's policy and time zone, the caller's sign-up status and the
-    count of check-ins at the caller's exact coordinates."""
+    activity, its region's policy and time zone, the caller's sign-up status, the
+    count of check-ins at the caller's exact coordinates, and whether the volunteer
+    exists."""
     with_position = latitude is not None and longitude is not None
     params: dict[str, Any] = {
         "activity_id": activity_id,
@@ -244,7 +259,7 @@ async def checkin_context(
         return None
     first, n = rows[0], len(_POLICY_COLUMNS)
     activity, policy = first[0], tuple(first[1 : 1 + n])
-    timezone, status, same = first[1 + n : 4 + n]
+    timezone, status, same, known = first[1 + n : 5 + n]
     return CheckinContext(
         activity=activity,
         # The region may have no policy row yet: then its columns are NULL, the defaults apply.
@@ -252,6 +267,7 @@ async def checkin_context(
         timezone=timezone,
         signup_status=SignupStatus(status) if status is not None else None,
         same_coordinates=int(same or 0),
+        volunteer_known=bool(known),
         recent=[
             RecentAttendance(attendance, lat, lng, ends)
             for *_, attendance, lat, lng, ends in rows

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from app.activities import checkin, codes, schemas, service
+from app.activities import checkin, codes, repository, schemas, service
 from app.activities.errors import (
     ActivityAlreadyStarted,
     ActivityCancelled,
@@ -64,6 +64,7 @@ from app.identity.principals import (
     CurrentPrincipal,
     CurrentStaff,
     CurrentVolunteer,
+    CurrentVolunteerRef,
     StaffContext,
     current_staff,
 )
@@ -449,18 +450,23 @@ async def check_in(
     data: schemas.CheckinRequest,
     request: Request,
     session: SessionDep,
-    volunteer: CurrentVolunteer,
+    volunteer: CurrentVolunteerRef,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     return await idempotent(
         session,
         request,
-        scope=f"volunteer:{volunteer.id}",
+        scope=volunteer.scope_key,
         key=idempotency_key,
         payload=data,
         status_code=status.HTTP_201_CREATED,
+        then_lock=repository.volunteer_lock_key(volunteer.id),
         run=lambda: checkin.check_in(
-            session, volunteer=volunteer, activity_id=activity_id, data=data
+            session,
+            volunteer=volunteer,
+            activity_id=activity_id,
+            data=data,
+            volunteer_locked=True,
         ),
     )
 
@@ -486,18 +492,23 @@ async def check_out(
     data: schemas.CheckinRequest,
     request: Request,
     session: SessionDep,
-    volunteer: CurrentVolunteer,
+    volunteer: CurrentVolunteerRef,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     return await idempotent(
         session,
         request,
-        scope=f"volunteer:{volunteer.id}",
+        scope=volunteer.scope_key,
         key=idempotency_key,
         payload=data,
         status_code=status.HTTP_200_OK,
+        then_lock=repository.volunteer_lock_key(volunteer.id),
         run=lambda: checkin.check_out(
-            session, volunteer=volunteer, activity_id=activity_id, data=data
+            session,
+            volunteer=volunteer,
+            activity_id=activity_id,
+            data=data,
+            volunteer_locked=True,
         ),
     )
 

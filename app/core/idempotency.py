@@ -99,24 +99,41 @@ _CLAIM_PG = text(
     "SELECT pg_try_advisory_xact_lock(:id) AS got, k.id FROM (SELECT 1) AS one "
     "LEFT JOIN idempotency_keys AS k ON k.scope = :scope AND k.key = :key"
 )
+# The same, and once the key is claimed (never when it is not: CASE evaluates lazily),
+# wait for the handler's own lock, saving the handler that round trip.
+_CLAIM_AND_LOCK_PG = text(
+    "SELECT CASE WHEN pg_try_advisory_xact_lock(:id) "
+    "THEN pg_advisory_xact_lock(:then_lock)::text = '' ELSE false END AS got, k.id "
+    "FROM (SELECT 1) AS one "
+    "LEFT JOIN idempotency_keys AS k ON k.scope = :scope AND k.key = :key"
+)
 UNIQUE_KEY_CONSTRAINT = "uq_idempotency_keys_scope_key"
 
 
 async def claim(
-    session: AsyncSession, *, scope: str, key: str, request_fingerprint: str
+    session: AsyncSession,
+    *,
+    scope: str,
+    key: str,
+    request_fingerprint: str,
+    then_lock: int | None = None,
 ) -> IdempotencyRecord | None:
-    """Claim `key` for this transaction; return the stored record if it already completed."""
+    """Claim `key` for this transaction; return the stored record if it already completed.
+
+    `then_lock` names a transaction-level advisory lock that the handler needs on
+    PostgreSQL: it is taken, waiting if need be, in the claim's own round trip.
+    """
     record: IdempotencyRecord | None
     if session.get_bind().dialect.name == "postgresql":
         # The lock and the look-up share one round trip. If the key's first request
         # commits between this statement's snapshot and its lock, the look-up misses it;
         # then this request's own `store()` hits the unique key, its whole unit of work
         # rolls back and runs again (core.db.is_retryable), and the re-run replays.
-        got, record_id = (
-            await session.execute(
-                _CLAIM_PG, {"id": _lock_id(scope, key), "scope": scope, "key": key}
-            )
-        ).one()
+        params: dict[str, Any] = {"id": _lock_id(scope, key), "scope": scope, "key": key}
+        statement = _CLAIM_PG
+        if then_lock is not None:
+            statement, params["then_lock"] = _CLAIM_AND_LOCK_PG, then_lock
+        got, record_id = (await session.execute(statement, params)).one()
         if not got:
             raise IdempotencyKeyInFlight()
         record = await session.get(IdempotencyRecord, record_id) if record_id else None
@@ -185,13 +202,24 @@ async def idempotent(
     payload: BaseModel | dict[str, Any] | None,
     status_code: int,
     run: Callable[[], Awaitable[BaseModel]],
+    then_lock: int | None = None,
 ) -> JSONResponse:
-    """Run `run()` once per (`scope`, `key`) and answer its stored response ever after."""
+    """Run `run()` once per (`scope`, `key`) and answer its stored response ever after.
+
+    `run()` may count on holding the advisory lock `then_lock` (PostgreSQL), taken
+    with the claim.
+    """
     if key is None:
         raise IdempotencyKeyMissing("Send an Idempotency-Key header with this request")
     data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
     request_fingerprint = fingerprint(request.method, request.url.path, data)
-    existing = await claim(session, scope=scope, key=key, request_fingerprint=request_fingerprint)
+    existing = await claim(
+        session,
+        scope=scope,
+        key=key,
+        request_fingerprint=request_fingerprint,
+        then_lock=then_lock,
+    )
     if existing is not None:
         return replay(existing)
     result = await run()

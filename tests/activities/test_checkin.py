@@ -36,7 +36,7 @@ from tests.activities.support import (
     north,
     sign_up_row,
 )
-from tests.builders import make_volunteer
+from tests.builders import bearer, make_volunteer
 
 
 @pytest.fixture
@@ -292,6 +292,22 @@ async def test_staff_cannot_check_in_as_a_volunteer(
     )
 
     assert_problem(response, 403, "forbidden")
+
+
+async def test_a_token_of_a_volunteer_who_does_not_exist_is_refused(
+    client: Any, app: Any, world: Any, activity: Activity
+) -> None:
+    # Check-in confirms the volunteer in its own context query, not by loading them first.
+    ghost = bearer(app, sub=uuid.uuid4(), typ="volunteer", region_id=world.region.id)
+    for action in ("check-in", "check-out"):
+        response = await client.post(
+            f"/v1/activities/{activity.id}/{action}",
+            json={"code": code_of(activity), "latitude": LAT, "longitude": LNG, "accuracy": 10},
+            headers={**ghost, "Idempotency-Key": f"ghost-{action}"},
+        )
+
+        assert_problem(response, 401, "token_invalid")
+    assert await attendance_count(app, activity) == 0
 
 
 # Check-out

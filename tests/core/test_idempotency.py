@@ -10,13 +10,19 @@ import httpx
 import pytest
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.db import SessionDep, is_retryable
-from app.core.idempotency import IdempotencyKeyHeader, IdempotencyRecord, idempotent
+from app.core.idempotency import (
+    IdempotencyKeyHeader,
+    IdempotencyKeyInFlight,
+    IdempotencyRecord,
+    claim,
+    idempotent,
+)
 from app.integrations.outbox import OutboxEvent, emit
 
 
@@ -148,3 +154,34 @@ async def test_a_duplicate_key_row_is_a_retryable_failure(session: AsyncSession)
     await session.rollback()
     # The race is PostgreSQL's (see core.idempotency.claim); SQLite serializes writers.
     assert is_retryable(caught.value)
+
+
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k)")
+
+
+@pytest.mark.postgres_only
+async def test_a_claim_takes_the_handlers_lock_once_the_key_is_claimed(app: Any) -> None:
+    lock, other_lock = 424_242, 424_243
+    async with app.state.db.sessions() as first, app.state.db.sessions() as second:
+        await first.begin()
+        claimed = await claim(
+            first, scope="test", key="with-lock", request_fingerprint="f", then_lock=lock
+        )
+        assert claimed is None
+        # `first` holds the handler's lock until it commits.
+        assert await second.scalar(_TRY_LOCK, {"k": lock}) is False
+        await second.rollback()
+        # The same key claimed meanwhile is in flight, and its claim takes no lock.
+        with pytest.raises(IdempotencyKeyInFlight):
+            await claim(
+                second,
+                scope="test",
+                key="with-lock",
+                request_fingerprint="f",
+                then_lock=other_lock,
+            )
+        assert await first.scalar(_TRY_LOCK, {"k": other_lock}) is True
+        await second.rollback()
+        await first.commit()
+        assert await second.scalar(_TRY_LOCK, {"k": lock}) is True
+        await second.rollback()

@@ -49,8 +49,10 @@ from bench.harness import (
     closed_loop,
     fresh_database,
     pgbench_tpcb,
+    run_load,
     serve,
     service_env,
+    stack_floor,
     summarize,
     write_results,
 )
@@ -202,7 +204,7 @@ def _load(base: str, fixture: Fixture, *, spend: bool, total: int) -> Stats:
             return response.status
 
     name = "spends (wallet → merchant)" if spend else "issuance (→ wallet)"
-    return asyncio.run(closed_loop(name, one, concurrency=CONCURRENCY, total=total, warmup=WARMUP))
+    return run_load(closed_loop(name, one, concurrency=CONCURRENCY, total=total, warmup=WARMUP))
 
 
 class SpendRequest(BaseModel):
@@ -232,7 +234,7 @@ def create_spend_app() -> FastAPI:
 
     @app.post("/spend", status_code=201)
     async def spend(body: SpendRequest, session: SessionDep) -> dict[str, Any]:
-        tx = await ledger.spend_from_wallet(
+        spent = await ledger.spend_from_wallet(
             session,
             region_id=body.region_id,
             volunteer_id=body.volunteer_id,
@@ -243,7 +245,7 @@ def create_spend_app() -> FastAPI:
             reference_id=str(uuid.uuid4()),
             actor="bench",
         )
-        return {"id": str(tx.id), "seq": tx.seq}
+        return {"id": str(spent.transaction.id), "seq": spent.transaction.seq}
 
     return app
 
@@ -265,7 +267,7 @@ def _load_spend_route(base: str, fixture: Fixture, *, total: int) -> Stats:
                 return 409 if code == "insufficient_balance" else 999
             return response.status
 
-    return asyncio.run(
+    return run_load(
         closed_loop(
             "spends, ledger route only", one, concurrency=CONCURRENCY, total=total, warmup=WARMUP
         )
@@ -304,6 +306,7 @@ def main() -> None:
         with serve("bench.ledger:create_spend_app", env=env, workers=WORKERS) as base:
             bare_spends = _load_spend_route(base, fixture, total=SPENDS)
         check = asyncio.run(_verify(url))
+        floor = stack_floor(env, concurrency=CONCURRENCY, total=SPENDS, workers=WORKERS)
     tps = pgbench_tpcb(clients=CONCURRENCY, seconds=15)
 
     def ratio(stats: Stats) -> float:
@@ -317,11 +320,12 @@ def main() -> None:
             (bare_spends, {"201", "409"}),
         )
     }
-    print(summarize([issues, spends, bare_spends]))
+    print(summarize([issues, spends, bare_spends, floor]))
     print(f"pgbench TPC-B                {tps:9.1f} tps  (same server, {CONCURRENCY} clients)")
     print(f"spends, admin route / pgbench        {ratio(spends):6.3f}")
     print(f"spends, ledger route / pgbench       {ratio(bare_spends):6.3f}   (target ≥ 0.2)")
     print(f"issuance, admin route / pgbench      {ratio(issues):6.3f}")
+    print(f"the service's floor / pgbench        {ratio(floor):6.3f}")
     print(
         f"ledger verified: {check['ledger_ok']}  transactions: {check['transactions']}  "
         f"sum of postings: {check['postings_total']}  unexpected statuses: {unexpected}"
@@ -334,11 +338,13 @@ def main() -> None:
             "issuance_admin_route": issues,
             "spends_admin_route": spends,
             "spends_ledger_route": bare_spends,
+            "floor": floor,
             "pgbench_tps": tps,
             "ratios_to_pgbench": {
                 "spends_admin_route": ratio(spends),
                 "spends_ledger_route": ratio(bare_spends),
                 "issuance_admin_route": ratio(issues),
+                "floor": ratio(floor),
             },
             "target": {"spends_ratio_to_pgbench": 0.2},
             "unexpected_statuses": unexpected,

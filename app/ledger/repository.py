@@ -72,7 +72,7 @@ _debit_wallet = (
     update(_accounts)
     .where(_wallet_of_owner)
     .values(posted=_accounts.c.posted - bindparam("b_amount"))
-    .returning(_accounts.c.id)
+    .returning(_accounts.c.id, _accounts.c.posted - _accounts.c.pending)
 )
 _hold_on_wallet = (
     update(_accounts)
@@ -193,12 +193,15 @@ async def lock_accounts(
 
 async def debit_wallet_of(
     session: AsyncSession, *, region_id: uuid.UUID, owner_id: uuid.UUID, amount: int
-) -> uuid.UUID | None:
-    """Debit the owner's wallet if its available balance covers `amount`; its id, or None."""
-    wallet_id: uuid.UUID | None = await session.scalar(
-        _debit_wallet, {"b_region": region_id, "b_owner": owner_id, "b_amount": amount}
-    )
-    return wallet_id
+) -> tuple[uuid.UUID, int] | None:
+    """Debit the owner's wallet if its available balance covers `amount`: its id and
+    the available balance after, or None."""
+    row = (
+        await session.execute(
+            _debit_wallet, {"b_region": region_id, "b_owner": owner_id, "b_amount": amount}
+        )
+    ).one_or_none()
+    return (row[0], row[1]) if row is not None else None
 
 
 async def hold_on_wallet_of(

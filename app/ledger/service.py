@@ -79,6 +79,7 @@ __all__ = [
     "Balance",
     "LotView",
     "NextExpiry",
+    "Spend",
     "TxKind",
     "WalletSummary",
     "account_balance",
@@ -117,6 +118,14 @@ class Balance:
     @property
     def available(self) -> int:
         return self.posted - self.pending
+
+
+@dataclass(frozen=True)
+class Spend:
+    """A spend from a wallet, with the wallet's available balance right after it."""
+
+    transaction: LedgerTransaction
+    available_after: int
 
 
 @dataclass(frozen=True)
@@ -584,7 +593,7 @@ async def spend_from_wallet(
     actor: str,
     metadata: dict[str, Any] | None = None,
     transaction_id: uuid.UUID | None = None,
-) -> LedgerTransaction:
+) -> Spend:
     """Move `amount` from the volunteer's wallet to a merchant or system account.
 
     Refuses with `InsufficientBalance` (409) unless the wallet's available balance
@@ -601,17 +610,19 @@ async def spend_from_wallet(
         amount=amount,
     )
     if replayed is not None:
-        return replayed
+        wallet_id = next(p.account_id for p in replayed.postings if p.amount < 0)
+        return Spend(replayed, (await account_balance(session, account_id=wallet_id)).available)
     now = clock.now()
     # The check and the debit are one statement, which also locks the wallet row.
-    wallet_id = await repo.debit_wallet_of(
+    debited = await repo.debit_wallet_of(
         session, region_id=region_id, owner_id=volunteer_id, amount=amount
     )
-    if wallet_id is None:
+    if debited is None:
         wallet = await repo.find_account(
             session, region_id=region_id, kind=AccountKind.wallet, owner_id=volunteer_id
         )
         raise await _insufficient(session, wallet.id if wallet else None, amount)
+    wallet_id, available_after = debited
     lots = await repo.live_lots(session, region_id=region_id, account_id=wallet_id, now=now)
     draws, short = _choose(lots, amount)
     if short:
@@ -647,7 +658,7 @@ async def spend_from_wallet(
         if account is None:
             raise AccountNotFound(f"No ledger account {to_account_id} in this region")
         raise AccountKindNotAllowed("Spend to a merchant or system account, not to a wallet")
-    return _record(values, rows, seq)
+    return Spend(_record(values, rows, seq), available_after)
 
 
 @dataclass(frozen=True)
@@ -1624,13 +1635,14 @@ async def adjust(
     if debit.kind == AccountKind.wallet and credit_to.kind == AccountKind.wallet:
         raise AccountKindNotAllowed("An adjustment cannot move 良票 between two wallets")
     if debit.kind == AccountKind.wallet:
-        tx = await spend_from_wallet(
+        spent = await spend_from_wallet(
             session,
             region_id=staff.region_id,
             volunteer_id=debit.owner_id,
             to_account_id=credit_to.id,
             **common,
         )
+        tx = spent.transaction
     elif credit_to.kind == AccountKind.wallet:
         tx = await credit_wallet_from(
             session,

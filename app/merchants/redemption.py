@@ -413,7 +413,7 @@ async def _redeem(
                 offer_title=offer.title,
                 description=f"{terminal.merchant_name} 兑换 {offer.title}",
             )
-        tx = await ledger.spend_from_wallet(
+        spent = await ledger.spend_from_wallet(
             session,
             region_id=terminal.region_id,
             volunteer_id=code.volunteer_id,
@@ -425,11 +425,10 @@ async def _redeem(
             actor=terminal.label,
             metadata=metadata,
         )
-    wallet_id = next(p.account_id for p in tx.postings if p.amount < 0)
-    balance = await ledger.account_balance(session, account_id=wallet_id)
+    tx = spent.transaction
     redemption.status = RedemptionStatus.succeeded
     redemption.transaction_id = tx.id
-    redemption.balance_after = balance.available
+    redemption.balance_after = spent.available_after
     redemption.usage_period_key = usage_key
     await outbox.emit(
         session,

@@ -439,7 +439,7 @@ async def _claw_back(
         source = await ledger.system_account(
             session, region_id=issuance.region_id, kind=ledger.AccountKind.issuance
         )
-        tx = await ledger.spend_from_wallet(
+        spent = await ledger.spend_from_wallet(
             session,
             region_id=issuance.region_id,
             volunteer_id=issuance.volunteer_id,
@@ -451,7 +451,7 @@ async def _claw_back(
             actor=ACTOR,
             metadata=_ledger_metadata(issuance),
         )
-        issuance.transaction_id = tx.id
+        issuance.transaction_id = spent.transaction.id
     issuance.clawed_back = take
     issuance.shortfall = amount - take
     if take < amount:

@@ -57,7 +57,7 @@ class Ledger:
         kw.setdefault("reference_type", "redemption")
         kw.setdefault("reference_id", str(uuid.uuid4()))
         kw.setdefault("actor", "terminal:test")
-        return await self.run(
+        spent: service.Spend = await self.run(
             service.spend_from_wallet,
             region_id=volunteer.region_id,
             volunteer_id=volunteer.id,
@@ -65,6 +65,7 @@ class Ledger:
             amount=amount,
             **kw,
         )
+        return spent.transaction
 
     async def refund(self, spend: LedgerTransaction, amount: int, **kw: Any) -> LedgerTransaction:
         kw.setdefault("kind", TxKind.refund)

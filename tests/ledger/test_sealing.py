@@ -296,7 +296,7 @@ async def _spend(app: Any, session: Any, world: Any, volunteer: Any, amount: int
     merchant = await ledger.merchant_account(
         session, region_id=world.region.id, merchant_id=uuid.uuid4()
     )
-    return await ledger.spend_from_wallet(
+    spent = await ledger.spend_from_wallet(
         session,
         region_id=world.region.id,
         volunteer_id=volunteer.id,
@@ -307,6 +307,7 @@ async def _spend(app: Any, session: Any, world: Any, volunteer: Any, amount: int
         reference_id=str(uuid.uuid4()),
         actor="test",
     )
+    return spent.transaction
 
 
 @pytest.mark.postgres_only

@@ -101,6 +101,7 @@ def base_settings(**overrides: Any) -> Settings:
         "login_max_failures": 5,
         # The suite's traffic all comes from one address; tests of the limits turn them on.
         "rate_limits_enabled": False,
+        "gc_gen0_threshold": 0,
     }
     values.update(overrides)
     return Settings(**values)

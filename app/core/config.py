@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
+    # A served process freezes what it built at start-up out of the collector's reach
+    # and collects its youngest generation every this many allocations (CPython's
+    # default, 700, runs a collection several times per request). 0 leaves both alone.
+    gc_gen0_threshold: int = Field(default=10_000, ge=0)
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import httpx
@@ -93,3 +94,23 @@ async def test_a_body_that_is_not_utf8_is_a_malformed_body(
     response = await client.patch("/v1/me", content=b'{"name": "\xff\xfe"}', headers=headers)
     assert response.status_code == 400
     assert response.json()["code"] == "malformed_body"
+
+
+async def test_a_served_process_tunes_the_collector_and_a_zero_leaves_it(settings: Any) -> None:
+    from app.main import create_app
+
+    before = gc.get_threshold()
+    try:
+        tuned = create_app(settings.model_copy(update={"gc_gen0_threshold": 12_345}))
+        async with tuned.router.lifespan_context(tuned):
+            assert gc.get_threshold() == (12_345, before[1], before[2])
+            assert gc.get_freeze_count() > 0
+        gc.unfreeze()
+        gc.set_threshold(*before)
+        untouched = create_app(settings.model_copy(update={"gc_gen0_threshold": 0}))
+        async with untouched.router.lifespan_context(untouched):
+            assert gc.get_threshold() == before
+            assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -36,6 +36,7 @@ from bench.harness import (
     run_load,
     serve,
     service_env,
+    stack_floor,
     summarize,
     write_results,
 )
@@ -307,11 +308,14 @@ def main() -> None:
         with serve("app.main:create_app", env=env, workers=WORKERS) as base:
             checkins = run_checkins(base, plan)
         recorded = asyncio.run(count_attendances(dsn))
+        floor = stack_floor(env, concurrency=CLIENTS, total=CHECKINS, workers=WORKERS)
     baseline = bare_fastapi_baseline(concurrency=CLIENTS, total=CHECKINS, workers=WORKERS)
     ratio = checkins.throughput / baseline.throughput if baseline.throughput else 0.0
-    print(summarize([checkins, baseline]))
+    of_floor = checkins.throughput / floor.throughput if floor.throughput else 0.0
+    print(summarize([checkins, floor, baseline]))
     print(
-        f"check-ins/s vs bare route: {ratio:.2f}   attendances recorded: {recorded} "
+        f"check-ins/s vs bare route: {ratio:.2f}   vs the service's floor: {of_floor:.2f}   "
+        f"attendances recorded: {recorded} "
         f"(201s: {checkins.statuses.get('201', 0)} measured + {WARMUP} warm-up)"
     )
     print(
@@ -331,6 +335,8 @@ def main() -> None:
             "checkins": checkins,
             "baseline": baseline,
             "ratio_to_baseline": round(ratio, 3),
+            "floor": floor,
+            "ratio_to_floor": round(of_floor, 3),
             "attendances_recorded": recorded,
             "target": {"rps": TARGET_RPS, "p99_ms": TARGET_P99_MS},
         },

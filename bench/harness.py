@@ -241,6 +241,47 @@ def bare_fastapi_baseline(*, concurrency: int, total: int, workers: int = 2) -> 
         )
 
 
+def stack_floor(env: dict[str, str], *, concurrency: int, total: int, workers: int = 2) -> Stats:
+    """The same load against the service's floor (bench/floor_app.py): its middleware,
+    a bearer token verified per request (each request its own, as phones send them)
+    and a transaction of one `SELECT 1`, served the same way."""
+    from pydantic import SecretStr
+
+    from app.core.config import Settings
+    from app.core.security import KeyRing
+    from bench.floor_app import FLOOR_PATH
+
+    ring = KeyRing(
+        Settings(
+            environment="test",
+            jwt_private_key=SecretStr(env["LIANGPIAO_JWT_PRIVATE_KEY"]),
+            jwt_kid=env["LIANGPIAO_JWT_KID"],
+            access_token_ttl_seconds=3600,
+        )
+    )
+    region_id = uuid.uuid4()
+    tokens = [
+        ring.issue(sub=uuid.uuid4(), typ="volunteer", region_id=region_id)[0]
+        for _ in range(total + 200)
+    ]
+    limits = json.loads(env.get("LIANGPIAO_RATE_LIMITS", "{}"))
+    limits |= {"default.principal": "1000000/minute", "default.ip": "1000000/minute"}
+    floor_env = {**env, "LIANGPIAO_RATE_LIMITS": json.dumps(limits)}
+    with serve("bench.floor_app:create_app", env=floor_env, workers=workers) as base:
+        url = f"{base}{FLOOR_PATH}"
+        payload = {"code": "x" * 24, "latitude": 31.1, "longitude": 120.6, "accuracy": 20}
+
+        async def one(http: aiohttp.ClientSession, i: int) -> int:
+            headers = {"Authorization": f"Bearer {tokens[i]}"}
+            async with http.post(url, json=payload, headers=headers) as response:
+                await response.read()
+                return response.status
+
+        return run_load(
+            closed_loop("floor: token + 1-statement tx", one, concurrency=concurrency, total=total)
+        )
+
+
 def pgbench_tpcb(*, clients: int = 32, seconds: int = 15, scale: int = 10) -> float:
     """PostgreSQL's own TPC-B-like tps on this server, in a scratch database."""
     name = f"liangpiao_pgbench_{uuid.uuid4().hex[:8]}"

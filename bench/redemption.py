@@ -37,6 +37,7 @@ from bench.harness import (
     run_load,
     serve,
     service_env,
+    stack_floor,
     summarize,
     write_results,
 )
@@ -203,11 +204,14 @@ def main() -> None:
         with serve("app.main:create_app", env=env, workers=WORKERS) as base:
             stats = _load(base, fixture)
         check = asyncio.run(_verify(url))
+        floor = stack_floor(env, concurrency=CONCURRENCY, total=TOTAL, workers=WORKERS)
     tps = pgbench_tpcb(clients=CONCURRENCY, seconds=15)
     ratio = round(stats.throughput / tps, 3) if tps else 0.0
-    print(summarize([stats]))
+    of_floor = round(stats.throughput / floor.throughput, 3) if floor.throughput else 0.0
+    print(summarize([stats, floor]))
     print(f"pgbench TPC-B                {tps:9.1f} tps  (same server, {CONCURRENCY} clients)")
     print(f"redemptions / pgbench tps    {ratio:9.3f}")
+    print(f"redemptions / floor          {of_floor:9.3f}")
     print(f"ledger verified: {check['ledger_ok']}  redemptions by status: {check['redemptions']}")
     path = write_results(
         "redemption",
@@ -217,6 +221,8 @@ def main() -> None:
             "service": stats,
             "pgbench_tps": tps,
             "ratio_to_pgbench": ratio,
+            "floor": floor,
+            "ratio_to_floor": of_floor,
             "target": {"redemptions_per_s": 500, "p99_ms": 100},
             "verification": check,
             "run_id": uuid.uuid4().hex[:8],

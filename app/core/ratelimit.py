@@ -27,6 +27,7 @@ outage of Redis must not stop check-ins and redemptions.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import math
@@ -226,6 +227,47 @@ class Verdict:
         return f'"{self.quota.name}";r={self.remaining};t={self.reset_in}'
 
 
+class ProcessMemoryStorage(MemoryStorage):
+    """limits' in-process store, with a sweep of expired entries that stays cheap.
+
+    The stock store starts a new sweep of every key as soon as the last one ends, and
+    hops to a worker thread for each key: with a caller per key, thousands of callers
+    a minute (a Saturday morning's check-ins) kept a worker's CPU busy sweeping. This
+    one sweeps at most once per `SWEEP_INTERVAL` seconds, in the event loop, with one
+    bisect per key; between sweeps the strategies read only unexpired entries anyway.
+    """
+
+    SWEEP_INTERVAL = 1.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._next_sweep = 0.0
+
+    # The hook the stock store calls before each count (name-mangled in limits).
+    async def _MemoryStorage__schedule_expiry(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self.SWEEP_INTERVAL
+            self.sweep()
+
+    def sweep(self) -> None:
+        """Drop expired entries and counters. Synchronous: no count runs meanwhile."""
+        now = time.time()
+        for key, events in list(self.events.items()):
+            # Newest first, so expiries descend: the live ones are a prefix.
+            live = bisect.bisect_left(events, -now, key=lambda entry: -entry.expiry)
+            if live:
+                del events[live:]
+            else:
+                del self.events[key]
+                self.locks.pop(key, None)
+        for key, expiry in list(self.expirations.items()):
+            if expiry <= now:
+                self.storage.pop(key, None)
+                del self.expirations[key]
+                self.locks.pop(key, None)
+
+
 class Limiter:
     """Counts hits in the store: a moving window for tight rules, a sliding counter otherwise."""
 
@@ -238,7 +280,7 @@ class Limiter:
     @classmethod
     def from_settings(cls, settings: Settings) -> Limiter:
         if not settings.redis_url:
-            return cls(MemoryStorage())
+            return cls(ProcessMemoryStorage())
         import coredis
 
         # Short timeouts: a hung Redis must cost a request milliseconds, not seconds.

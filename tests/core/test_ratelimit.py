@@ -7,6 +7,7 @@ in parallel never count each other's requests.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import os
@@ -19,12 +20,19 @@ from typing import Any
 import httpx
 import pytest
 from limits import parse
+from limits.aio.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities import codes as checkin_codes
 from app.core.config import ConfigurationError, Settings
-from app.core.ratelimit import DEFAULT, POLICY, Limit, template_shape
+from app.core.ratelimit import (
+    DEFAULT,
+    POLICY,
+    Limit,
+    ProcessMemoryStorage,
+    template_shape,
+)
 from app.identity.models import RefreshToken
 from app.main import create_app
 from app.merchants import codes as redemption_codes
@@ -407,3 +415,21 @@ async def test_an_unreachable_store_lets_requests_through_and_says_so(
             assert "ratelimit" not in response.headers
     errors = [r for r in caplog.records if r.getMessage() == "rate_limit.store_unavailable"]
     assert len(errors) == 1
+
+
+async def test_the_process_store_counts_and_sweeps_at_most_once_per_interval() -> None:
+    storage = ProcessMemoryStorage()
+    exact, cheap = MovingWindowRateLimiter(storage), SlidingWindowCounterRateLimiter(storage)
+    item = parse("3/second")
+    assert [await exact.hit(item, "t", "one") for _ in range(4)] == [True, True, True, False]
+    for n in range(300):
+        await exact.hit(item, "t", f"caller-{n}")
+        await cheap.hit(item, "t", f"caller-{n}")
+    # The stock store's sweep, a thread hop per key, never started.
+    assert storage.timer is None
+    assert len(storage.events) == 301
+    # Counters live twice their window; once that has passed, the next count sweeps.
+    await asyncio.sleep(2.1)
+    assert await exact.hit(item, "t", "one")
+    assert len(storage.events) == 1
+    assert len(storage.expirations) == 0

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from app.activities import checkin, codes, repository, schemas, service
+from app.activities import checkin, codes, schemas, service
 from app.activities.errors import (
     ActivityAlreadyStarted,
     ActivityCancelled,
@@ -37,7 +37,6 @@ from app.activities.errors import (
     ImpossibleTravel,
     NotCheckedIn,
     NotSignedUp,
-    OutOfRange,
     OverlappingAttendance,
     PersonalCodeExpired,
     PersonalCodeInvalid,
@@ -64,7 +63,6 @@ from app.identity.principals import (
     CurrentPrincipal,
     CurrentStaff,
     CurrentVolunteer,
-    CurrentVolunteerRef,
     StaffContext,
     current_staff,
 )
@@ -426,91 +424,6 @@ async def get_my_qr_code(
 ) -> Response:
     issued = await checkin.personal_code(session, volunteer=volunteer)
     return _code_response(issued, format)
-
-
-@router.post(
-    "/activities/{activity_id}/check-in",
-    tags=["attendance"],
-    summary="Check in on site with the activity's code and your position",
-    status_code=status.HTTP_201_CREATED,
-    response_model=schemas.Attendance,
-    responses=error_responses(
-        *AUTH_ERRORS,
-        *BODY_ERRORS,
-        *IDEMPOTENCY_ERRORS,
-        ActivityNotFound,
-        ActivityCancelled,
-        *CODE_ERRORS,
-        OutOfRange,
-        *CHECKIN_ERRORS,
-    ),
-)
-async def check_in(
-    activity_id: uuid.UUID,
-    data: schemas.CheckinRequest,
-    request: Request,
-    session: SessionDep,
-    volunteer: CurrentVolunteerRef,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
-    return await idempotent(
-        session,
-        request,
-        scope=volunteer.scope_key,
-        key=idempotency_key,
-        payload=data,
-        status_code=status.HTTP_201_CREATED,
-        then_lock=repository.volunteer_lock_key(volunteer.id),
-        run=lambda: checkin.check_in(
-            session,
-            volunteer=volunteer,
-            activity_id=activity_id,
-            data=data,
-            volunteer_locked=True,
-        ),
-    )
-
-
-@router.post(
-    "/activities/{activity_id}/check-out",
-    tags=["attendance"],
-    summary="Check out on site: closes the attendance and records its hours (pending)",
-    response_model=schemas.Attendance,
-    responses=error_responses(
-        *AUTH_ERRORS,
-        *BODY_ERRORS,
-        *IDEMPOTENCY_ERRORS,
-        ActivityNotFound,
-        ActivityCancelled,
-        *CODE_ERRORS,
-        OutOfRange,
-        *CHECKOUT_ERRORS,
-    ),
-)
-async def check_out(
-    activity_id: uuid.UUID,
-    data: schemas.CheckinRequest,
-    request: Request,
-    session: SessionDep,
-    volunteer: CurrentVolunteerRef,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
-    return await idempotent(
-        session,
-        request,
-        scope=volunteer.scope_key,
-        key=idempotency_key,
-        payload=data,
-        status_code=status.HTTP_200_OK,
-        then_lock=repository.volunteer_lock_key(volunteer.id),
-        run=lambda: checkin.check_out(
-            session,
-            volunteer=volunteer,
-            activity_id=activity_id,
-            data=data,
-            volunteer_locked=True,
-        ),
-    )
 
 
 @router.post(

@@ -157,15 +157,10 @@ class KeyRing:
 
     def _verify_signature(self, token: str) -> dict[str, Any]:
         """The claims of a token this key signed for this audience and issuer, checked by
-        PyJWT once per token: a token never changes, only the clock moves."""
+        PyJWT once per token: a token never changes, only the clock moves. The header is
+        parsed once, with the signature: only ES256 is accepted, and only our key's id."""
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise TokenInvalid("The token is malformed") from exc
-        if header.get("alg") != ALGORITHM or header.get("kid") != self.kid:
-            raise TokenInvalid("The token is not signed with a key this service publishes")
-        try:
-            claims: dict[str, Any] = jwt.decode(
+            decoded: dict[str, Any] = jwt.decode_complete(
                 token,
                 self.public,
                 algorithms=[ALGORITHM],
@@ -181,6 +176,9 @@ class KeyRing:
             )
         except jwt.PyJWTError as exc:
             raise TokenInvalid() from exc
+        if decoded["header"].get("kid") != self.kid:
+            raise TokenInvalid("The token is not signed with a key this service publishes")
+        claims: dict[str, Any] = decoded["payload"]
         if not isinstance(claims.get("sub"), str):
             raise TokenInvalid()
         return claims

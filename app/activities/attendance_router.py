@@ -1,0 +1,105 @@
+"""The volunteer's own check-in and check-out on site: `/v1/activities/{id}/check-in`
+and `/check-out`. A router of their own, matched before every other (app.main): a
+Saturday morning's check-ins arrive in bursts, and FastAPI tries routes one by one."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
+
+from app.activities import checkin, repository, schemas
+from app.activities.errors import ActivityCancelled, ActivityNotFound, OutOfRange
+from app.activities.router import CHECKIN_ERRORS, CHECKOUT_ERRORS, CODE_ERRORS
+from app.core.db import SessionDep
+from app.core.errors import AUTH_ERRORS, BODY_ERRORS, error_responses
+from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
+from app.identity.principals import CurrentVolunteerRef
+
+router = APIRouter(prefix="/v1")
+
+
+@router.post(
+    "/activities/{activity_id}/check-in",
+    tags=["attendance"],
+    summary="Check in on site with the activity's code and your position",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.Attendance,
+    responses=error_responses(
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
+        *IDEMPOTENCY_ERRORS,
+        ActivityNotFound,
+        ActivityCancelled,
+        *CODE_ERRORS,
+        OutOfRange,
+        *CHECKIN_ERRORS,
+    ),
+)
+async def check_in(
+    activity_id: uuid.UUID,
+    data: schemas.CheckinRequest,
+    request: Request,
+    session: SessionDep,
+    volunteer: CurrentVolunteerRef,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await idempotent(
+        session,
+        request,
+        scope=volunteer.scope_key,
+        key=idempotency_key,
+        payload=data,
+        status_code=status.HTTP_201_CREATED,
+        then_lock=repository.volunteer_lock_key(volunteer.id),
+        run=lambda: checkin.check_in(
+            session,
+            volunteer=volunteer,
+            activity_id=activity_id,
+            data=data,
+            volunteer_locked=True,
+        ),
+    )
+
+
+@router.post(
+    "/activities/{activity_id}/check-out",
+    tags=["attendance"],
+    summary="Check out on site: closes the attendance and records its hours (pending)",
+    response_model=schemas.Attendance,
+    responses=error_responses(
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
+        *IDEMPOTENCY_ERRORS,
+        ActivityNotFound,
+        ActivityCancelled,
+        *CODE_ERRORS,
+        OutOfRange,
+        *CHECKOUT_ERRORS,
+    ),
+)
+async def check_out(
+    activity_id: uuid.UUID,
+    data: schemas.CheckinRequest,
+    request: Request,
+    session: SessionDep,
+    volunteer: CurrentVolunteerRef,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await idempotent(
+        session,
+        request,
+        scope=volunteer.scope_key,
+        key=idempotency_key,
+        payload=data,
+        status_code=status.HTTP_200_OK,
+        then_lock=repository.volunteer_lock_key(volunteer.id),
+        run=lambda: checkin.check_out(
+            session,
+            volunteer=volunteer,
+            activity_id=activity_id,
+            data=data,
+            volunteer_locked=True,
+        ),
+    )

@@ -22,11 +22,8 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import asyncpg
-from pydantic import SecretStr
 
 from app.activities import codes
-from app.core.config import Settings
-from app.core.security import KeyRing
 from bench.harness import (
     Stats,
     bare_fastapi_baseline,
@@ -36,6 +33,7 @@ from bench.harness import (
     run_load,
     serve,
     service_env,
+    service_keyring,
     stack_floor,
     summarize,
     write_results,
@@ -222,14 +220,7 @@ def visits(
     sites: list[Site], volunteer_ids: list[uuid.UUID], env: dict[str, str], region_id: uuid.UUID
 ) -> list[Visit]:
     """One visit per volunteer, with an access token signed by the server's key."""
-    ring = KeyRing(
-        Settings(
-            environment="test",
-            jwt_private_key=SecretStr(env["LIANGPIAO_JWT_PRIVATE_KEY"]),
-            jwt_kid=env["LIANGPIAO_JWT_KID"],
-            access_token_ttl_seconds=3600,
-        )
-    )
+    ring = service_keyring(env)
     rng = random.Random(11)
     out = []
     for i, volunteer_id in enumerate(volunteer_ids):

@@ -26,11 +26,14 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import asyncpg
 import uvloop
+
+if TYPE_CHECKING:
+    from app.core.security import KeyRing
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -241,17 +244,14 @@ def bare_fastapi_baseline(*, concurrency: int, total: int, workers: int = 2) -> 
         )
 
 
-def stack_floor(env: dict[str, str], *, concurrency: int, total: int, workers: int = 2) -> Stats:
-    """The same load against the service's floor (bench/floor_app.py): its middleware,
-    a bearer token verified per request (each request its own, as phones send them)
-    and a transaction of one `SELECT 1`, served the same way."""
+def service_keyring(env: dict[str, str]) -> KeyRing:
+    """The served app's signing key (service_env), to issue the load's access tokens."""
     from pydantic import SecretStr
 
     from app.core.config import Settings
     from app.core.security import KeyRing
-    from bench.floor_app import FLOOR_PATH
 
-    ring = KeyRing(
+    return KeyRing(
         Settings(
             environment="test",
             jwt_private_key=SecretStr(env["LIANGPIAO_JWT_PRIVATE_KEY"]),
@@ -259,6 +259,15 @@ def stack_floor(env: dict[str, str], *, concurrency: int, total: int, workers: i
             access_token_ttl_seconds=3600,
         )
     )
+
+
+def stack_floor(env: dict[str, str], *, concurrency: int, total: int, workers: int = 2) -> Stats:
+    """The same load against the service's floor (bench/floor_app.py): its middleware,
+    a bearer token verified per request (each request its own, as phones send them)
+    and a transaction of one `SELECT 1`, served the same way."""
+    from bench.floor_app import FLOOR_PATH
+
+    ring = service_keyring(env)
     region_id = uuid.uuid4()
     tokens = [
         ring.issue(sub=uuid.uuid4(), typ="volunteer", region_id=region_id)[0]

@@ -5,6 +5,7 @@ Saturday morning's check-ins arrive in bursts, and FastAPI tries routes one by o
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
@@ -15,45 +16,45 @@ from app.activities.router import CHECKIN_ERRORS, CHECKOUT_ERRORS, CODE_ERRORS
 from app.core.db import SessionDep
 from app.core.errors import AUTH_ERRORS, BODY_ERRORS, error_responses
 from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
-from app.identity.principals import CurrentVolunteerRef
+from app.identity.principals import CurrentVolunteerRef, VolunteerRef
 
 router = APIRouter(prefix="/v1")
 
-
-@router.post(
-    "/activities/{activity_id}/check-in",
-    tags=["attendance"],
-    summary="Check in on site with the activity's code and your position",
-    status_code=status.HTTP_201_CREATED,
-    response_model=schemas.Attendance,
-    responses=error_responses(
-        *AUTH_ERRORS,
-        *BODY_ERRORS,
-        *IDEMPOTENCY_ERRORS,
-        ActivityNotFound,
-        ActivityCancelled,
-        *CODE_ERRORS,
-        OutOfRange,
-        *CHECKIN_ERRORS,
-    ),
+# checkin.check_in or checkin.check_out.
+Attend = Callable[..., Awaitable[schemas.Attendance]]
+# The refusals both routes share.
+ATTEND_ERRORS = (
+    *AUTH_ERRORS,
+    *BODY_ERRORS,
+    *IDEMPOTENCY_ERRORS,
+    ActivityNotFound,
+    ActivityCancelled,
+    *CODE_ERRORS,
+    OutOfRange,
 )
-async def check_in(
+
+
+async def _attend(
+    attend: Attend,
+    *,
+    status_code: int,
     activity_id: uuid.UUID,
     data: schemas.CheckinRequest,
     request: Request,
     session: SessionDep,
-    volunteer: CurrentVolunteerRef,
-    idempotency_key: IdempotencyKeyHeader = None,
+    volunteer: VolunteerRef,
+    idempotency_key: str | None,
 ) -> JSONResponse:
+    """Once per key; the volunteer's attendance lock is taken with the key's claim."""
     return await idempotent(
         session,
         request,
         scope=volunteer.scope_key,
         key=idempotency_key,
         payload=data,
-        status_code=status.HTTP_201_CREATED,
+        status_code=status_code,
         then_lock=repository.volunteer_lock_key(volunteer.id),
-        run=lambda: checkin.check_in(
+        run=lambda: attend(
             session,
             volunteer=volunteer,
             activity_id=activity_id,
@@ -64,20 +65,39 @@ async def check_in(
 
 
 @router.post(
+    "/activities/{activity_id}/check-in",
+    tags=["attendance"],
+    summary="Check in on site with the activity's code and your position",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.Attendance,
+    responses=error_responses(*ATTEND_ERRORS, *CHECKIN_ERRORS),
+)
+async def check_in(
+    activity_id: uuid.UUID,
+    data: schemas.CheckinRequest,
+    request: Request,
+    session: SessionDep,
+    volunteer: CurrentVolunteerRef,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await _attend(
+        checkin.check_in,
+        status_code=status.HTTP_201_CREATED,
+        activity_id=activity_id,
+        data=data,
+        request=request,
+        session=session,
+        volunteer=volunteer,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.post(
     "/activities/{activity_id}/check-out",
     tags=["attendance"],
     summary="Check out on site: closes the attendance and records its hours (pending)",
     response_model=schemas.Attendance,
-    responses=error_responses(
-        *AUTH_ERRORS,
-        *BODY_ERRORS,
-        *IDEMPOTENCY_ERRORS,
-        ActivityNotFound,
-        ActivityCancelled,
-        *CODE_ERRORS,
-        OutOfRange,
-        *CHECKOUT_ERRORS,
-    ),
+    responses=error_responses(*ATTEND_ERRORS, *CHECKOUT_ERRORS),
 )
 async def check_out(
     activity_id: uuid.UUID,
@@ -87,19 +107,13 @@ async def check_out(
     volunteer: CurrentVolunteerRef,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    return await idempotent(
-        session,
-        request,
-        scope=volunteer.scope_key,
-        key=idempotency_key,
-        payload=data,
+    return await _attend(
+        checkin.check_out,
         status_code=status.HTTP_200_OK,
-        then_lock=repository.volunteer_lock_key(volunteer.id),
-        run=lambda: checkin.check_out(
-            session,
-            volunteer=volunteer,
-            activity_id=activity_id,
-            data=data,
-            volunteer_locked=True,
-        ),
+        activity_id=activity_id,
+        data=data,
+        request=request,
+        session=session,
+        volunteer=volunteer,
+        idempotency_key=idempotency_key,
     )

@@ -59,7 +59,6 @@ async def _attend(
             volunteer=volunteer,
             activity_id=activity_id,
             data=data,
-            volunteer_locked=True,
         ),
     )
 

@@ -52,7 +52,6 @@ from app.activities.models import (
     AttendanceFlag,
     AttendanceMethod,
     CheckinRefusal,
-    Signup,
     SignupStatus,
 )
 from app.activities.repository import CheckinContext, Policy, RecentAttendance
@@ -62,7 +61,7 @@ from app.activities.service import (
     after_keyset,
     parse_cursor_time,
     round_minutes,
-    take_place,
+    take_signup,
 )
 from app.core import clock
 from app.core.errors import TokenInvalid
@@ -203,32 +202,49 @@ def _check_distance(activity: Activity, position: Position) -> None:
         )
 
 
+async def _on_site(
+    session: AsyncSession,
+    *,
+    volunteer: VolunteerRef,
+    activity_id: uuid.UUID,
+    data: schemas.CheckinRequest,
+    count_same_coordinates: bool,
+) -> tuple[CheckinContext, Position, datetime]:
+    """The context of a volunteer's own check-in or check-out, its code verified.
+
+    The caller holds the volunteer's attendance lock, taken with the idempotency claim
+    (`repository.volunteer_lock_key`)."""
+    now = clock.now()
+    parsed = await _parse_activity_code(
+        session, code=data.code, activity_id=activity_id, region_id=volunteer.region_id
+    )
+    position = Position(data.latitude, data.longitude, data.accuracy)
+    ctx = await _context(
+        session,
+        region_id=volunteer.region_id,
+        activity_id=activity_id,
+        volunteer_id=volunteer.id,
+        position=position if count_same_coordinates else None,
+        now=now,
+    )
+    _verify_activity_code(ctx.activity, parsed, now)
+    return ctx, position, now
+
+
 async def check_in(
     session: AsyncSession,
     *,
     volunteer: VolunteerRef,
     activity_id: uuid.UUID,
     data: schemas.CheckinRequest,
-    volunteer_locked: bool = False,
 ) -> schemas.Attendance:
-    """`volunteer_locked`: the caller holds the volunteer's lock already (taken with the
-    idempotency claim, `repository.volunteer_lock_key`)."""
-    now = clock.now()
-    parsed = await _parse_activity_code(
-        session, code=data.code, activity_id=activity_id, region_id=volunteer.region_id
-    )
-    position = Position(data.latitude, data.longitude, data.accuracy)
-    if not volunteer_locked:
-        await repository.lock_volunteer(session, volunteer.id)
-    ctx = await _context(
+    ctx, position, now = await _on_site(
         session,
-        region_id=volunteer.region_id,
+        volunteer=volunteer,
         activity_id=activity_id,
-        volunteer_id=volunteer.id,
-        position=position,
-        now=now,
+        data=data,
+        count_same_coordinates=True,
     )
-    _verify_activity_code(ctx.activity, parsed, now)
     attendance = await _admit(
         session,
         ctx=ctx,
@@ -247,26 +263,14 @@ async def check_out(
     volunteer: VolunteerRef,
     activity_id: uuid.UUID,
     data: schemas.CheckinRequest,
-    volunteer_locked: bool = False,
 ) -> schemas.Attendance:
-    """`volunteer_locked`: the caller holds the volunteer's lock already (taken with the
-    idempotency claim, `repository.volunteer_lock_key`)."""
-    now = clock.now()
-    parsed = await _parse_activity_code(
-        session, code=data.code, activity_id=activity_id, region_id=volunteer.region_id
-    )
-    position = Position(data.latitude, data.longitude, data.accuracy)
-    if not volunteer_locked:
-        await repository.lock_volunteer(session, volunteer.id)
-    ctx = await _context(
+    ctx, position, now = await _on_site(
         session,
-        region_id=volunteer.region_id,
+        volunteer=volunteer,
         activity_id=activity_id,
-        volunteer_id=volunteer.id,
-        position=None,
-        now=now,
+        data=data,
+        count_same_coordinates=False,
     )
-    _verify_activity_code(ctx.activity, parsed, now)
     attendance, hours_id = await _release(
         session,
         ctx=ctx,
@@ -407,25 +411,10 @@ async def _walk_in(
     session: AsyncSession, *, activity: Activity, volunteer_id: uuid.UUID, now: datetime
 ) -> None:
     """A walk-in takes a place as if they had signed up."""
-    if not await take_place(session, activity_id=activity.id):
-        raise ActivityFull()
     signup = await repository.signup_of(session, activity_id=activity.id, volunteer_id=volunteer_id)
-    if signup is None:
-        session.add(
-            Signup(
-                region_id=activity.region_id,
-                activity_id=activity.id,
-                volunteer_id=volunteer_id,
-                status=SignupStatus.active,
-                walk_in=True,
-                signed_up_at=now,
-            )
-        )
-    else:
-        signup.status = SignupStatus.active
-        signup.walk_in = True
-        signup.signed_up_at = now
-        signup.cancelled_at = None
+    await take_signup(
+        session, activity=activity, volunteer_id=volunteer_id, signup=signup, walk_in=True, now=now
+    )
 
 
 async def _flag_shared_coordinates(

@@ -15,10 +15,10 @@ from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.activities import repository
 from app.activities import service as activities_service
 from app.activities.hours_errors import (
     ActivityNotFinished,
@@ -67,7 +67,8 @@ from app.activities.hours_schemas import (
 )
 from app.activities.models import Activity, ActivityStatus
 from app.core import clock
-from app.core.errors import AppError, InvalidCursor
+from app.core.db import session_insert
+from app.core.errors import AppError
 from app.core.pagination import Page, PageParams, decode_cursor, encode_cursor
 from app.identity.principals import StaffContext
 from app.integrations import outbox
@@ -224,8 +225,7 @@ async def _activity_for_staff(
 
 
 async def _daily_cap(session: AsyncSession, *, region_id: uuid.UUID) -> int:
-    policy = await activities_service.get_policy(session, region_id=region_id)
-    return policy.daily_cap_minutes
+    return (await repository.policy_for(session, region_id=region_id)).daily_cap_minutes
 
 
 async def _service_date(session: AsyncSession, activity: Activity) -> date:
@@ -773,15 +773,9 @@ def _listing() -> _Listing:
 def _newest_first(stmt: _Listing, cursor: str | None) -> _Listing:
     values = decode_cursor(cursor, arity=2)
     if values is not None:
-        try:
-            at, last_id = datetime.fromisoformat(values[0]), uuid.UUID(values[1])
-        except (TypeError, ValueError) as exc:
-            raise InvalidCursor() from exc
+        at = activities_service.parse_cursor_time(values[0])
         stmt = stmt.where(
-            or_(
-                HoursRecord.created_at < at,
-                and_(HoursRecord.created_at == at, HoursRecord.id < last_id),
-            )
+            activities_service.before_keyset(HoursRecord.created_at, HoursRecord.id, at, values[1])
         )
     return stmt.order_by(HoursRecord.created_at.desc(), HoursRecord.id.desc())
 
@@ -1027,9 +1021,8 @@ async def save_star_thresholds(
         "updated_at": clock.now(),
         "updated_by_id": staff_id,
     }
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     # An upsert: two first settings of a region may race, the later one wins.
-    stmt = insert(StarThresholds).values(**values)
+    stmt = session_insert(session)(StarThresholds).values(**values)
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=["region_id"],

@@ -30,13 +30,12 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.activities.models import Activity, ActivityPolicy, Attendance, Signup, SignupStatus
 from app.core import clock
-from app.core.db import UTCDateTime
+from app.core.db import UTCDateTime, session_insert
 from app.orgs.models import Region
 from app.volunteers.models import Volunteer
 
@@ -93,11 +92,11 @@ async def policy_row(session: AsyncSession, *, region_id: uuid.UUID) -> Activity
     }
     now = clock.now()
     values["created_at"] = values["updated_at"] = now
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # Two first uses may race: one insert wins, both read the winner.
     await session.execute(
-        insert(ActivityPolicy).values(**values).on_conflict_do_nothing(index_elements=["region_id"])
+        session_insert(session)(ActivityPolicy)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["region_id"])
     )
     row = await session.scalar(
         select(ActivityPolicy)

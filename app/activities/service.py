@@ -53,7 +53,7 @@ from app.core.errors import Forbidden, InvalidCursor
 from app.core.pagination import Page, PageParams, decode_cursor, encode_cursor
 from app.identity.principals import StaffContext
 from app.orgs import service as orgs
-from app.orgs.models import OrgUnit, Role, Team, TeamCategory
+from app.orgs.models import OrgUnit, Team, TeamCategory
 from app.volunteers.models import Volunteer
 
 # Of a started hour, fewer minutes than this earn nothing, then half an hour, then the hour.
@@ -300,6 +300,14 @@ def after_keyset(
 ) -> ColumnElement[bool]:
     last = _parse_cursor_id(last_id)
     return or_(time_column > at, and_(time_column == at, id_column > last))
+
+
+def before_keyset(
+    time_column: Any, id_column: Any, at: datetime, last_id: Any
+) -> ColumnElement[bool]:
+    """`after_keyset` for lists ordered newest first."""
+    last = _parse_cursor_id(last_id)
+    return or_(time_column < at, and_(time_column == at, id_column < last))
 
 
 # Activities
@@ -579,6 +587,31 @@ async def _free_place(session: AsyncSession, *, activity_id: uuid.UUID) -> None:
     )
 
 
+async def take_signup(
+    session: AsyncSession,
+    *,
+    activity: Activity,
+    volunteer_id: uuid.UUID,
+    signup: Signup | None,
+    walk_in: bool,
+    now: datetime,
+) -> Signup:
+    """Take a place (ActivityFull when none is left) and make the volunteer's sign-up,
+    new or a cancelled one again, active."""
+    if not await take_place(session, activity_id=activity.id):
+        raise ActivityFull()
+    if signup is None:
+        signup = Signup(
+            region_id=activity.region_id, activity_id=activity.id, volunteer_id=volunteer_id
+        )
+        session.add(signup)
+    signup.status = SignupStatus.active
+    signup.walk_in = walk_in
+    signup.signed_up_at = now
+    signup.cancelled_at = None
+    return signup
+
+
 async def sign_up(
     session: AsyncSession, *, volunteer: Volunteer, activity_id: uuid.UUID
 ) -> schemas.Signup:
@@ -594,32 +627,12 @@ async def sign_up(
         raise SignupClosed()
     if activity.signup_opens_at is not None and now < activity.signup_opens_at:
         raise SignupNotOpen()
-    signup = await session.scalar(
-        select(Signup).where(
-            Signup.region_id == volunteer.region_id,
-            Signup.activity_id == activity.id,
-            Signup.volunteer_id == volunteer.id,
-        )
-    )
+    signup = await repository.signup_of(session, activity_id=activity.id, volunteer_id=volunteer.id)
     if signup is not None and signup.status == SignupStatus.active:
         raise AlreadySignedUp()
-    if not await take_place(session, activity_id=activity.id):
-        raise ActivityFull()
-    if signup is None:
-        signup = Signup(
-            region_id=volunteer.region_id,
-            activity_id=activity.id,
-            volunteer_id=volunteer.id,
-            status=SignupStatus.active,
-            walk_in=False,
-            signed_up_at=now,
-        )
-        session.add(signup)
-    else:
-        signup.status = SignupStatus.active
-        signup.walk_in = False
-        signup.signed_up_at = now
-        signup.cancelled_at = None
+    signup = await take_signup(
+        session, activity=activity, volunteer_id=volunteer.id, signup=signup, walk_in=False, now=now
+    )
     try:
         await session.flush()
     except IntegrityError as exc:
@@ -715,14 +728,10 @@ async def get_policy(session: AsyncSession, *, region_id: uuid.UUID) -> schemas.
     return policy_out(await repository.policy_for(session, region_id=region_id))
 
 
-def _is_center_admin(staff: StaffContext) -> bool:
-    return any(g.role == Role.center_admin for g in staff.grants)
-
-
 async def update_policy(
     session: AsyncSession, *, staff: StaffContext, data: schemas.ActivityPolicyUpdate
 ) -> schemas.ActivityPolicy:
-    if not _is_center_admin(staff):
+    if not staff.is_center_admin:
         raise PolicyAdminRequired()
     row = await repository.policy_row(session, region_id=staff.region_id)
     for name in data.model_fields_set:

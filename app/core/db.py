@@ -16,6 +16,7 @@ from typing import Annotated, Any, ClassVar
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -94,6 +95,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def dialect_insert(dialect: str) -> Any:
+    """`insert` of the dialect named, for its `ON CONFLICT` clauses (upserts, claims)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def session_insert(session: AsyncSession) -> Any:
+    """`dialect_insert` of the database the session is bound to."""
+    return dialect_insert(session.get_bind().dialect.name)
+
+
 def make_engine(settings: Settings) -> AsyncEngine:
     # Parameters may carry personal data: keep them out of error messages and logs.
     if settings.is_sqlite:
@@ -128,18 +139,23 @@ class Database:
 _RETRYABLE_PG_CODES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 
 
+def sqlstate(exc: DBAPIError) -> str:
+    """The SQLSTATE of a driver error: the adapted error's own, or the asyncpg error
+    it wraps; empty when the driver gives none (SQLite)."""
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if not state and orig is not None and orig.__cause__ is not None:
+        state = getattr(orig.__cause__, "sqlstate", None)
+    return str(state or "")
+
+
 def is_retryable(exc: BaseException) -> bool:
     """A failure that running the whole unit of work again may cure."""
     if not isinstance(exc, DBAPIError):
         return False
-    orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if sqlstate in _RETRYABLE_PG_CODES:
+    if sqlstate(exc) in _RETRYABLE_PG_CODES:
         return True
-    cause = getattr(orig, "__cause__", None)
-    if getattr(cause, "sqlstate", None) in _RETRYABLE_PG_CODES:
-        return True
-    message = str(orig).lower()
+    message = str(exc.orig).lower()
     if "database is locked" in message or "deadlock detected" in message:
         return True
     # Two first uses of one idempotency key raced past the look-up; run again to replay.

@@ -107,7 +107,6 @@ _CLAIM_AND_LOCK_PG = text(
     "FROM (SELECT 1) AS one "
     "LEFT JOIN idempotency_keys AS k ON k.scope = :scope AND k.key = :key"
 )
-UNIQUE_KEY_CONSTRAINT = "uq_idempotency_keys_scope_key"
 
 
 async def claim(
@@ -212,7 +211,7 @@ async def idempotent(
     if key is None:
         raise IdempotencyKeyMissing("Send an Idempotency-Key header with this request")
     data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
-    request_fingerprint = fingerprint(request.method, request.url.path, data)
+    request_fingerprint = fingerprint(request.method, request.scope["path"], data)
     existing = await claim(
         session,
         scope=scope,

@@ -24,7 +24,7 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.db import is_disconnect, is_retryable
+from app.core.db import is_disconnect, is_retryable, sqlstate
 from app.core.errors import (
     PROBLEM_JSON,
     AppError,
@@ -85,10 +85,7 @@ def _is_unreachable(exc: BaseException) -> bool:
     if isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError)):
         return True
     if isinstance(exc, DBAPIError):
-        orig = exc.orig
-        state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or ""
-        if not state and orig is not None and orig.__cause__ is not None:
-            state = getattr(orig.__cause__, "sqlstate", None) or ""
+        state = sqlstate(exc)
         if state.startswith("08") or state in _AWAY_SQLSTATES:
             return True
     if isinstance(exc, (InterfaceError, OperationalError)) and not is_retryable(exc):
@@ -97,7 +94,7 @@ def _is_unreachable(exc: BaseException) -> bool:
             marker in text
             for marker in ("connect", "connection", "closed", "terminat", "shutdown", "starting up")
         )
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    return is_disconnect(exc)
 
 
 # The API serves JSON only: nothing may load, run or frame anything from its responses.

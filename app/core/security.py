@@ -76,7 +76,6 @@ class TokenClaims:
     region_id: str | None
     scopes: list[str] = field(default_factory=list)
     jti: str = ""
-    raw: dict[str, Any] = field(default_factory=dict)
 
 
 class KeyRing:
@@ -152,7 +151,6 @@ class KeyRing:
             region_id=claims.get("rid"),
             scopes=scope.split() if isinstance(scope, str) else [],
             jti=str(claims.get("jti", "")),
-            raw=claims,
         )
 
     def _verify_signature(self, token: str) -> dict[str, Any]:

@@ -74,6 +74,11 @@ class StaffContext:
     def can(self, unit: OrgUnit, roles: frozenset[Role] | set[Role]) -> bool:
         return bool(self.roles_on(unit) & roles)
 
+    @property
+    def is_center_admin(self) -> bool:
+        """A center admin of the region: region-wide settings, the ledger."""
+        return any(g.role == Role.center_admin for g in self.grants)
+
     def is_admin_of(self, unit: OrgUnit) -> bool:
         return self.can(unit, ADMIN_ROLES)
 

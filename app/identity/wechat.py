@@ -24,12 +24,10 @@ from typing import Annotated, Any
 import httpx
 from fastapi import Depends, Request
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.core import clock
 from app.core.config import Settings
-from app.core.db import Database, new_id
+from app.core.db import Database, dialect_insert, new_id
 from app.core.errors import AppError
 from app.identity.errors import (
     WeChatBusy,
@@ -263,7 +261,7 @@ class AccessTokenCache:
             return self._memo.value
 
     async def _load_or_refresh(self, client: WeChatClient, *, rejected: str | None) -> CachedToken:
-        insert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
+        insert = dialect_insert(self._db.dialect)
         async with self._db.sessions() as session, session.begin():
             await session.execute(
                 insert(WeChatAccessToken)

@@ -49,10 +49,12 @@ _INSERT_EVENT = insert(OutboxEvent.metadata.tables[OutboxEvent.__tablename__])
 
 async def emit(
     session: AsyncSession, *, region_id: uuid.UUID, topic: str, payload: dict[str, Any]
-) -> OutboxEvent:
+) -> uuid.UUID:
+    """Write the event beside its cause; returns the event's id."""
     now = clock.now()
+    event_id = uuid.uuid4()
     values = {
-        "id": uuid.uuid4(),
+        "id": event_id,
         "region_id": region_id,
         "topic": topic,
         "payload": payload,
@@ -65,7 +67,7 @@ async def emit(
     # A core insert: the caller's unit of work has nothing to add to the row, and a
     # flush of one new object costs the request paths that emit more than the insert.
     await session.execute(_INSERT_EVENT, values)
-    return OutboxEvent(**values)
+    return event_id
 
 
 def subscribe(topic: str, handler: Handler) -> None:

@@ -30,13 +30,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import cast as cast_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.core import clock
-from app.core.db import new_id
+from app.core.db import new_id, session_insert
 from app.ledger.models import (
     Account,
     AccountKind,
@@ -140,9 +138,8 @@ async def insert_account(
     allow_negative: bool,
 ) -> None:
     """Create the account unless a concurrent transaction already has."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(
-        insert(_accounts)
+        session_insert(session)(_accounts)
         .values(
             id=new_id(),
             region_id=region_id,

@@ -46,12 +46,11 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column, selectinload
 
 from app.core import clock
-from app.core.db import Base, IdMixin
+from app.core.db import Base, IdMixin, session_insert
 from app.ledger.models import Account, AccountKind, LedgerTransaction, Posting
 from app.orgs.models import Region
 
@@ -248,10 +247,6 @@ def key_thumbprint(public_raw: bytes) -> str:
 # --- keys -------------------------------------------------------------------------------
 
 
-def _insert_for(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 async def public_keys(session: AsyncSession, *, region_id: uuid.UUID) -> list[SigningKey]:
     rows = await session.scalars(
         select(SigningKey).where(SigningKey.region_id == region_id).order_by(SigningKey.generation)
@@ -272,7 +267,7 @@ async def _signing_key(session: AsyncSession, region_id: uuid.UUID) -> SigningKe
     private = Ed25519PrivateKey.generate()
     public_raw = private.public_key().public_bytes_raw()
     await session.execute(
-        _insert_for(session)(SigningKey)
+        session_insert(session)(SigningKey)
         .values(
             id=uuid.uuid4(),
             region_id=region_id,
@@ -330,7 +325,7 @@ def _scan_from(state: SealState, now: datetime) -> int:
 async def _lock_state(session: AsyncSession, region_id: uuid.UUID) -> SealState | None:
     """The region's seal state, locked; None while another sealer holds it."""
     await session.execute(
-        _insert_for(session)(SealState)
+        session_insert(session)(SealState)
         .values(id=uuid.uuid4(), region_id=region_id, sealed_through_seq=0, swept_at=None)
         .on_conflict_do_nothing(index_elements=["region_id"])
     )
@@ -511,26 +506,35 @@ async def sealed_in(
 
 
 async def proof(session: AsyncSession, *, transaction_id: uuid.UUID) -> Proof | None:
-    """The inclusion proof of a sealed transaction, from the current rows; None if unsealed."""
+    """The inclusion proof of a sealed transaction; None if unsealed.
+
+    The transaction and its leaf come from its current rows, the path from the
+    leaves recorded when its block was sealed: an edit of this transaction makes
+    its proof fail, an edit of another one is that one's (and verify-ledger's) to
+    report."""
     sealed = await sealed_in(session, transaction_id=transaction_id)
     if sealed is None:
         return None
     block = await session.get(Block, sealed.block_id)
     assert block is not None
-    txs = list(
-        await session.scalars(
-            select(LedgerTransaction)
-            .join(SealedTransaction, SealedTransaction.transaction_id == LedgerTransaction.id)
+    tx = await session.scalar(
+        select(LedgerTransaction)
+        .where(LedgerTransaction.id == transaction_id)
+        .options(selectinload(LedgerTransaction.postings))
+    )
+    assert tx is not None
+    leaves = [
+        bytes.fromhex(recorded)
+        for recorded in await session.scalars(
+            select(SealedTransaction.leaf_hash)
             .where(SealedTransaction.block_id == block.id)
-            .options(selectinload(LedgerTransaction.postings))
             .order_by(SealedTransaction.position)
         )
-    )
-    canonical = [canonical_transaction(tx, tx.postings) for tx in txs]
-    leaves = [leaf_hash(data) for data in canonical]
+    ]
+    canonical = canonical_transaction(tx, tx.postings)
     return Proof(
-        transaction=canonical[sealed.position],
-        leaf_hash=leaves[sealed.position],
+        transaction=canonical,
+        leaf_hash=leaf_hash(canonical),
         leaf_index=sealed.position,
         tree_size=len(leaves),
         audit_path=audit_path(sealed.position, leaves),

@@ -70,7 +70,7 @@ from app.ledger.models import (
     Posting,
     TxKind,
 )
-from app.orgs.models import Region, Role
+from app.orgs.models import Region
 from app.volunteers.models import Volunteer
 
 # The contract other features code against (the ledger's kinds come with it).
@@ -83,7 +83,6 @@ __all__ = [
     "TxKind",
     "WalletSummary",
     "account_balance",
-    "credit_wallet_from",
     "expire_lots_of_wallet",
     "hold_from_wallet",
     "holds_due",
@@ -431,6 +430,20 @@ async def _debit_account_or_refuse(
         raise await _insufficient(session, account_id, amount)
 
 
+async def _move(
+    session: AsyncSession, *, region_id: uuid.UUID, deltas: Sequence[tuple[uuid.UUID, int]]
+) -> None:
+    """Debit and credit non-wallet accounts in id order (the lock order); a debit that
+    would overdraw a no-overdraft account is refused (InsufficientBalance)."""
+    for account_id, delta in sorted(deltas):
+        if delta < 0:
+            await _debit_account_or_refuse(
+                session, region_id=region_id, account_id=account_id, amount=-delta
+            )
+        else:
+            await repo.credit(session, region_id=region_id, account_id=account_id, amount=delta)
+
+
 async def _credit_wallet(
     session: AsyncSession,
     *,
@@ -532,43 +545,6 @@ async def issue_to_wallet(
         region_id=region_id,
         volunteer_id=volunteer_id,
         source_id=None,
-        amount=amount,
-        kind=kind,
-        reference_type=reference_type,
-        reference_id=reference_id,
-        actor=actor,
-        metadata=metadata,
-        expires_at=expires_at,
-        transaction_id=transaction_id,
-    )
-
-
-async def credit_wallet_from(
-    session: AsyncSession,
-    *,
-    region_id: uuid.UUID,
-    volunteer_id: uuid.UUID,
-    from_account_id: uuid.UUID,
-    amount: int,
-    kind: TxKind,
-    reference_type: str,
-    reference_id: str,
-    actor: str,
-    metadata: dict[str, Any] | None = None,
-    expires_at: datetime | None = None,
-    transaction_id: uuid.UUID | None = None,
-) -> LedgerTransaction:
-    """Move `amount` from a named non-wallet account into a new lot of the wallet."""
-    source = await repo.get_account(session, from_account_id, region_id=region_id)
-    if source is None:
-        raise AccountNotFound(f"No ledger account {from_account_id} in this region")
-    if source.kind == AccountKind.wallet:
-        raise AccountKindNotAllowed("良票 move between wallets only through a spend")
-    return await _credit_wallet(
-        session,
-        region_id=region_id,
-        volunteer_id=volunteer_id,
-        source_id=source.id,
         amount=amount,
         kind=kind,
         reference_type=reference_type,
@@ -742,13 +718,7 @@ async def _give_back(
             session, region_id=region_id, kind=AccountKind.expired
         )
         others.append((expired_account.id, expired))
-    for account_id, delta in sorted(others):  # after the wallet, in id order
-        if delta < 0:
-            await _debit_account_or_refuse(
-                session, region_id=region_id, account_id=account_id, amount=-delta
-            )
-        else:
-            await repo.credit(session, region_id=region_id, account_id=account_id, amount=delta)
+    await _move(session, region_id=region_id, deltas=others)  # after the wallet
     postings = [*others, (shape.wallet.id, live)]
     tx = await _new_transaction(
         session,
@@ -992,7 +962,6 @@ async def _negate(
         region_id=original.region_id,
         kind=TxKind.reverse,
         postings=postings,
-        accounts=shape.accounts,
         reference_type=reference_type,
         reference_id=reference_id,
         actor=actor,
@@ -1007,7 +976,6 @@ async def _post_between(
     region_id: uuid.UUID,
     kind: TxKind,
     postings: Sequence[tuple[uuid.UUID, int]],
-    accounts: dict[uuid.UUID, Account],
     reference_type: str,
     reference_id: str,
     actor: str,
@@ -1016,18 +984,7 @@ async def _post_between(
     reverses_id: uuid.UUID | None = None,
 ) -> LedgerTransaction:
     """Post between locked non-wallet accounts, refusing to overdraw a no-overdraft one."""
-    for account_id, delta in sorted(postings):
-        account = accounts[account_id]
-        if delta < 0 and not account.allow_negative and account.available < -delta:
-            raise InsufficientBalance(
-                f"Account {account_id} has {account.available} 良票 available; {-delta} are needed",
-                available=account.available,
-                requested=-delta,
-            )
-        if delta < 0:
-            await repo.debit(session, region_id=region_id, account_id=account_id, amount=-delta)
-        else:
-            await repo.credit(session, region_id=region_id, account_id=account_id, amount=delta)
+    await _move(session, region_id=region_id, deltas=postings)
     tx = await _new_transaction(
         session,
         region_id=region_id,
@@ -1087,7 +1044,6 @@ async def transfer(
         region_id=region_id,
         kind=kind,
         postings=postings,
-        accounts=accounts,
         reference_type=reference_type,
         reference_id=reference_id,
         actor=actor,
@@ -1389,7 +1345,7 @@ async def wallet_summary(
 
 def require_ledger_admin(staff: StaffContext) -> None:
     """The ledger is seen and adjusted by the region's center admins."""
-    if not any(grant.role == Role.center_admin for grant in staff.grants):
+    if not staff.is_center_admin:
         raise LedgerAdminRequired()
 
 
@@ -1644,11 +1600,14 @@ async def adjust(
         )
         tx = spent.transaction
     elif credit_to.kind == AccountKind.wallet:
-        tx = await credit_wallet_from(
+        # `debit` is read above: in the region, and not a wallet.
+        tx = await _credit_wallet(
             session,
             region_id=staff.region_id,
             volunteer_id=credit_to.owner_id,
-            from_account_id=debit.id,
+            source_id=debit.id,
+            expires_at=None,
+            transaction_id=None,
             **common,
         )
     else:

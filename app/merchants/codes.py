@@ -257,7 +257,7 @@ async def take(session: AsyncSession, *, code: str, region_id: uuid.UUID) -> Res
     kind = kind_of(code)
     if kind is CodeKind.offline:
         resolved = await resolve(session, code=code, region_id=region_id)
-        await consume(session, resolved)
+        await _consume_offline(session, resolved)
         return resolved
     row = (
         await session.execute(
@@ -273,32 +273,20 @@ async def take(session: AsyncSession, *, code: str, region_id: uuid.UUID) -> Res
     return ResolvedCode(kind, volunteer_id, name, code_id, None)
 
 
-async def consume(session: AsyncSession, resolved: ResolvedCode) -> None:
-    """Mark the code used; of concurrent redemptions of one code exactly one gets here."""
-    now = clock.now()
-    if resolved.kind is CodeKind.online:
-        result = await session.execute(
-            update(RedemptionCode)
-            .where(
-                RedemptionCode.id == resolved.row_id,
-                RedemptionCode.status == CodeStatus.active,
-                RedemptionCode.expires_at > now,
-            )
-            .values(status=CodeStatus.used, used_at=now)
-            .execution_options(synchronize_session=False)
+async def _consume_offline(session: AsyncSession, resolved: ResolvedCode) -> None:
+    """Mark the offline code's step used; of concurrent redemptions of one code exactly
+    one gets here (online codes are consumed by `take`'s own statement)."""
+    assert resolved.step is not None
+    result = await session.execute(
+        update(OfflineCodeKey)
+        .where(
+            OfflineCodeKey.id == resolved.row_id,
+            (OfflineCodeKey.last_used_step.is_(None))
+            | (OfflineCodeKey.last_used_step < resolved.step),
         )
-    else:
-        assert resolved.step is not None
-        result = await session.execute(
-            update(OfflineCodeKey)
-            .where(
-                OfflineCodeKey.id == resolved.row_id,
-                (OfflineCodeKey.last_used_step.is_(None))
-                | (OfflineCodeKey.last_used_step < resolved.step),
-            )
-            .values(last_used_step=resolved.step)
-            .execution_options(synchronize_session=False)
-        )
+        .values(last_used_step=resolved.step)
+        .execution_options(synchronize_session=False)
+    )
     if getattr(result, "rowcount", 0) != 1:
         raise CodeUsed()
 

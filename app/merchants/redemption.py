@@ -26,11 +26,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
+from app.core.db import dialect_insert, session_insert
 from app.core.errors import AppError, catalogue
 from app.integrations import outbox
 from app.ledger import service as ledger
@@ -67,7 +66,6 @@ from app.merchants.models import (
 )
 from app.merchants.service import merchant_account_id, refund_window_days
 from app.merchants.terminal_auth import TerminalContext
-from app.orgs.models import Region
 from app.volunteers.records import star_level
 from app.volunteers.service import mask_name
 
@@ -80,10 +78,6 @@ class RedemptionInsufficientBalance(InsufficientBalance):
     """The ledger's refusal, recorded as the outcome of the attempt."""
 
     commit = True
-
-
-def _insert(session: AsyncSession) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def _fingerprint(data: schemas.RedemptionRequest) -> str:
@@ -138,12 +132,6 @@ def period_key(period: LimitPeriod, day: date) -> str:
     return f"{day.year}-{day.month:02d}"
 
 
-async def _region(session: AsyncSession, region_id: uuid.UUID) -> Region:
-    region = await session.get(Region, region_id)
-    assert region is not None
-    return region
-
-
 async def _check_offer(
     session: AsyncSession,
     *,
@@ -194,7 +182,7 @@ async def _count_usage(
     assert offer.limit_count is not None
     table = OfferUsage.__table__
     statement = (
-        _insert(session)(table)
+        session_insert(session)(table)
         .values(
             id=uuid.uuid4(),
             region_id=offer.region_id,
@@ -277,9 +265,8 @@ _OUTCOME_COLUMNS = (
 @cache
 def _claim_statement(dialect: str) -> Any:
     table = Redemption.metadata.tables[Redemption.__tablename__]
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return (
-        insert(table)
+        dialect_insert(dialect)(table)
         .on_conflict_do_nothing(index_elements=["terminal_id", "request_no"])
         .returning(table.c.id)
     )
@@ -375,8 +362,7 @@ async def _redeem(
         usage_key: str | None = None
         amount = data.amount
         if data.offer_id is not None:
-            region = await _region(session, terminal.region_id)
-            today = clock.today_in(region.timezone)
+            today = clock.today_in(terminal.timezone)
             offer = await _check_offer(
                 session,
                 terminal=terminal,
@@ -452,16 +438,7 @@ async def get_attempt(
     session: AsyncSession, *, terminal: TerminalContext, request_no: str
 ) -> schemas.Receipt:
     """What became of an attempt: succeeded (maybe voided since), refused and why, or 404."""
-    redemption = await session.scalar(
-        select(Redemption).where(
-            Redemption.terminal_id == terminal.id,
-            Redemption.request_no == request_no,
-            Redemption.region_id == terminal.region_id,
-        )
-    )
-    if redemption is None:
-        raise RedemptionNotFound(f"This terminal has no redemption {request_no!r}")
-    return receipt(redemption)
+    return receipt(await _attempt(session, terminal_id=terminal.id, request_no=request_no))
 
 
 async def _give_back_offer(session: AsyncSession, redemption: Redemption) -> None:
@@ -499,9 +476,8 @@ async def void(
         raise RedemptionNotSucceeded()
     if redemption.refunded_amount > 0:
         raise RedemptionAlreadyRefunded()
-    region = await _region(session, terminal.region_id)
-    tz = ZoneInfo(region.timezone)
-    if redemption.created_at.astimezone(tz).date() != clock.now().astimezone(tz).date():
+    tz = terminal.timezone
+    if redemption.created_at.astimezone(ZoneInfo(tz)).date() != clock.today_in(tz):
         raise VoidWindowClosed()
     assert redemption.transaction_id is not None
     assert redemption.amount is not None

@@ -21,7 +21,7 @@ from app.core.errors import (
 from app.core.pagination import Page, PageDep
 from app.identity.principals import CurrentStaff, CurrentVolunteer
 from app.ledger.errors import InsufficientBalance, RefundExceedsRemainder
-from app.merchants import codes, redemption, schemas, service, settlement
+from app.merchants import codes, redemption, schemas, service, settlement, signing
 from app.merchants.access import CurrentMerchantActor
 from app.merchants.errors import (
     CenterAdminRequired,
@@ -401,21 +401,20 @@ async def get_merchant_statement(
     result, body = await settlement.statement(
         session, actor=actor, merchant_id=merchant_id, day=day
     )
-    sha256_hex, content_digest = settlement.csv_digests(body)
     if output == "csv" or (output is None and "text/csv" in (accept or "")):
         return Response(
             body,
             media_type="text/csv; charset=utf-8",
             headers={
-                "X-Statement-SHA256": sha256_hex,
-                "Content-Digest": content_digest,
+                "X-Statement-SHA256": result.csv_sha256,
+                "Content-Digest": signing.content_digest(body.encode()),
                 "Content-Disposition": f'attachment; filename="statement-{merchant_id}-{day}.csv"',
             },
         )
     return Response(
         result.model_dump_json(),
         media_type="application/json",
-        headers={"X-Statement-SHA256": sha256_hex},
+        headers={"X-Statement-SHA256": result.csv_sha256},
     )
 
 

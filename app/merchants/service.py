@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import math
 import uuid
+from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
@@ -68,12 +69,22 @@ _METRES_PER_DEGREE = 111_195.0
 
 
 async def _station_ids(session: AsyncSession, merchant: Merchant) -> list[uuid.UUID]:
-    rows = await session.scalars(
-        select(MerchantStation.org_unit_id)
-        .where(MerchantStation.merchant_id == merchant.id)
+    return (await _stations_of(session, [merchant.id]))[merchant.id]
+
+
+async def _stations_of(
+    session: AsyncSession, merchant_ids: list[uuid.UUID]
+) -> defaultdict[uuid.UUID, list[uuid.UUID]]:
+    """The paired stations of each merchant, in one query."""
+    rows = await session.execute(
+        select(MerchantStation.merchant_id, MerchantStation.org_unit_id)
+        .where(MerchantStation.merchant_id.in_(merchant_ids))
         .order_by(MerchantStation.org_unit_id)
     )
-    return list(rows)
+    stations: defaultdict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for merchant_id, unit_id in rows:
+        stations[merchant_id].append(unit_id)
+    return stations
 
 
 def _merchant_out(merchant: Merchant, station_ids: list[uuid.UUID]) -> schemas.Merchant:
@@ -190,7 +201,8 @@ async def list_merchants(
     )
     more = len(rows) > page.limit
     rows = rows[: page.limit]
-    items = [_merchant_out(m, await _station_ids(session, m)) for m in rows]
+    stations = await _stations_of(session, [m.id for m in rows])
+    items = [_merchant_out(m, stations[m.id]) for m in rows]
     next_cursor = encode_cursor(rows[-1].created_at.isoformat(), rows[-1].id) if more else None
     return Page(items=items, next_cursor=next_cursor)
 
@@ -230,6 +242,8 @@ async def update_merchant(
             )
     merchant.updated_at = clock.now()
     await session.flush()
+    if data.station_ids is not None:
+        return _merchant_out(merchant, sorted(set(data.station_ids)))
     return _merchant_out(merchant, await _station_ids(session, merchant))
 
 

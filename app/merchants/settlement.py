@@ -14,7 +14,6 @@ so running it again changes nothing.
 
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
 import io
@@ -100,12 +99,6 @@ def statement_csv(lines: list[schemas.StatementLine]) -> str:
             ]
         )
     return out.getvalue()
-
-
-def csv_digests(body: str) -> tuple[str, str]:
-    """The CSV's SHA-256 as hex (statements) and as an RFC 9530 Content-Digest value."""
-    digest = hashlib.sha256(body.encode()).digest()
-    return digest.hex(), "sha-256=:" + base64.b64encode(digest).decode() + ":"
 
 
 async def statement(
@@ -222,7 +215,7 @@ async def statement(
         )
     )
     body = statement_csv(lines)
-    sha256_hex, _ = csv_digests(body)
+    sha256_hex = hashlib.sha256(body.encode()).hexdigest()
     result = schemas.Statement(
         merchant_id=merchant.id,
         merchant_name=merchant.name,
@@ -326,8 +319,7 @@ async def settle_month(
         account = await ledger.merchant_account(
             session, region_id=region.id, merchant_id=merchant_id
         )
-        balance = await ledger.account_balance(session, account_id=account.id)
-        amount = max(0, min(unsettled, balance.available))
+        amount = max(0, min(unsettled, account.available))
         transaction_id = None
         if amount > 0:
             if settled_account is None:

@@ -39,6 +39,7 @@ from app.merchants.errors import (
     TerminalUnknown,
 )
 from app.merchants.models import Merchant, MerchantStatus, Terminal, TerminalNonce, TerminalStatus
+from app.orgs.models import Region
 
 # A nonce must outlive every timestamp that could still pass the freshness check.
 NONCE_TTL = timedelta(seconds=2 * signing.MAX_SKEW_SECONDS)
@@ -64,6 +65,8 @@ class TerminalContext:
     merchant_name: str
     merchant_status: MerchantStatus
     merchant_account_id: uuid.UUID | None
+    # The region's time zone: its business day bounds voids and offer limits.
+    timezone: str
 
     @property
     def label(self) -> str:
@@ -79,8 +82,10 @@ _TERMINAL = (
         Merchant.name,
         Merchant.status,
         Merchant.ledger_account_id,
+        Region.timezone,
     )
     .join(Merchant, Merchant.id == Terminal.merchant_id)
+    .join(Region, Region.id == Terminal.region_id)
     .where(Terminal.id == bindparam("terminal_id", type_=Uuid()))
 )
 
@@ -91,8 +96,9 @@ _TERMINAL_AND_NONCE = text(
     "WITH t AS ("
     " SELECT terminals.public_key, terminals.status, terminals.region_id,"
     " terminals.merchant_id, merchants.name AS merchant_name,"
-    " merchants.status AS merchant_status, merchants.ledger_account_id"
+    " merchants.status AS merchant_status, merchants.ledger_account_id, regions.timezone"
     " FROM terminals JOIN merchants ON merchants.id = terminals.merchant_id"
+    " JOIN regions ON regions.id = terminals.region_id"
     " WHERE terminals.id = :terminal_id),"
     " spent AS ("
     " INSERT INTO terminal_nonces (terminal_id, nonce, region_id, expires_at)"
@@ -191,7 +197,16 @@ async def current_terminal(
     if found is None:
         raise TerminalUnknown()
     row, spent = found
-    public_key, status, region_id, merchant_id, merchant_name, merchant_status, account_id = row[:7]
+    (
+        public_key,
+        status,
+        region_id,
+        merchant_id,
+        merchant_name,
+        merchant_status,
+        account_id,
+        timezone,
+    ) = row[:8]
     signing.verify(public_key, signed)
     if status == TerminalStatus.revoked:
         raise TerminalRevoked()
@@ -210,6 +225,7 @@ async def current_terminal(
         merchant_name=merchant_name,
         merchant_status=MerchantStatus(merchant_status),
         merchant_account_id=account_id,
+        timezone=timezone,
     )
 
 

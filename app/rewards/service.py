@@ -19,20 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
+from app.core.db import session_insert
 from app.identity.models import StaffUser
 from app.identity.principals import Principal, StaffContext, load_staff
 from app.ledger import sealing
 from app.ledger import service as ledger
 from app.ledger.errors import TransactionNotFound
 from app.orgs.errors import RegionNotFound
-from app.orgs.models import Role
 from app.orgs.service import get_region
 from app.rewards.errors import NoSealedBlock, NotCenterAdmin, ProofForbidden, TransactionNotSealed
 from app.rewards.models import (
@@ -96,7 +94,7 @@ def _require_center_admin(staff: StaffContext, region_id: uuid.UUID) -> None:
     # Another region's policy does not exist as far as this caller can tell.
     if staff.region_id != region_id:
         raise RegionNotFound()
-    if not any(grant.role == Role.center_admin for grant in staff.grants):
+    if not staff.is_center_admin:
         raise NotCenterAdmin()
 
 
@@ -106,10 +104,8 @@ async def _find_policy(session: AsyncSession, region_id: uuid.UUID) -> RewardPol
 
 async def _lock_policy(session: AsyncSession, region_id: uuid.UUID) -> RewardPolicy:
     """The region's policy row, created with the defaults if absent, locked for update."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     await session.execute(
-        insert(RewardPolicy)
+        session_insert(session)(RewardPolicy)
         .values(
             id=uuid.uuid4(),
             region_id=region_id,
@@ -302,7 +298,7 @@ async def issue_for_hours(session: AsyncSession, *, approval: HoursApproved) -> 
         return existing
 
     region = await get_region(session, approval.region_id)
-    budget_year = clock.now().astimezone(ZoneInfo(region.timezone)).year
+    budget_year = clock.today_in(region.timezone).year
     entitled = entitlement(policy, source=approval.source, minutes=approval.minutes)
     issuance = RewardIssuance(
         id=uuid.uuid4(),
@@ -377,7 +373,7 @@ async def issue_for_hours(session: AsyncSession, *, approval: HoursApproved) -> 
         await _issue(session, issuance=issuance, amount=delta)
     elif delta < 0:
         await _claw_back(session, issuance=issuance, amount=-delta, reasons=reasons)
-    issuance.granted = already + delta if delta >= 0 else target
+    issuance.granted = already + delta
     if replacing is not None:
         replacing.superseded_by_id = issuance.id
 
@@ -504,7 +500,7 @@ async def _may_read_proof(
         if user is None or not user.is_active or user.region_id != principal.region_id:
             return False
         staff = await load_staff(session, user)
-        return any(grant.role == Role.center_admin for grant in staff.grants)
+        return staff.is_center_admin
     return False
 
 

@@ -23,7 +23,7 @@ from app.activities.hours_models import HoursSource
 from app.core import clock
 from app.identity.principals import StaffContext
 from app.orgs.errors import AdminRoleRequired, RegionNotFound
-from app.orgs.models import TEAM_CATEGORY_LABELS, Role, TeamCategory
+from app.orgs.models import TEAM_CATEGORY_LABELS, TeamCategory
 from app.orgs.service import get_region
 from app.volunteers.models import IdType, Volunteer
 
@@ -107,7 +107,7 @@ async def set_thresholds(
     """A center admin of the region sets its thresholds; other regions do not exist."""
     if region_id != staff.region_id:
         raise RegionNotFound()
-    if not any(grant.role == Role.center_admin for grant in staff.grants):
+    if not staff.is_center_admin:
         raise AdminRoleRequired("Star thresholds are set by a center admin")
     await hours_service.save_star_thresholds(
         session, region_id=region_id, hours=hours, staff_id=staff.id

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities.hours_models import HoursRecord, HoursSource, HoursStatus
 from app.activities.hours_service import credited_minutes_on
+from app.core.pagination import encode_cursor
 from tests.activities.test_hours_helpers import (
     SHANGHAI,
     Reader,
@@ -402,6 +403,9 @@ async def test_staff_listing_filters(
     [
         ({"cursor": "%%%"}, "invalid_cursor"),
         ({"cursor": "WyJ4Il0"}, "invalid_cursor"),
+        # A time without a zone cannot be compared with the stored instants.
+        ({"cursor": encode_cursor("2026-05-09T10:00:00", uuid.uuid4())}, "invalid_cursor"),
+        ({"cursor": encode_cursor("2026-05-09T10:00:00+00:00", "nope")}, "invalid_cursor"),
         ({"status": "maybe"}, "validation_failed"),
         ({"limit": 0}, "validation_failed"),
     ],

@@ -44,11 +44,11 @@ async def echo(app: Any, world: Any) -> str:
         body: EchoIn, request: Request, session: SessionDep, key: IdempotencyKeyHeader = None
     ) -> Any:
         async def run() -> EchoOut:
-            event = await emit(
+            event_id = await emit(
                 session, region_id=region_id, topic="test.echo", payload={"n": body.n}
             )
             await asyncio.sleep(0.01)  # keep the first request in flight a moment
-            return EchoOut(event_id=event.id, n=body.n)
+            return EchoOut(event_id=event_id, n=body.n)
 
         return await idempotent(
             session, request, scope="test", key=key, payload=body, status_code=201, run=run

@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -419,17 +420,28 @@ async def test_an_unreachable_store_lets_requests_through_and_says_so(
 
 async def test_the_process_store_counts_and_sweeps_at_most_once_per_interval() -> None:
     storage = ProcessMemoryStorage()
+    sweeps: list[float] = []
+    sweep = storage.sweep
+
+    def counted() -> None:
+        sweeps.append(time.monotonic())
+        sweep()
+
+    storage.sweep = counted  # type: ignore[method-assign]
     exact, cheap = MovingWindowRateLimiter(storage), SlidingWindowCounterRateLimiter(storage)
     item = parse("3/second")
     assert [await exact.hit(item, "t", "one") for _ in range(4)] == [True, True, True, False]
     for n in range(300):
         await exact.hit(item, "t", f"caller-{n}")
         await cheap.hit(item, "t", f"caller-{n}")
-    # The stock store's sweep, a thread hop per key, never started.
+    # 604 counts within the interval: one sweep, at the first; the stock store's sweep,
+    # a thread hop per key, never started.
+    assert len(sweeps) == 1
     assert storage.timer is None
     assert len(storage.events) == 301
     # Counters live twice their window; once that has passed, the next count sweeps.
     await asyncio.sleep(2.1)
     assert await exact.hit(item, "t", "one")
+    assert len(sweeps) == 2
     assert len(storage.events) == 1
     assert len(storage.expirations) == 0

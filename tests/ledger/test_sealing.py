@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.core import clock
 from app.ledger import sealing
@@ -182,6 +182,38 @@ async def test_a_changed_transaction_fails_the_independent_check(
     )
     with pytest.raises(AssertionError):
         check_proof_independently(resigned, jwks)
+
+
+async def test_a_transaction_edited_in_the_database_has_a_failing_proof(
+    app: Any, world: Any, client: Any
+) -> None:
+    from tests.ledger.test_sealing_tamper import postings, tamper
+
+    edited = await issue(
+        app, region_id=world.region.id, volunteer_id=world.volunteer_a.id, amount=7
+    )
+    other = await issue(app, region_id=world.region.id, volunteer_id=world.volunteer_a.id, amount=2)
+    await seal(app)
+    await tamper(
+        app,
+        update(postings)
+        .where(postings.c.transaction_id == edited.id)
+        .values(amount=postings.c.amount * 3),
+    )
+    jwks = (await client.get(f"/v1/regions/{world.region.id}/ledger-keys")).json()
+
+    def proof_of(tx: Any) -> Any:
+        return client.get(
+            f"/v1/ledger/transactions/{tx.id}/proof", headers=world.auth["volunteer_a"]
+        )
+
+    # The proof shows the edited rows, which the sealed tree does not contain.
+    changed = (await proof_of(edited)).json()
+    assert sorted(p["amount"] for p in json.loads(changed["transaction"])["postings"]) == [-21, 21]
+    with pytest.raises(AssertionError):
+        check_proof_independently(changed, jwks)
+    # The untouched transaction of the same block still proves.
+    check_proof_independently((await proof_of(other)).json(), jwks)
 
 
 async def test_who_may_read_a_proof(app: Any, world: Any, client: Any) -> None:

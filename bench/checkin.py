@@ -25,6 +25,9 @@ import asyncpg
 
 from app.activities import codes
 from bench.harness import (
+    CLIENTS,
+    WARMUP,
+    WORKERS,
     Stats,
     bare_fastapi_baseline,
     closed_loop,
@@ -39,11 +42,8 @@ from bench.harness import (
     write_results,
 )
 
-CLIENTS = int(os.environ.get("LIANGPIAO_BENCH_CLIENTS", "32"))
 CHECKINS = int(os.environ.get("LIANGPIAO_BENCH_CHECKINS", "10000"))
 ACTIVITIES = int(os.environ.get("LIANGPIAO_BENCH_ACTIVITIES", "200"))
-WORKERS = int(os.environ.get("LIANGPIAO_BENCH_WORKERS", "2"))
-WARMUP = 200
 TARGET_RPS = 800.0
 TARGET_P99_MS = 100.0
 METRES_PER_DEGREE_LAT = 111_195.0
@@ -65,7 +65,9 @@ class Visit:
     longitude: float
 
 
-async def seed(dsn: str, *, volunteers: int, activities: int) -> tuple[list[Site], list[uuid.UUID]]:
+async def seed(
+    dsn: str, *, volunteers: int, activities: int
+) -> tuple[uuid.UUID, list[Site], list[uuid.UUID]]:
     """A region, a center, an organizer, published activities under way, and volunteers
     each signed up for one of them; written with COPY, the fastest way in."""
     now = datetime.now(UTC)
@@ -213,7 +215,7 @@ async def seed(dsn: str, *, volunteers: int, activities: int) -> tuple[list[Site
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
-    return sites, volunteer_ids
+    return region_id, sites, volunteer_ids
 
 
 def visits(
@@ -236,15 +238,6 @@ def visits(
             )
         )
     return out
-
-
-async def region_of(dsn: str) -> uuid.UUID:
-    conn = await asyncpg.connect(dsn)
-    try:
-        region_id: uuid.UUID = await conn.fetchval("SELECT id FROM regions WHERE code = 'bench'")
-        return region_id
-    finally:
-        await conn.close()
 
 
 async def count_attendances(dsn: str) -> int:
@@ -292,10 +285,10 @@ def main() -> None:
         env = service_env(
             url, LIANGPIAO_RATE_LIMITS=json.dumps({"attendance.ip": "1000000/minute"})
         )
-        sites, volunteer_ids = asyncio.run(
+        region_id, sites, volunteer_ids = asyncio.run(
             seed(dsn, volunteers=CHECKINS + WARMUP, activities=ACTIVITIES)
         )
-        plan = visits(sites, volunteer_ids, env, asyncio.run(region_of(dsn)))
+        plan = visits(sites, volunteer_ids, env, region_id)
         with serve("app.main:create_app", env=env, workers=WORKERS) as base:
             checkins = run_checkins(base, plan)
         recorded = asyncio.run(count_attendances(dsn))

@@ -39,6 +39,10 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PG_ADMIN = os.environ.get("LIANGPIAO_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 PY = sys.executable
+# The same for every benchmark: closed-loop clients, uvicorn workers, unmeasured warm-up.
+CLIENTS = int(os.environ.get("LIANGPIAO_BENCH_CLIENTS", "32"))
+WORKERS = int(os.environ.get("LIANGPIAO_BENCH_WORKERS", "2"))
+WARMUP = 200
 
 
 def free_port() -> int:
@@ -189,7 +193,7 @@ def run_load(load: Coroutine[Any, Any, Stats]) -> Stats:
 
 
 async def closed_loop(
-    name: str, request: Request, *, concurrency: int, total: int, warmup: int = 200
+    name: str, request: Request, *, concurrency: int, total: int, warmup: int = WARMUP
 ) -> Stats:
     """`concurrency` clients each send their next request when the last one answered;
     request(session, i) performs request number i and returns its HTTP status."""
@@ -261,6 +265,31 @@ def service_keyring(env: dict[str, str]) -> KeyRing:
     )
 
 
+async def verify_ledger(
+    database_url: str, *, also: Callable[[Any], Awaitable[dict[str, Any]]] | None = None
+) -> dict[str, Any]:
+    """`verify-ledger` on the benchmark's database after the load, plus what `also`
+    reads with the same session."""
+    from app.core.config import Settings
+    from app.core.db import Database
+    from app.ledger.verify import verify
+
+    db = Database(Settings(environment="test", database_url=database_url))
+    try:
+        async with db.sessions() as session:
+            report = await verify(session)
+            extra = await also(session) if also is not None else {}
+    finally:
+        await db.dispose()
+    return {
+        "ledger_ok": report.ok,
+        "problems": report.problems[:5],
+        "transactions": report.transactions,
+        "postings_total": report.postings_total,
+        **extra,
+    }
+
+
 def stack_floor(env: dict[str, str], *, concurrency: int, total: int, workers: int = 2) -> Stats:
     """The same load against the service's floor (bench/floor_app.py): its middleware,
     a bearer token verified per request (each request its own, as phones send them)
@@ -271,7 +300,7 @@ def stack_floor(env: dict[str, str], *, concurrency: int, total: int, workers: i
     region_id = uuid.uuid4()
     tokens = [
         ring.issue(sub=uuid.uuid4(), typ="volunteer", region_id=region_id)[0]
-        for _ in range(total + 200)
+        for _ in range(total + WARMUP)
     ]
     limits = json.loads(env.get("LIANGPIAO_RATE_LIMITS", "{}"))
     limits |= {"default.principal": "1000000/minute", "default.ip": "1000000/minute"}

@@ -44,7 +44,10 @@ from pydantic import BaseModel
 
 from app.core.db import SessionDep
 from bench.harness import (
+    CLIENTS,
     ROOT,
+    WARMUP,
+    WORKERS,
     Stats,
     closed_loop,
     fresh_database,
@@ -54,17 +57,16 @@ from bench.harness import (
     service_env,
     stack_floor,
     summarize,
+    verify_ledger,
     write_results,
 )
 
-CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
-ISSUES = int(os.environ.get("BENCH_LEDGER_ISSUES", "3000"))
-SPENDS = int(os.environ.get("BENCH_LEDGER_SPENDS", "8000"))
-WARMUP = 200
+CONCURRENCY = CLIENTS
+ISSUES = int(os.environ.get("LIANGPIAO_BENCH_LEDGER_ISSUES", "3000"))
+SPENDS = int(os.environ.get("LIANGPIAO_BENCH_LEDGER_SPENDS", "8000"))
 VOLUNTEERS = 1000
 DRY_WALLETS = 20  # every 50th wallet holds 1 良票: most of its spends are refused
 MERCHANTS = 8
-WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 
 
 @dataclass
@@ -274,25 +276,6 @@ def _load_spend_route(base: str, fixture: Fixture, *, total: int) -> Stats:
     )
 
 
-async def _verify(database_url: str) -> dict[str, Any]:
-    from app.core.config import Settings
-    from app.core.db import Database
-    from app.ledger.verify import verify
-
-    db = Database(Settings(environment="test", database_url=database_url))
-    try:
-        async with db.sessions() as session:
-            report = await verify(session)
-    finally:
-        await db.dispose()
-    return {
-        "ledger_ok": report.ok,
-        "problems": report.problems[:5],
-        "transactions": report.transactions,
-        "postings_total": report.postings_total,
-    }
-
-
 def main() -> None:
     with fresh_database("liangpiao_bench_ledger") as url:
         # One admin drives the whole load: lift the per-principal and per-IP default limits,
@@ -305,7 +288,7 @@ def main() -> None:
             spends = _load(base, fixture, spend=True, total=SPENDS)
         with serve("bench.ledger:create_spend_app", env=env, workers=WORKERS) as base:
             bare_spends = _load_spend_route(base, fixture, total=SPENDS)
-        check = asyncio.run(_verify(url))
+        check = asyncio.run(verify_ledger(url))
         floor = stack_floor(env, concurrency=CONCURRENCY, total=SPENDS, workers=WORKERS)
     tps = pgbench_tpcb(clients=CONCURRENCY, seconds=15)
 

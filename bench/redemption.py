@@ -31,6 +31,9 @@ from typing import Any
 import aiohttp
 
 from bench.harness import (
+    CLIENTS,
+    WARMUP,
+    WORKERS,
     closed_loop,
     fresh_database,
     pgbench_tpcb,
@@ -39,17 +42,16 @@ from bench.harness import (
     service_env,
     stack_floor,
     summarize,
+    verify_ledger,
     write_results,
 )
 from bench.terminal_client import TerminalSigner, new_key_pair
 
-CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
-TOTAL = int(os.environ.get("BENCH_REDEMPTIONS", "8000"))
-WARMUP = 200
+CONCURRENCY = CLIENTS
+TOTAL = int(os.environ.get("LIANGPIAO_BENCH_REDEMPTIONS", "8000"))
 MERCHANTS = 8
 TERMINALS_PER_MERCHANT = 4
 VOLUNTEERS = 1000
-WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 
 
 @dataclass
@@ -152,28 +154,15 @@ async def _seed(database_url: str) -> Fixture:
     return Fixture(signers=signers, codes=codes)
 
 
-async def _verify(database_url: str) -> dict[str, Any]:
+async def _redemptions_by_status(session: Any) -> dict[str, Any]:
     from sqlalchemy import func, select
 
-    from app.core.config import Settings
-    from app.core.db import Database
-    from app.ledger.verify import verify
     from app.merchants.models import Redemption
 
-    db = Database(Settings(environment="test", database_url=database_url))
-    try:
-        async with db.sessions() as session:
-            report = await verify(session)
-            statuses = dict(
-                (
-                    await session.execute(
-                        select(Redemption.status, func.count()).group_by(Redemption.status)
-                    )
-                ).all()
-            )
-    finally:
-        await db.dispose()
-    return {"ledger_ok": report.ok, "problems": report.problems[:5], "redemptions": statuses}
+    rows = await session.execute(
+        select(Redemption.status, func.count()).group_by(Redemption.status)
+    )
+    return {"redemptions": dict(rows.all())}
 
 
 def _load(base: str, fixture: Fixture) -> Any:
@@ -203,7 +192,7 @@ def main() -> None:
         env = service_env(url, LIANGPIAO_RATE_LIMITS=json.dumps(lifted))
         with serve("app.main:create_app", env=env, workers=WORKERS) as base:
             stats = _load(base, fixture)
-        check = asyncio.run(_verify(url))
+        check = asyncio.run(verify_ledger(url, also=_redemptions_by_status))
         floor = stack_floor(env, concurrency=CONCURRENCY, total=TOTAL, workers=WORKERS)
     tps = pgbench_tpcb(clients=CONCURRENCY, seconds=15)
     ratio = round(stats.throughput / tps, 3) if tps else 0.0

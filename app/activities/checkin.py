@@ -64,6 +64,7 @@ from app.activities.service import (
     take_signup,
 )
 from app.core import clock
+from app.core.db import fetch_rows
 from app.core.errors import TokenInvalid
 from app.core.pagination import Page, PageParams, decode_cursor, encode_cursor
 from app.identity.principals import StaffContext, VolunteerRef
@@ -392,8 +393,10 @@ async def _admit(
     )
     # A core insert: the row is complete here, and the unit of work has nothing to add.
     try:
-        await session.execute(
-            _INSERT_ATTENDANCE, {c.name: getattr(attendance, c.key) for c in _ATTENDANCE_COLUMNS}
+        await fetch_rows(
+            session,
+            _INSERT_ATTENDANCE,
+            {c.name: getattr(attendance, c.key) for c in _ATTENDANCE_COLUMNS},
         )
     except IntegrityError as exc:
         raise AlreadyCheckedIn() from exc

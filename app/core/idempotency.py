@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import clock
-from app.core.db import Base, IdMixin, new_id
+from app.core.db import Base, IdMixin, fetch_rows, new_id
 from app.core.errors import AppError
 
 KEY_TTL = timedelta(hours=48)
@@ -169,7 +169,8 @@ async def store(
 ) -> None:
     now = clock.now()
     # A core insert: nothing reads the record back in this unit of work.
-    await session.execute(
+    await fetch_rows(
+        session,
         _INSERT_RECORD,
         {
             "id": new_id(),

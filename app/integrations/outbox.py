@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import clock
-from app.core.db import Base, IdMixin
+from app.core.db import Base, IdMixin, fetch_rows
 
 log = logging.getLogger("liangpiao.outbox")
 
@@ -66,7 +66,7 @@ async def emit(
     }
     # A core insert: the caller's unit of work has nothing to add to the row, and a
     # flush of one new object costs the request paths that emit more than the insert.
-    await session.execute(_INSERT_EVENT, values)
+    await fetch_rows(session, _INSERT_EVENT, values)
     return event_id
 
 

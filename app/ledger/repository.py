@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.core import clock
-from app.core.db import new_id, session_insert
+from app.core.db import fetch_rows, new_id, session_insert
 from app.ledger.models import (
     Account,
     AccountKind,
@@ -193,12 +193,10 @@ async def debit_wallet_of(
 ) -> tuple[uuid.UUID, int] | None:
     """Debit the owner's wallet if its available balance covers `amount`: its id and
     the available balance after, or None."""
-    row = (
-        await session.execute(
-            _debit_wallet, {"b_region": region_id, "b_owner": owner_id, "b_amount": amount}
-        )
-    ).one_or_none()
-    return (row[0], row[1]) if row is not None else None
+    rows = await fetch_rows(
+        session, _debit_wallet, {"b_region": region_id, "b_owner": owner_id, "b_amount": amount}
+    )
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 async def hold_on_wallet_of(
@@ -261,12 +259,12 @@ async def change_wallet(
 
 async def live_lots(
     session: AsyncSession, *, region_id: uuid.UUID, account_id: uuid.UUID, now: datetime
-) -> Sequence[Row[uuid.UUID, int]]:
+) -> list[tuple[uuid.UUID, int]]:
     """(id, unreserved remainder) of the wallet's unexpired lots, oldest expiry first."""
-    result = await session.execute(
-        _live_lots, {"b_region": region_id, "b_account": account_id, "b_now": now}
+    rows = await fetch_rows(
+        session, _live_lots, {"b_region": region_id, "b_account": account_id, "b_now": now}
     )
-    return result.all()
+    return [(row[0], row[1]) for row in rows]
 
 
 _change_lot = (
@@ -451,21 +449,20 @@ async def write_spend(
 ) -> tuple[int, bool]:
     """Write a spend (see `_WRITE_SPEND_PG`); SQLite takes one statement per part."""
     if session.get_bind().dialect.name == "postgresql":
-        seq, credited = (
-            await session.execute(
-                _WRITE_SPEND_PG,
-                {
-                    **transaction,
-                    "metadata": json.dumps(transaction["metadata"]),
-                    "posting_accounts": [p["account_id"] for p in postings],
-                    "posting_amounts": [p["amount"] for p in postings],
-                    "draw_lots": [lot_id for lot_id, _ in draws],
-                    "draw_takes": [take for _, take in draws],
-                    "to_account_id": to_account_id,
-                    "amount": amount,
-                },
-            )
-        ).one()
+        ((seq, credited),) = await fetch_rows(
+            session,
+            _WRITE_SPEND_PG,
+            {
+                **transaction,
+                "metadata": json.dumps(transaction["metadata"]),
+                "posting_accounts": [p["account_id"] for p in postings],
+                "posting_amounts": [p["amount"] for p in postings],
+                "draw_lots": [lot_id for lot_id, _ in draws],
+                "draw_takes": [take for _, take in draws],
+                "to_account_id": to_account_id,
+                "amount": amount,
+            },
+        )
         return int(seq), credited == 1
     seq = await insert_transaction(session, transaction, postings)
     await insert_lot_entries(

@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
+from app.core.db import fetch_rows
 from app.merchants import schemas
 from app.merchants.errors import (
     CodeExpired,
@@ -259,17 +260,16 @@ async def take(session: AsyncSession, *, code: str, region_id: uuid.UUID) -> Res
         resolved = await resolve(session, code=code, region_id=region_id)
         await _consume_offline(session, resolved)
         return resolved
-    row = (
-        await session.execute(
-            _TAKE_ONLINE,
-            {"p_code_hash": hash_code(code), "p_region_id": region_id, "p_now": clock.now()},
-        )
-    ).one_or_none()
-    if row is None:
+    rows = await fetch_rows(
+        session,
+        _TAKE_ONLINE,
+        {"p_code_hash": hash_code(code), "p_region_id": region_id, "p_now": clock.now()},
+    )
+    if not rows:
         await resolve(session, code=code, region_id=region_id)
         # Good a moment ago, gone now: a concurrent redemption took it.
         raise CodeUsed()
-    code_id, volunteer_id, name = row
+    code_id, volunteer_id, name = rows[0]
     return ResolvedCode(kind, volunteer_id, name, code_id, None)
 
 

@@ -29,7 +29,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.db import dialect_insert, session_insert
+from app.core.db import dialect_insert, fetch_rows, session_insert
 from app.core.errors import AppError, catalogue
 from app.integrations import outbox
 from app.ledger import service as ledger
@@ -225,11 +225,12 @@ async def _claim(
         refunded_amount=0,
         created_at=clock.now(),
     )
-    claimed = await session.execute(
+    claimed = await fetch_rows(
+        session,
         _claim_statement(session.get_bind().dialect.name),
         {c.name: getattr(redemption, c.key) for c in _CLAIM_COLUMNS},
     )
-    return redemption if claimed.first() is not None else None
+    return redemption if claimed else None
 
 
 _CLAIM_COLUMNS = [
@@ -284,7 +285,7 @@ _FINISH = (
 async def _finish(session: AsyncSession, redemption: Redemption) -> None:
     """Write the attempt's outcome onto its claimed row."""
     params = {f"p_{name}": getattr(redemption, name) for name in _OUTCOME_COLUMNS}
-    await session.execute(_FINISH, {"p_id": redemption.id, **params})
+    await fetch_rows(session, _FINISH, {"p_id": redemption.id, **params})
 
 
 async def _attempt(

@@ -58,15 +58,13 @@ from app.activities.repository import CheckinContext, Policy, RecentAttendance
 from app.activities.service import (
     activity_for_organizer,
     activity_out,
-    after_keyset,
-    parse_cursor_time,
     round_minutes,
     take_signup,
 )
 from app.core import clock
 from app.core.db import fetch_rows
 from app.core.errors import TokenInvalid
-from app.core.pagination import Page, PageParams, decode_cursor, encode_cursor
+from app.core.pagination import Page, PageParams, after_keyset, decode_keyset, keyset_cursor
 from app.identity.principals import StaffContext, VolunteerRef
 from app.orgs.models import Region
 from app.volunteers.models import Volunteer
@@ -711,13 +709,9 @@ async def list_attendances(
         .join(Volunteer, Volunteer.id == Attendance.volunteer_id)
         .where(Attendance.region_id == activity.region_id, Attendance.activity_id == activity.id)
     )
-    after = decode_cursor(page.cursor, arity=2)
+    after = decode_keyset(page.cursor)
     if after is not None:
-        query = query.where(
-            after_keyset(
-                Attendance.checked_in_at, Attendance.id, parse_cursor_time(after[0]), after[1]
-            )
-        )
+        query = query.where(after_keyset(Attendance.checked_in_at, Attendance.id, after))
     rows = (
         await session.execute(
             query.order_by(Attendance.checked_in_at, Attendance.id).limit(page.limit + 1)
@@ -736,7 +730,7 @@ async def list_attendances(
     next_cursor = None
     if len(rows) > page.limit:
         last = rows[page.limit - 1][0]
-        next_cursor = encode_cursor(last.checked_in_at.isoformat(), last.id)
+        next_cursor = keyset_cursor(last.checked_in_at, last.id)
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -748,13 +742,9 @@ async def list_refusals(
         CheckinRefusal.region_id == activity.region_id,
         CheckinRefusal.activity_id == activity.id,
     )
-    after = decode_cursor(page.cursor, arity=2)
+    after = decode_keyset(page.cursor)
     if after is not None:
-        query = query.where(
-            after_keyset(
-                CheckinRefusal.at, CheckinRefusal.id, parse_cursor_time(after[0]), after[1]
-            )
-        )
+        query = query.where(after_keyset(CheckinRefusal.at, CheckinRefusal.id, after))
     rows = (
         await session.scalars(
             query.order_by(CheckinRefusal.at, CheckinRefusal.id).limit(page.limit + 1)
@@ -764,5 +754,5 @@ async def list_refusals(
     next_cursor = None
     if len(rows) > page.limit:
         last = rows[page.limit - 1]
-        next_cursor = encode_cursor(last.at.isoformat(), last.id)
+        next_cursor = keyset_cursor(last.at, last.id)
     return Page(items=items, next_cursor=next_cursor)

@@ -69,7 +69,7 @@ from app.activities.models import Activity, ActivityStatus
 from app.core import clock
 from app.core.db import session_insert
 from app.core.errors import AppError
-from app.core.pagination import Page, PageParams, decode_cursor, encode_cursor
+from app.core.pagination import Page, PageParams, before_keyset, decode_keyset, keyset_cursor
 from app.identity.principals import StaffContext
 from app.integrations import outbox
 from app.orgs.models import TEAM_CATEGORY_LABELS, OrgUnit, TeamCategory
@@ -771,12 +771,9 @@ def _listing() -> _Listing:
 
 
 def _newest_first(stmt: _Listing, cursor: str | None) -> _Listing:
-    values = decode_cursor(cursor, arity=2)
-    if values is not None:
-        at = activities_service.parse_cursor_time(values[0])
-        stmt = stmt.where(
-            activities_service.before_keyset(HoursRecord.created_at, HoursRecord.id, at, values[1])
-        )
+    last = decode_keyset(cursor)
+    if last is not None:
+        stmt = stmt.where(before_keyset(HoursRecord.created_at, HoursRecord.id, last))
     return stmt.order_by(HoursRecord.created_at.desc(), HoursRecord.id.desc())
 
 
@@ -812,7 +809,7 @@ async def _page(session: AsyncSession, stmt: _Listing, page: PageParams) -> Page
     opens = await _open_corrections(session, [row[0].id for row in rows])
     items = [_item(r, a, v, opens.get(r.id)) for r, a, v in rows]
     last = rows[-1][0] if rows else None
-    next_cursor = encode_cursor(last.created_at.isoformat(), last.id) if more and last else None
+    next_cursor = keyset_cursor(last.created_at, last.id) if more and last else None
     return Page(items=items, next_cursor=next_cursor)
 
 

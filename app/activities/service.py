@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,8 +49,18 @@ from app.activities.models import (
     SignupStatus,
 )
 from app.core import clock
-from app.core.errors import Forbidden, InvalidCursor
-from app.core.pagination import Page, PageParams, decode_cursor, encode_cursor
+from app.core.errors import Forbidden
+from app.core.pagination import (
+    Page,
+    PageParams,
+    after_keyset,
+    decode_cursor,
+    decode_keyset,
+    encode_cursor,
+    keyset_cursor,
+    parse_cursor_id,
+    parse_cursor_number,
+)
 from app.identity.principals import StaffContext
 from app.orgs import service as orgs
 from app.orgs.models import OrgUnit, Team, TeamCategory
@@ -261,53 +271,19 @@ async def list_projects(
         )
     if category is not None:
         query = query.where(Project.category == category)
-    after = decode_cursor(page.cursor, arity=2)
+    after = decode_keyset(page.cursor)
     if after is not None:
-        query = query.where(
-            after_keyset(Project.created_at, Project.id, parse_cursor_time(after[0]), after[1])
-        )
+        query = query.where(after_keyset(Project.created_at, Project.id, after))
     rows = (
         await session.scalars(query.order_by(Project.created_at, Project.id).limit(page.limit + 1))
     ).all()
     items = [schemas.Project.model_validate(p) for p in rows[: page.limit]]
     next_cursor = (
-        encode_cursor(rows[page.limit - 1].created_at.isoformat(), rows[page.limit - 1].id)
+        keyset_cursor(rows[page.limit - 1].created_at, rows[page.limit - 1].id)
         if len(rows) > page.limit
         else None
     )
     return Page(items=items, next_cursor=next_cursor)
-
-
-def parse_cursor_time(value: Any) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError as exc:
-        raise InvalidCursor() from exc
-    if parsed.tzinfo is None:
-        raise InvalidCursor()
-    return parsed
-
-
-def _parse_cursor_id(value: Any) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError as exc:
-        raise InvalidCursor() from exc
-
-
-def after_keyset(
-    time_column: Any, id_column: Any, at: datetime, last_id: Any
-) -> ColumnElement[bool]:
-    last = _parse_cursor_id(last_id)
-    return or_(time_column > at, and_(time_column == at, id_column > last))
-
-
-def before_keyset(
-    time_column: Any, id_column: Any, at: datetime, last_id: Any
-) -> ColumnElement[bool]:
-    """`after_keyset` for lists ordered newest first."""
-    last = _parse_cursor_id(last_id)
-    return or_(time_column < at, and_(time_column == at, id_column < last))
 
 
 # Activities
@@ -508,11 +484,9 @@ async def list_activities(
         query = query.where(Activity.starts_at < filters.starts_until)
     if filters.lat is not None and filters.lng is not None:
         return await _list_by_distance(session, query, filters, page)
-    after = decode_cursor(page.cursor, arity=2)
+    after = decode_keyset(page.cursor)
     if after is not None:
-        query = query.where(
-            after_keyset(Activity.starts_at, Activity.id, parse_cursor_time(after[0]), after[1])
-        )
+        query = query.where(after_keyset(Activity.starts_at, Activity.id, after))
     rows = (
         await session.scalars(query.order_by(Activity.starts_at, Activity.id).limit(page.limit + 1))
     ).all()
@@ -520,7 +494,7 @@ async def list_activities(
     next_cursor = None
     if len(rows) > page.limit:
         last = rows[page.limit - 1]
-        next_cursor = encode_cursor(last.starts_at.isoformat(), last.id)
+        next_cursor = keyset_cursor(last.starts_at, last.id)
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -546,9 +520,7 @@ async def _list_by_distance(
     candidates.sort(key=lambda c: (c[0], c[1]))
     after = decode_cursor(page.cursor, arity=2)
     if after is not None:
-        if not isinstance(after[0], int | float):
-            raise InvalidCursor()
-        last = (float(after[0]), str(_parse_cursor_id(after[1])))
+        last = (parse_cursor_number(after[0]), str(parse_cursor_id(after[1])))
         candidates = [c for c in candidates if (c[0], c[1]) > last]
     chosen = candidates[: page.limit]
     next_cursor = None
@@ -686,11 +658,9 @@ async def list_signups(
         .join(Volunteer, Volunteer.id == Signup.volunteer_id)
         .where(Signup.region_id == activity.region_id, Signup.activity_id == activity.id)
     )
-    after = decode_cursor(page.cursor, arity=2)
+    after = decode_keyset(page.cursor)
     if after is not None:
-        query = query.where(
-            after_keyset(Signup.signed_up_at, Signup.id, parse_cursor_time(after[0]), after[1])
-        )
+        query = query.where(after_keyset(Signup.signed_up_at, Signup.id, after))
     rows = (
         await session.execute(query.order_by(Signup.signed_up_at, Signup.id).limit(page.limit + 1))
     ).all()
@@ -707,7 +677,7 @@ async def list_signups(
     next_cursor = None
     if len(rows) > page.limit:
         last = rows[page.limit - 1][0]
-        next_cursor = encode_cursor(last.signed_up_at.isoformat(), last.id)
+        next_cursor = keyset_cursor(last.signed_up_at, last.id)
     return Page(items=items, next_cursor=next_cursor)
 
 

@@ -1,7 +1,10 @@
 """Opaque cursors: `?limit=&cursor=` → `{"items": [...], "next_cursor": ...}`.
 
 A cursor is the sort key of the last item returned, base64url-encoded JSON;
-clients must treat it as opaque.
+clients must treat it as opaque. Most lists are ordered by a time and an id: their
+cursor is a `Keyset` (`keyset_cursor`, `decode_keyset`), and `after_keyset` and
+`before_keyset` are the conditions of the next page. A cursor that does not decode
+to what its list wrote is `InvalidCursor` (400), never a server error.
 """
 
 from __future__ import annotations
@@ -9,10 +12,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Annotated, Any, Generic, TypeVar
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Generic, NamedTuple, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
+from sqlalchemy import ColumnElement, and_, or_
 
 from app.core.errors import InvalidCursor
 
@@ -40,6 +46,62 @@ def decode_cursor(cursor: str | None, *, arity: int) -> list[Any] | None:
     if not isinstance(values, list) or len(values) != arity:
         raise InvalidCursor()
     return values
+
+
+def parse_cursor_time(value: Any) -> datetime:
+    """A cursor's instant: ISO 8601 with its offset."""
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError as exc:
+        raise InvalidCursor() from exc
+    if parsed is None or parsed.tzinfo is None:
+        raise InvalidCursor()
+    return parsed
+
+
+def parse_cursor_id(value: Any) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise InvalidCursor()
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise InvalidCursor() from exc
+
+
+def parse_cursor_number(value: Any) -> float:
+    """A cursor's number (a distance): JSON's, not a string or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidCursor()
+    return float(value)
+
+
+class Keyset(NamedTuple):
+    """The (time, id) sort key of the last item of a page."""
+
+    at: datetime
+    id: uuid.UUID
+
+
+def keyset_cursor(at: datetime, item_id: uuid.UUID) -> str:
+    return encode_cursor(at.isoformat(), item_id)
+
+
+def decode_keyset(cursor: str | None) -> Keyset | None:
+    """The previous page's last (time, id), or None on the first page."""
+    values = decode_cursor(cursor, arity=2)
+    if values is None:
+        return None
+    return Keyset(parse_cursor_time(values[0]), parse_cursor_id(values[1]))
+
+
+def after_keyset(time_column: Any, id_column: Any, last: Keyset) -> ColumnElement[bool]:
+    """The items after `last` in (time, id) order."""
+    return or_(time_column > last.at, and_(time_column == last.at, id_column > last.id))
+
+
+def before_keyset(time_column: Any, id_column: Any, last: Keyset) -> ColumnElement[bool]:
+    """The items after `last` in a list ordered newest first."""
+    return or_(time_column < last.at, and_(time_column == last.at, id_column < last.id))
 
 
 class PageParams(BaseModel):

@@ -7,7 +7,7 @@ import base64
 import math
 import uuid
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -17,7 +17,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.errors import NotFound
-from app.core.pagination import Page, PageParams, decode_cursor, encode_cursor
+from app.core.pagination import (
+    Keyset,
+    Page,
+    PageParams,
+    after_keyset,
+    before_keyset,
+    decode_cursor,
+    decode_keyset,
+    encode_cursor,
+    keyset_cursor,
+    parse_cursor_id,
+    parse_cursor_number,
+    parse_cursor_time,
+)
 from app.core.security import hash_password
 from app.identity.models import StaffKind, StaffUser
 from app.identity.principals import StaffContext
@@ -185,15 +198,9 @@ async def list_merchants(
         query = query.where(Merchant.id == member_of)
     if status is not None:
         query = query.where(Merchant.status == status)
-    after = decode_cursor(page.cursor, arity=2)
+    after = decode_keyset(page.cursor)
     if after is not None:
-        created, last_id = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
-        query = query.where(
-            or_(
-                Merchant.created_at > created,
-                (Merchant.created_at == created) & (Merchant.id > last_id),
-            )
-        )
+        query = query.where(after_keyset(Merchant.created_at, Merchant.id, after))
     rows = list(
         await session.scalars(
             query.order_by(Merchant.created_at, Merchant.id).limit(page.limit + 1)
@@ -203,7 +210,7 @@ async def list_merchants(
     rows = rows[: page.limit]
     stations = await _stations_of(session, [m.id for m in rows])
     items = [_merchant_out(m, stations[m.id]) for m in rows]
-    next_cursor = encode_cursor(rows[-1].created_at.isoformat(), rows[-1].id) if more else None
+    next_cursor = keyset_cursor(rows[-1].created_at, rows[-1].id) if more else None
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -485,18 +492,15 @@ async def list_offers(
 ) -> Page[schemas.Offer]:
     merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id)
     query = select(Offer).where(Offer.merchant_id == merchant.id)
-    after = decode_cursor(page.cursor, arity=2)
+    after = decode_keyset(page.cursor)
     if after is not None:
-        created, last_id = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
-        query = query.where(
-            or_(Offer.created_at > created, (Offer.created_at == created) & (Offer.id > last_id))
-        )
+        query = query.where(after_keyset(Offer.created_at, Offer.id, after))
     rows = list(
         await session.scalars(query.order_by(Offer.created_at, Offer.id).limit(page.limit + 1))
     )
     more = len(rows) > page.limit
     rows = rows[: page.limit]
-    next_cursor = encode_cursor(rows[-1].created_at.isoformat(), rows[-1].id) if more else None
+    next_cursor = keyset_cursor(rows[-1].created_at, rows[-1].id) if more else None
     return Page(items=[_offer_out(o) for o in rows], next_cursor=next_cursor)
 
 
@@ -551,20 +555,15 @@ async def browse_offers(
     after = decode_cursor(page.cursor, arity=2)
     if near:
         if after is not None:
-            last_distance, last_id = float(after[0]), uuid.UUID(after[1])
+            last_distance, last_id = parse_cursor_number(after[0]), parse_cursor_id(after[1])
             query = query.where(
                 or_(distance > last_distance, (distance == last_distance) & (Offer.id > last_id))
             )
         query = query.order_by(distance, Offer.id)
     else:
         if after is not None:
-            created, last_id = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
-            query = query.where(
-                or_(
-                    Offer.created_at < created,
-                    (Offer.created_at == created) & (Offer.id < last_id),
-                )
-            )
+            newer = Keyset(parse_cursor_time(after[0]), parse_cursor_id(after[1]))
+            query = query.where(before_keyset(Offer.created_at, Offer.id, newer))
         query = query.order_by(Offer.created_at.desc(), Offer.id.desc())
     rows = list(await session.execute(query.limit(page.limit + 1)))
     more = len(rows) > page.limit
@@ -600,7 +599,7 @@ async def browse_offers(
         next_cursor = (
             encode_cursor(float(last[2]), last[0].id)
             if near
-            else encode_cursor(last[0].created_at.isoformat(), last[0].id)
+            else keyset_cursor(last[0].created_at, last[0].id)
         )
     return Page(items=items, next_cursor=next_cursor)
 

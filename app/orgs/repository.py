@@ -7,15 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.core.pagination import Keyset, after_keyset
 from app.identity.models import StaffKind, StaffUser
 from app.orgs.models import OrgUnit, Role, StaffGrant, Team, TeamCategory, UnitKind
-
-Keyset = tuple[datetime, uuid.UUID]
-"""The sort key of the last row of a page: the next page starts after it."""
 
 T = TypeVar("T")
 
@@ -29,8 +27,7 @@ def _page(
     limit: int,
 ) -> Select[T]:
     if after is not None:
-        at, last_id = after
-        stmt = stmt.where(or_(created_at > at, and_(created_at == at, id_ > last_id)))
+        stmt = stmt.where(after_keyset(created_at, id_, after))
     # One row more than asked tells whether another page follows.
     return stmt.order_by(created_at, id_).limit(limit + 1)
 

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import new_id
-from app.core.errors import InvalidCursor
-from app.core.pagination import Page, PageParams, decode_cursor, encode_cursor
+from app.core.pagination import Keyset, Page, PageParams, decode_keyset, keyset_cursor
 from app.core.security import hash_password
 from app.identity.models import StaffKind, StaffUser
 from app.identity.principals import Principal, StaffContext
@@ -115,25 +113,15 @@ def require_on_unit(staff: StaffContext, unit: OrgUnit, roles: frozenset[Role] =
 # Paging
 
 
-def _after(page: PageParams) -> repository.Keyset | None:
-    values = decode_cursor(page.cursor, arity=2)
-    if values is None:
-        return None
-    try:
-        at = datetime.fromisoformat(str(values[0]))
-        last_id = uuid.UUID(str(values[1]))
-    except ValueError as exc:
-        raise InvalidCursor() from exc
-    if at.tzinfo is None:
-        raise InvalidCursor()
-    return at, last_id
+def _after(page: PageParams) -> Keyset | None:
+    return decode_keyset(page.cursor)
 
 
 def _next_cursor(rows: Sequence[Any], limit: int) -> str | None:
     if len(rows) <= limit:
         return None
     last = rows[limit - 1]
-    return encode_cursor(last.created_at.isoformat(), last.id)
+    return keyset_cursor(last.created_at, last.id)
 
 
 # Regions

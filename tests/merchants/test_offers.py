@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
+from app.core.pagination import encode_cursor
 from app.merchants.models import MerchantCategory, MerchantStatus, Offer, OfferStatus
 from tests.merchants.conftest import Shop, fetch_all, make_merchant, make_offer
 
@@ -173,3 +175,29 @@ async def test_only_volunteers_browse(client: httpx.AsyncClient, shop: Shop) -> 
     response = await client.get("/v1/offers", headers=shop.auth("owner"))
 
     assert (response.status_code, response.json()["code"]) == (403, "forbidden")
+
+
+async def test_a_malformed_cursor_is_refused_on_every_merchant_list(
+    client: httpx.AsyncClient, shop: Shop, subtests: pytest.Subtests
+) -> None:
+    near = {"latitude": 31.0, "longitude": 120.5}
+    lists = [
+        ("/v1/merchants", {}, "center_admin"),
+        (f"/v1/merchants/{shop.merchant.id}/offers", {}, "owner"),
+        ("/v1/offers", {}, "volunteer_a"),
+        ("/v1/offers", near, "volunteer_a"),
+    ]
+    cursors = [
+        encode_cursor("yesterday", "00000000-0000-0000-0000-000000000000"),
+        encode_cursor("2026-01-01T00:00:00+00:00", "not-a-uuid"),
+        encode_cursor("2026-01-01T00:00:00", "00000000-0000-0000-0000-000000000000"),
+        encode_cursor(None, "00000000-0000-0000-0000-000000000000"),
+        encode_cursor(12.5, "not-a-uuid"),
+    ]
+    for url, params, who in lists:
+        for cursor in cursors:
+            with subtests.test(url=url, near=bool(params), cursor=cursor):
+                response = await client.get(
+                    url, params={**params, "cursor": cursor}, headers=shop.auth(who)
+                )
+                assert (response.status_code, response.json()["code"]) == (400, "invalid_cursor")

@@ -52,17 +52,18 @@ class CorsRefused(AppError):
 
 
 async def send_problem(
-    scope: Scope,
-    send: Send,
-    status: int,
-    code: str,
-    title: str,
-    detail: str,
-    headers: dict[str, str] | None = None,
+    scope: Scope, send: Send, error: AppError, headers: dict[str, str] | None = None
 ) -> None:
+    """Answer with `error` as problem+json, from middleware that runs outside the app's
+    exception handlers."""
+    status = error.status
     body = json.dumps(
         problem_body(
-            status=status, code=code, title=title, detail=detail, instance=scope.get("path", "")
+            status=status,
+            code=error.code,
+            title=error.title,
+            detail=error.detail,
+            instance=scope.get("path", ""),
         ),
         ensure_ascii=False,
     ).encode()
@@ -175,14 +176,7 @@ class RequestContext:
         try:
             refusal = self._refusal(scope, headers)
             if refusal is not None:
-                await send_problem(
-                    scope,
-                    send_with_id,
-                    refusal.status,
-                    refusal.code,
-                    refusal.title,
-                    refusal.detail,
-                )
+                await send_problem(scope, send_with_id, refusal)
                 return
             await self.app(scope, receive, send_with_id)
         finally:
@@ -239,15 +233,7 @@ class ProblemCORS(CORSMiddleware):
                         for name, value in preflight.headers.items()
                         if name.startswith("access-control-") or name == "vary"
                     }
-                    await send_problem(
-                        scope,
-                        send,
-                        refusal.status,
-                        refusal.code,
-                        refusal.title,
-                        refusal.detail,
-                        headers=kept,
-                    )
+                    await send_problem(scope, send, refusal, headers=kept)
                     return
         await super().__call__(scope, receive, send)
 
@@ -274,9 +260,7 @@ class RetryUnitOfWork:
             size += len(chunk)
             if size > self.max_body_bytes:
                 too_large = PayloadTooLarge(f"The body may be at most {self.max_body_bytes} bytes")
-                await send_problem(
-                    scope, send, too_large.status, too_large.code, too_large.title, too_large.detail
-                )
+                await send_problem(scope, send, too_large)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -320,15 +304,7 @@ class RetryUnitOfWork:
                     error = DatabaseUnavailable()
                 else:
                     raise
-                await send_problem(
-                    scope,
-                    send,
-                    error.status,
-                    error.code,
-                    error.title,
-                    error.detail,
-                    headers={"Retry-After": "1"},
-                )
+                await send_problem(scope, send, error, headers={"Retry-After": "1"})
                 return
 
 

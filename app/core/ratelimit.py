@@ -425,7 +425,7 @@ async def _refuse(scope: Scope, send: Send, verdicts: list[Verdict]) -> None:
     error = RateLimited(f"Limit {refused.quota.name!r} reached; retry in {retry_after} s")
     headers = {"Retry-After": str(retry_after)}
     headers.update({name.decode(): value.decode() for name, value in _headers(verdicts)})
-    await send_problem(scope, send, error.status, error.code, error.title, error.detail, headers)
+    await send_problem(scope, send, error, headers)
 
 
 def _headers(verdicts: list[Verdict]) -> list[tuple[bytes, bytes]]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
@@ -221,14 +221,22 @@ def entitlement(policy: RewardPolicy, *, source: str, minutes: int) -> int:
     return minutes * policy.rate_per_hour // 60
 
 
-async def _held(session: AsyncSession, *where: ColumnElement[bool]) -> int:
-    """What volunteers hold from live (not superseded) issuances matching `where`."""
-    total = await session.scalar(
-        select(func.coalesce(func.sum(RewardIssuance.granted + RewardIssuance.shortfall), 0)).where(
-            RewardIssuance.superseded_by_id.is_(None), *where
+async def _held_in_scopes(
+    session: AsyncSession, scopes: list[ColumnElement[bool]], *where: ColumnElement[bool]
+) -> list[int]:
+    """What volunteers hold from live (not superseded) issuances matching `where`, in
+    each of `scopes`: one query, one sum per scope."""
+    if not scopes:
+        return []
+    held = RewardIssuance.granted + RewardIssuance.shortfall
+    totals = (
+        await session.execute(
+            select(*(func.coalesce(func.sum(case((scope, held), else_=0)), 0) for scope in scopes))
+            .where(RewardIssuance.superseded_by_id.is_(None), *where)
+            .where(or_(*scopes))
         )
-    )
-    return int(total or 0)
+    ).one()
+    return [int(total) for total in totals]
 
 
 async def _net_issued(session: AsyncSession, *, region_id: uuid.UUID, year: int) -> int:
@@ -275,13 +283,19 @@ async def _apply_caps(
             RewardIssuance.service_year == approval.service_date.year,
         ),
     ]
-    for cap, reason, scope in caps:
-        if cap is None or scope is None or amount == 0:
-            continue
-        room = max(0, cap - await _held(session, *mine, scope))
+    applying = [
+        (cap, reason, scope) for cap, reason, scope in caps if cap is not None and scope is not None
+    ]
+    if amount == 0 or not applying:
+        return amount
+    held = await _held_in_scopes(session, [scope for _, _, scope in applying], *mine)
+    for (cap, reason, _), already in zip(applying, held, strict=True):
+        room = max(0, cap - already)
         if amount > room:
             amount = room
             reasons.append(reason.value)
+        if amount == 0:
+            break
     return amount
 
 

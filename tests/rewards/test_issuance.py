@@ -173,6 +173,34 @@ async def test_the_yearly_cap_counts_the_service_year(app: Any, world: Any, clie
     assert got[2].reasons == ["yearly_cap"]
 
 
+async def test_caps_set_together_each_count_their_own_scope(
+    app: Any, world: Any, client: Any
+) -> None:
+    await set_policy(client, world, activity_cap=35, daily_cap=30, yearly_cap=60)
+    activity = uuid.uuid4()
+    saturday, sunday, monday = date(2026, 5, 9), date(2026, 5, 10), date(2026, 5, 11)
+    records = [
+        await approve_for(app, world, minutes=90, activity_id=activity, service_date=saturday),
+        await approve_for(app, world, minutes=120, activity_id=activity, service_date=saturday),
+        await approve_for(app, world, minutes=120, activity_id=activity, service_date=sunday),
+        await approve_for(app, world, minutes=180, service_date=sunday),
+        await approve_for(app, world, minutes=180, service_date=monday),
+    ]
+    await deliver(app)
+
+    got = [await issuance_of(app, r) for r in records]
+    # 15; the daily cap leaves 15 of 20; the activity cap leaves 5 on Sunday; Sunday's
+    # 25 left of its day and 25 of the year: 25; then the year has nothing left.
+    assert [(i.issued, i.reasons) for i in got if i] == [
+        (15, []),
+        (15, ["daily_cap"]),
+        (5, ["activity_cap"]),
+        (25, ["daily_cap"]),
+        (0, ["yearly_cap"]),
+    ]
+    assert await wallet_of(app, world) == 60
+
+
 async def test_the_yearly_budget_is_shared_by_the_region(app: Any, world: Any, client: Any) -> None:
     await set_policy(client, world, yearly_budget=30)
     a = await approve_for(app, world, minutes=120)

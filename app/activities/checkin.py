@@ -422,7 +422,7 @@ async def _flag_shared_coordinates(
     session: AsyncSession, *, activity: Activity, position: Position
 ) -> None:
     """Once enough volunteers report the very same coordinates, flag all of them."""
-    for other in await repository.attendances_at_coordinates(
+    for other in await repository.unflagged_at_coordinates(
         session,
         activity_id=activity.id,
         latitude=position.latitude,

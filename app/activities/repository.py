@@ -21,9 +21,11 @@ from sqlalchemy import (
     ColumnElement,
     Double,
     Select,
+    String,
     Uuid,
     and_,
     bindparam,
+    cast,
     func,
     literal_column,
     or_,
@@ -33,7 +35,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.activities.models import Activity, ActivityPolicy, Attendance, Signup, SignupStatus
+from app.activities.models import (
+    Activity,
+    ActivityPolicy,
+    Attendance,
+    AttendanceFlag,
+    Signup,
+    SignupStatus,
+)
 from app.core import clock
 from app.core.db import UTCDateTime, session_insert
 from app.orgs.models import Region
@@ -275,11 +284,16 @@ async def checkin_context(
     )
 
 
-async def attendances_at_coordinates(
+# The flags as stored text: the JSON list of flag names, each one quoted.
+_SHARED_FLAG_TEXT = f'%"{AttendanceFlag.shared_coordinates.value}"%'
+
+
+async def unflagged_at_coordinates(
     session: AsyncSession, *, activity_id: uuid.UUID, latitude: float, longitude: float
 ) -> list[Attendance]:
-    """Check-ins at exactly these coordinates, locked (in id order, so that two
-    check-ins flagging the same rows cannot deadlock) until the transaction ends."""
+    """Check-ins at exactly these coordinates not yet flagged as shared, locked (in id
+    order, so that two check-ins flagging the same rows cannot deadlock) until the
+    transaction ends. Once a sweep has flagged them, later check-ins there lock nothing."""
     return list(
         (
             await session.scalars(
@@ -288,6 +302,7 @@ async def attendances_at_coordinates(
                     Attendance.activity_id == activity_id,
                     Attendance.checkin_latitude == latitude,
                     Attendance.checkin_longitude == longitude,
+                    cast(Attendance.flags, String).not_like(_SHARED_FLAG_TEXT),
                 )
                 .order_by(Attendance.id)
                 .with_for_update()

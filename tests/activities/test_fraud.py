@@ -4,10 +4,12 @@ volunteers and a zero accuracy are flagged."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from app.activities.hours_models import HoursRecord
@@ -219,6 +221,39 @@ async def test_identical_coordinates_from_five_volunteers_flag_all_five(
     rows = await attendances_of(Reader(app), activity)
     flagged = {a.volunteer_id for a in rows if "shared_coordinates" in a.flags}
     assert flagged == {v.id for v in volunteers[:5]}
+
+
+@pytest.mark.postgres_only
+async def test_once_flagged_the_shared_check_ins_are_not_locked_again(
+    client: Any, app: Any, world: Any, session: Any
+) -> None:
+    activity = await make_activity(session, world.station_x, world.organizer_x, capacity=20)
+    volunteers = [await make_volunteer(session, world.region) for _ in range(7)]
+    for v in volunteers:
+        await sign_up_row(session, activity, v)
+    spot = north(42.654321)
+    for v in volunteers[:5]:
+        assert (await check_in(client, app, v, activity, latitude=spot)).status_code == 201
+    first = (await attendances_of(Reader(app), activity))[0]
+    assert "shared_coordinates" in first.flags
+
+    # Another transaction holds the first check-in's row; the next check-ins at the spot
+    # have nothing left to flag there, so they neither wait for it nor lock it.
+    async with app.state.db.sessions() as other, other.begin():
+        await other.execute(
+            select(Attendance.id).where(Attendance.id == first.id).with_for_update()
+        )
+        sixth = await asyncio.wait_for(
+            check_in(client, app, volunteers[5], activity, latitude=spot), timeout=10
+        )
+    seventh = await check_in(client, app, volunteers[6], activity, latitude=spot)
+
+    assert sixth.status_code == 201, sixth.text
+    assert "shared_coordinates" in sixth.json()["flags"]
+    assert "shared_coordinates" in seventh.json()["flags"]
+    rows = await attendances_of(Reader(app), activity)
+    assert all("shared_coordinates" in a.flags for a in rows)
+    assert len(rows) == 7
 
 
 async def test_a_zero_accuracy_is_flagged_but_accepted(

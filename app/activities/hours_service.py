@@ -326,24 +326,41 @@ def _require_pending(record: HoursRecord, *, approving: bool) -> None:
     raise HoursAlreadyDecided(f"The hours record is already {record.status}")
 
 
+async def _decide(
+    session: AsyncSession,
+    *,
+    staff: StaffContext,
+    record: HoursRecord,
+    approving: bool,
+    reason: str | None,
+) -> None:
+    """Decide a record its caller holds locked and may decide: its status, the audit
+    entry and, for an approval, the `hours.approved` event. Nothing is written on refusal."""
+    _require_pending(record, approving=approving)
+    record.status = HoursStatus.approved if approving else HoursStatus.rejected
+    record.decided_by_id = staff.id
+    record.decided_at = clock.now()
+    if not approving:
+        record.decision_reason = reason
+    _audit(
+        session,
+        record,
+        action=AuditAction.approved if approving else AuditAction.rejected,
+        actor_kind=ActorKind.staff,
+        actor_id=staff.id,
+        from_status=HoursStatus.pending,
+        reason=None if approving else reason,
+    )
+    if approving:
+        await _emit_approved(session, record)
+
+
 async def approve(
     session: AsyncSession, *, staff: StaffContext, record_id: uuid.UUID
 ) -> HoursRecord:
     record = await _record(session, region_id=staff.region_id, record_id=record_id, lock=True)
     await _activity_for_staff(session, staff=staff, activity_id=record.activity_id)
-    _require_pending(record, approving=True)
-    record.status = HoursStatus.approved
-    record.decided_by_id = staff.id
-    record.decided_at = clock.now()
-    _audit(
-        session,
-        record,
-        action=AuditAction.approved,
-        actor_kind=ActorKind.staff,
-        actor_id=staff.id,
-        from_status=HoursStatus.pending,
-    )
-    await _emit_approved(session, record)
+    await _decide(session, staff=staff, record=record, approving=True, reason=None)
     await session.flush()
     return record
 
@@ -353,20 +370,7 @@ async def reject(
 ) -> HoursRecord:
     record = await _record(session, region_id=staff.region_id, record_id=record_id, lock=True)
     await _activity_for_staff(session, staff=staff, activity_id=record.activity_id)
-    _require_pending(record, approving=False)
-    record.status = HoursStatus.rejected
-    record.decided_by_id = staff.id
-    record.decided_at = clock.now()
-    record.decision_reason = reason
-    _audit(
-        session,
-        record,
-        action=AuditAction.rejected,
-        actor_kind=ActorKind.staff,
-        actor_id=staff.id,
-        from_status=HoursStatus.pending,
-        reason=reason,
-    )
+    await _decide(session, staff=staff, record=record, approving=False, reason=reason)
     await session.flush()
     return record
 
@@ -379,25 +383,48 @@ async def decide_many(
     decision: Literal["approve", "reject"],
     reason: str | None,
 ) -> BulkDecisionOut:
-    """Approve or reject each record on its own: one refusal does not undo the others."""
+    """Approve or reject each record on its own: one refusal does not undo the others.
+
+    The records are read and locked in one statement (in id order, so that two
+    overlapping bulk decisions cannot deadlock), each activity's reach is checked
+    once, and every check comes before a record's writes, which are flushed together.
+    """
     if decision == "reject" and not reason:
         raise ReasonRequired("Rejecting needs a reason")
-    # Lock them all up front in one order, so two overlapping bulk decisions cannot deadlock.
-    await session.execute(
-        select(HoursRecord.id)
-        .where(HoursRecord.id.in_(ids), HoursRecord.region_id == staff.region_id)
-        .order_by(HoursRecord.id)
-        .with_for_update(key_share=True)
-    )
+    records = {
+        record.id: record
+        for record in await session.scalars(
+            select(HoursRecord)
+            .where(HoursRecord.id.in_(ids), HoursRecord.region_id == staff.region_id)
+            .order_by(HoursRecord.id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        )
+    }
+    reach: dict[uuid.UUID, AppError | None] = {}
+
+    async def refusal_of(record: HoursRecord) -> AppError | None:
+        if record.activity_id not in reach:
+            try:
+                await _activity_for_staff(session, staff=staff, activity_id=record.activity_id)
+            except AppError as exc:
+                reach[record.activity_id] = exc
+            else:
+                reach[record.activity_id] = None
+        return reach[record.activity_id]
+
     results: list[BulkDecisionResult] = []
     for record_id in ids:
         try:
-            async with session.begin_nested():
-                if decision == "approve":
-                    record = await approve(session, staff=staff, record_id=record_id)
-                else:
-                    assert reason is not None
-                    record = await reject(session, staff=staff, record_id=record_id, reason=reason)
+            record = records.get(record_id)
+            if record is None:
+                raise HoursRecordNotFound()
+            refusal = await refusal_of(record)
+            if refusal is not None:
+                raise refusal
+            await _decide(
+                session, staff=staff, record=record, approving=decision == "approve", reason=reason
+            )
         except AppError as exc:
             results.append(
                 BulkDecisionResult(
@@ -410,6 +437,7 @@ async def decide_many(
                     id=record_id, ok=True, status=record.status, code=None, detail=None
                 )
             )
+    await session.flush()
     succeeded = sum(1 for r in results if r.ok)
     return BulkDecisionOut(results=results, succeeded=succeeded, failed=len(results) - succeeded)
 

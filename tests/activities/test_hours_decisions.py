@@ -264,6 +264,11 @@ async def test_bulk_decisions_report_each_record_and_keep_the_successes(
     stored = await db.get(HoursRecord, elsewhere.id)
     assert stored is not None
     assert stored.status == HoursStatus.pending
+    approved = [await audit_of(db, r.id) for r in (first, second)]
+    assert [[(a.action, a.actor_id) for a in trail[1:]] for trail in approved] == [
+        [("approved", world.organizer_x.id)]
+    ] * 2
+    assert [a.action for a in await audit_of(db, elsewhere.id)] == ["created"]
 
 
 async def test_bulk_rejection_reports_records_already_decided(

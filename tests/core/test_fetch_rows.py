@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
+import asyncpg
 import pytest
-from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.db import fetch_rows, sqlstate
+from app.core.db import fetch_rows, is_disconnect, sqlstate
 from app.core.idempotency import IdempotencyRecord
 
 _keys = IdempotencyRecord.metadata.tables[IdempotencyRecord.__tablename__]
@@ -107,3 +110,32 @@ async def test_an_insert_missing_a_required_value_fails_loudly(session: AsyncSes
     with pytest.raises(Exception, match="fingerprint"):
         await fetch_rows(session, _INSERT, incomplete)
     await session.rollback()
+
+
+@pytest.mark.postgres_only
+async def test_a_connection_lost_mid_transaction_is_a_disconnect(
+    app: Any, session: AsyncSession, database_url: str
+) -> None:
+    scope = f"t:{uuid.uuid4()}"
+    await fetch_rows(session, _INSERT, _record(scope))  # begins; the next one goes direct
+    await fetch_rows(session, _INSERT, _record(scope, "k0"))
+    backend = await session.scalar(text("SELECT pg_backend_pid()"))
+    url = make_url(database_url).set(drivername="postgresql")
+    admin = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", backend)
+    finally:
+        await admin.close()
+
+    with pytest.raises(DBAPIError) as caught:
+        await fetch_rows(session, _INSERT, _record(scope, "k1"))
+    assert is_disconnect(caught.value)
+    await session.rollback()
+
+    # Nothing of the lost transaction stayed, and the pool hands out a live connection.
+    async with app.state.db.sessions() as fresh:
+        assert await _count(fresh, scope) == 0
+        await fetch_rows(fresh, _INSERT, _record(scope))
+        await fetch_rows(fresh, _INSERT, _record(scope, "k2"))
+        await fresh.commit()
+        assert await _count(fresh, scope) == 2

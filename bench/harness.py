@@ -43,6 +43,9 @@ PY = sys.executable
 CLIENTS = int(os.environ.get("LIANGPIAO_BENCH_CLIENTS", "32"))
 WORKERS = int(os.environ.get("LIANGPIAO_BENCH_WORKERS", "2"))
 WARMUP = 200
+# Rounds of a load interleaved with its reference, for ratios that the machine's drift
+# between one measurement and the next does not skew.
+ROUNDS = int(os.environ.get("LIANGPIAO_BENCH_ROUNDS", "3"))
 
 
 def free_port() -> int:
@@ -167,6 +170,8 @@ class Stats:
     p99_ms: float
     max_ms: float
     statuses: dict[str, int] = field(default_factory=dict)
+    # Every measured latency (ms, sorted), to combine rounds; not written to the results.
+    samples: list[float] = field(default_factory=list, repr=False)
 
     def line(self) -> str:
         return (
@@ -193,13 +198,20 @@ def run_load(load: Coroutine[Any, Any, Stats]) -> Stats:
 
 
 async def closed_loop(
-    name: str, request: Request, *, concurrency: int, total: int, warmup: int = WARMUP
+    name: str,
+    request: Request,
+    *,
+    concurrency: int,
+    total: int,
+    warmup: int = WARMUP,
+    first: int = 0,
 ) -> Stats:
     """`concurrency` clients each send their next request when the last one answered;
-    request(session, i) performs request number i and returns its HTTP status."""
+    request(session, i) performs request number i, from `first` on (a later round of
+    the same load takes the numbers after the last round's), and returns its status."""
     connector = aiohttp.TCPConnector(limit=concurrency * 2, force_close=False)
     async with aiohttp.ClientSession(connector=connector) as http:
-        counter = iter(range(total + warmup))
+        counter = iter(range(first, first + total + warmup))
         latencies: list[float] = []
         statuses: Counter[str] = Counter()
 
@@ -208,27 +220,45 @@ async def closed_loop(
                 started = time.perf_counter()
                 status = await request(http, i)
                 elapsed = (time.perf_counter() - started) * 1000
-                if i >= warmup:
+                if i >= first + warmup:
                     latencies.append(elapsed)
                     statuses[str(status)] += 1
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         seconds = time.perf_counter() - started
-    latencies.sort()
     measured = len(latencies)
     # Throughput over the measured requests only: scale the wall time by their share.
     seconds_measured = seconds * measured / max(1, measured + warmup)
+    return _stats(name, latencies, seconds_measured, statuses)
+
+
+def _stats(name: str, latencies: list[float], seconds: float, statuses: Counter[str]) -> Stats:
+    latencies = sorted(latencies)
     return Stats(
         name=name,
-        requests=measured,
-        seconds=round(seconds_measured, 3),
-        throughput=round(measured / seconds_measured, 1) if seconds_measured else 0.0,
+        requests=len(latencies),
+        seconds=round(seconds, 3),
+        throughput=round(len(latencies) / seconds, 1) if seconds else 0.0,
         p50_ms=round(_percentile(latencies, 0.50), 2),
         p95_ms=round(_percentile(latencies, 0.95), 2),
         p99_ms=round(_percentile(latencies, 0.99), 2),
         max_ms=round(latencies[-1], 2) if latencies else 0.0,
         statuses=dict(statuses),
+        samples=latencies,
+    )
+
+
+def combined(name: str, parts: list[Stats]) -> Stats:
+    """Rounds of one load as one: all their requests, time and latencies together."""
+    statuses: Counter[str] = Counter()
+    for part in parts:
+        statuses.update(part.statuses)
+    return _stats(
+        name,
+        [ms for part in parts for ms in part.samples],
+        sum(part.seconds for part in parts),
+        statuses,
     )
 
 
@@ -320,17 +350,15 @@ def stack_floor(env: dict[str, str], *, concurrency: int, total: int, workers: i
         )
 
 
-def pgbench_tpcb(*, clients: int = 32, seconds: int = 15, scale: int = 10) -> float:
-    """PostgreSQL's own TPC-B-like tps on this server, in a scratch database."""
+@contextmanager
+def pgbench_scratch(*, scale: int = 10) -> Iterator[Callable[..., float]]:
+    """A scratch pgbench database on this server, initialised once; yields
+    run(clients=, seconds=) -> PostgreSQL's own TPC-B-like tps, to run between rounds."""
     name = f"liangpiao_pgbench_{uuid.uuid4().hex[:8]}"
     host_args = ["-h", "127.0.0.1", "-p", "5432", "-U", "postgres"]
     subprocess.run(["createdb", *host_args, name], check=True)
-    try:
-        subprocess.run(
-            ["pgbench", *host_args, "-i", "-q", "-s", str(scale), name],
-            check=True,
-            capture_output=True,
-        )
+
+    def run(*, clients: int = 32, seconds: int = 15) -> float:
         out = subprocess.run(
             [
                 "pgbench",
@@ -349,12 +377,26 @@ def pgbench_tpcb(*, clients: int = 32, seconds: int = 15, scale: int = 10) -> fl
             capture_output=True,
             text=True,
         ).stdout
+        match = re.search(r"tps = ([0-9.]+)", out)
+        if match is None:
+            raise RuntimeError(f"pgbench printed no tps:\n{out}")
+        return float(match.group(1))
+
+    try:
+        subprocess.run(
+            ["pgbench", *host_args, "-i", "-q", "-s", str(scale), name],
+            check=True,
+            capture_output=True,
+        )
+        yield run
     finally:
         subprocess.run(["dropdb", *host_args, "--if-exists", "--force", name], check=False)
-    match = re.search(r"tps = ([0-9.]+)", out)
-    if match is None:
-        raise RuntimeError(f"pgbench printed no tps:\n{out}")
-    return float(match.group(1))
+
+
+def pgbench_tpcb(*, clients: int = 32, seconds: int = 15, scale: int = 10) -> float:
+    """PostgreSQL's own TPC-B-like tps on this server, in a scratch database."""
+    with pgbench_scratch(scale=scale) as run:
+        return run(clients=clients, seconds=seconds)
 
 
 def write_results(name: str, data: dict[str, Any]) -> Path:
@@ -363,11 +405,19 @@ def write_results(name: str, data: dict[str, Any]) -> Path:
         "benchmark": name,
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        **{k: (asdict(v) if isinstance(v, Stats) else v) for k, v in data.items()},
+        **data,
     }
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+    path.write_text(json.dumps(record, ensure_ascii=False, indent=2, default=_stats_json) + "\n")
     return path
+
+
+def _stats_json(value: object) -> dict[str, Any]:
+    if not isinstance(value, Stats):
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    fields = asdict(value)
+    del fields["samples"]
+    return fields
 
 
 def summarize(stats: list[Stats]) -> str:

@@ -176,7 +176,7 @@ async def fetch_rows(
         try:
             rows: Sequence[Sequence[Any]] = await driver.fetch(direct.sql, *arguments)
         except Exception as error:
-            raise await _translated(connection, direct.sql, error) from error
+            raise await _translated(connection, driver, direct.sql, error) from error
         return rows
     result = await session.execute(statement, params)
     try:
@@ -214,12 +214,14 @@ async def _driver_of(session: AsyncSession) -> tuple[AsyncConnection, Any] | Non
     return connection, driver
 
 
-async def _translated(connection: Any, sql: str, error: Exception) -> DBAPIError:
+async def _translated(
+    connection: AsyncConnection, driver: Any, sql: str, error: Exception
+) -> DBAPIError:
     """An asyncpg failure as the SQLAlchemy error `session.execute` would have raised."""
     state = str(getattr(error, "sqlstate", "") or "")
     if state.startswith("23"):
         return IntegrityError(sql, None, error)
-    if not state or state.startswith("08") or state in _SERVER_GONE:
+    if state.startswith("08") or state in _SERVER_GONE or driver.is_closed():
         # The connection itself failed: the pool must not hand it out again.
         await connection.invalidate(error)
         return DBAPIError(sql, None, error, connection_invalidated=True)

@@ -139,3 +139,22 @@ async def test_a_connection_lost_mid_transaction_is_a_disconnect(
         await fetch_rows(fresh, _INSERT, _record(scope, "k2"))
         await fresh.commit()
         assert await _count(fresh, scope) == 2
+
+
+@pytest.mark.postgres_only
+async def test_a_statement_refused_for_its_argument_leaves_the_connection_usable(
+    session: AsyncSession,
+) -> None:
+    scope = f"t:{uuid.uuid4()}"
+    await fetch_rows(session, _INSERT, _record(scope))
+    await fetch_rows(session, _INSERT, _record(scope, "k0"))
+
+    with pytest.raises(DBAPIError) as caught:
+        await fetch_rows(session, _SET_STATUS, {"b_scope": scope, "b_status": "many"})
+    assert not is_disconnect(caught.value)
+    await session.rollback()
+
+    await fetch_rows(session, _INSERT, _record(scope))
+    await fetch_rows(session, _INSERT, _record(scope, "k1"))
+    await session.commit()
+    assert await _count(session, scope) == 2

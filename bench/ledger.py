@@ -311,8 +311,8 @@ def main() -> None:
         check = asyncio.run(verify_ledger(url))
         floor = stack_floor(env, concurrency=CONCURRENCY, total=SPENDS, workers=WORKERS)
     bare_spends = combined("spends, ledger route only", [part for part, _ in rounds])
-    round_ratios = [round(part.throughput / tps, 3) if tps else 0.0 for part, tps in rounds]
-    tps = median([tps for _, tps in rounds])
+    round_ratios = [round(part.throughput / t, 3) if t else 0.0 for part, t in rounds]
+    tps = median([t for _, t in rounds])
 
     def ratio(stats: Stats) -> float:
         return round(stats.throughput / tps, 3) if tps else 0.0

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import clock
 from app.core.errors import NotFound
 from app.core.pagination import (
-    Keyset,
     Page,
     PageParams,
     after_keyset,
@@ -29,7 +28,6 @@ from app.core.pagination import (
     keyset_cursor,
     parse_cursor_id,
     parse_cursor_number,
-    parse_cursor_time,
 )
 from app.core.security import hash_password
 from app.identity.models import StaffKind, StaffUser
@@ -552,8 +550,8 @@ async def browse_offers(
         query = query.where(Merchant.category == category)
     if merchant_id is not None:
         query = query.where(Offer.merchant_id == merchant_id)
-    after = decode_cursor(page.cursor, arity=2)
     if near:
+        after = decode_cursor(page.cursor, arity=2)
         if after is not None:
             last_distance, last_id = parse_cursor_number(after[0]), parse_cursor_id(after[1])
             query = query.where(
@@ -561,8 +559,8 @@ async def browse_offers(
             )
         query = query.order_by(distance, Offer.id)
     else:
-        if after is not None:
-            newer = Keyset(parse_cursor_time(after[0]), parse_cursor_id(after[1]))
+        newer = decode_keyset(page.cursor)
+        if newer is not None:
             query = query.where(before_keyset(Offer.created_at, Offer.id, newer))
         query = query.order_by(Offer.created_at.desc(), Offer.id.desc())
     rows = list(await session.execute(query.limit(page.limit + 1)))

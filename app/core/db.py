@@ -154,10 +154,11 @@ async def fetch_rows(
 ) -> Sequence[Sequence[Any]]:
     """The rows of one core statement, run in the session's transaction.
 
-    On PostgreSQL, once the transaction has begun, the statement (compiled once per
-    process) runs on the session's own asyncpg connection: a hot path's statement
-    costs the driver's round trip and not SQLAlchemy's per-execution work, about
-    half the client CPU of a short statement. Failures are raised as SQLAlchemy's
+    On PostgreSQL the statement (compiled once per process) runs on the session's own
+    asyncpg connection, in its transaction (begun here, as SQLAlchemy would begin it,
+    when this is its first statement): a hot path's statement costs the driver's round
+    trip and not SQLAlchemy's per-execution work, about half the client CPU of a short
+    statement. Failures are raised as SQLAlchemy's
     (`IntegrityError`, `DBAPIError`), with the SQLSTATE readable by `sqlstate`, so
     callers and the request retry treat them alike. Otherwise: `session.execute`.
     Only for statements built once (module constants): the cache is by identity and
@@ -189,8 +190,9 @@ _DRIVER = "liangpiao.driver"
 
 
 async def _driver_of(session: AsyncSession) -> tuple[AsyncConnection, Any] | None:
-    """The session's connection and its asyncpg connection, while a PostgreSQL
-    transaction is open on it; looked up once per transaction and savepoint.
+    """The session's connection and its asyncpg connection, in a PostgreSQL transaction
+    (begun here when the statement is the session's first); looked up once per
+    transaction and savepoint.
 
     `session.connection()` is what makes SQLAlchemy emit a pending SAVEPOINT
     (`begin_nested` defers it), so it runs again whenever the innermost transaction
@@ -198,19 +200,30 @@ async def _driver_of(session: AsyncSession) -> tuple[AsyncConnection, Any] | Non
     """
     sync = session.sync_session
     transaction = sync.get_transaction()
-    if transaction is None:
-        return None
     current = (transaction, sync.get_nested_transaction())
     cached = session.info.get(_DRIVER)
-    if cached is None or cached[0] != current:
+    if transaction is None or cached is None or cached[0] != current:
         connection = await session.connection()
-        driver = None
+        adapter = driver = None
         if connection.dialect.name == "postgresql":
-            driver = (await connection.get_raw_connection()).driver_connection
-        cached = session.info[_DRIVER] = (current, connection, driver)
-    _, connection, driver = cached
-    if driver is None or not driver.is_in_transaction():
+            raw = await connection.get_raw_connection()
+            adapter, driver = raw.dbapi_connection, raw.driver_connection
+        current = (sync.get_transaction(), sync.get_nested_transaction())
+        cached = session.info[_DRIVER] = (current, connection, adapter, driver)
+    _, connection, adapter, driver = cached
+    if driver is None:
         return None
+    if not driver.is_in_transaction():
+        # The session has begun but the adapter sends BEGIN lazily, with its first
+        # statement: send it the adapter's way, so that it commits and rolls back
+        # this transaction as its own.
+        begin = getattr(adapter, "_start_transaction", None)
+        if begin is None:
+            return None
+        try:
+            await begin()
+        except Exception as error:
+            raise await _translated(connection, driver, "BEGIN", error) from error
     return connection, driver
 
 

@@ -113,19 +113,38 @@ async def test_an_insert_missing_a_required_value_fails_loudly(session: AsyncSes
 
 
 @pytest.mark.postgres_only
-async def test_a_connection_lost_mid_transaction_is_a_disconnect(
-    app: Any, session: AsyncSession, database_url: str
+async def test_a_sessions_first_statement_begins_its_transaction(
+    app: Any, session: AsyncSession
 ) -> None:
+    # Sent on the driver before SQLAlchemy has sent anything: without a BEGIN of its
+    # own the insert would commit at once, and the other session would see it.
     scope = f"t:{uuid.uuid4()}"
-    await fetch_rows(session, _INSERT, _record(scope))  # begins; the next one goes direct
-    await fetch_rows(session, _INSERT, _record(scope, "k0"))
-    backend = await session.scalar(text("SELECT pg_backend_pid()"))
+    await fetch_rows(session, _INSERT, _record(scope))
+    async with app.state.db.sessions() as other:
+        assert await _count(other, scope) == 0
+        await session.commit()
+        await other.rollback()
+        assert await _count(other, scope) == 1
+
+
+async def _terminate(database_url: str, backend: int) -> None:
     url = make_url(database_url).set(drivername="postgresql")
     admin = await asyncpg.connect(url.render_as_string(hide_password=False))
     try:
         assert await admin.fetchval("SELECT pg_terminate_backend($1)", backend)
     finally:
         await admin.close()
+
+
+@pytest.mark.postgres_only
+async def test_a_connection_lost_mid_transaction_is_a_disconnect(
+    app: Any, session: AsyncSession, database_url: str
+) -> None:
+    scope = f"t:{uuid.uuid4()}"
+    await fetch_rows(session, _INSERT, _record(scope))
+    await fetch_rows(session, _INSERT, _record(scope, "k0"))
+    backend = await session.scalar(text("SELECT pg_backend_pid()"))
+    await _terminate(database_url, backend)
 
     with pytest.raises(DBAPIError) as caught:
         await fetch_rows(session, _INSERT, _record(scope, "k1"))
@@ -139,6 +158,24 @@ async def test_a_connection_lost_mid_transaction_is_a_disconnect(
         await fetch_rows(fresh, _INSERT, _record(scope, "k2"))
         await fresh.commit()
         assert await _count(fresh, scope) == 2
+
+
+@pytest.mark.postgres_only
+async def test_a_connection_lost_before_the_first_statement_is_a_disconnect(
+    app: Any, session: AsyncSession, database_url: str
+) -> None:
+    connection = await session.connection()  # checked out; nothing sent yet
+    backend = (await connection.get_raw_connection()).driver_connection.get_server_pid()
+    await _terminate(database_url, backend)
+
+    scope = f"t:{uuid.uuid4()}"
+    with pytest.raises(DBAPIError) as caught:
+        await fetch_rows(session, _INSERT, _record(scope))
+    assert is_disconnect(caught.value)
+    await session.rollback()
+    await fetch_rows(session, _INSERT, _record(scope))
+    await session.commit()
+    assert await _count(session, scope) == 1
 
 
 @pytest.mark.postgres_only

@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -32,9 +32,10 @@ from sqlalchemy import (
 from sqlalchemy import cast as cast_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.types import Uuid
 
 from app.core import clock
-from app.core.db import fetch_rows, new_id, session_insert
+from app.core.db import UTCDateTime, fetch_rows, new_id, session_insert
 from app.ledger.models import (
     Account,
     AccountKind,
@@ -84,16 +85,6 @@ _credit = (
     .values(posted=_accounts.c.posted + bindparam("b_amount"))
 )
 _credit_not_wallet = _credit.where(_accounts.c.kind != AccountKind.wallet.value)
-_live_lots = (
-    select(_lots.c.id, _lots.c.remaining - _lots.c.reserved)
-    .where(
-        _lots.c.region_id == bindparam("b_region"),
-        _lots.c.account_id == bindparam("b_account"),
-        _lots.c.remaining > _lots.c.reserved,
-        _lots.c.expires_at > bindparam("b_now"),
-    )
-    .order_by(_lots.c.expires_at, _lots.c.created_at, _lots.c.id)
-)
 
 
 def _rowcount(result: Any) -> int:
@@ -257,14 +248,52 @@ async def change_wallet(
 # Lots
 
 
-async def live_lots(
-    session: AsyncSession, *, region_id: uuid.UUID, account_id: uuid.UUID, now: datetime
-) -> list[tuple[uuid.UUID, int]]:
-    """(id, unreserved remainder) of the wallet's unexpired lots, oldest expiry first."""
-    rows = await fetch_rows(
-        session, _live_lots, {"b_region": region_id, "b_account": account_id, "b_now": now}
+# The lots a debit of :amount from the wallet draws on: its unexpired lots, oldest
+# expiry first, each for what it has free (not reserved by holds), up to :amount in
+# all; (lot_id, take) pairs. One rule for spends and holds, on both databases, and
+# part of the spend's single write on PostgreSQL (`_WRITE_SPEND_PG`).
+_DRAWS_SQL = """
+    SELECT lot_id,
+        CASE WHEN free < :amount - before THEN free ELSE :amount - before END AS take
+    FROM (
+        SELECT id AS lot_id, remaining - reserved AS free,
+            CAST(COALESCE(SUM(remaining - reserved) OVER (
+                ORDER BY expires_at, created_at, id
+                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS before
+        FROM ledger_lots
+        WHERE region_id = :region_id AND account_id = :wallet_id
+            AND remaining > reserved AND expires_at > :now
+    ) AS live
+    WHERE before < :amount
+"""
+_draws = (
+    text(_DRAWS_SQL + " ORDER BY before")
+    .bindparams(
+        bindparam("region_id", type_=Uuid()),
+        bindparam("wallet_id", type_=Uuid()),
+        bindparam("now", type_=UTCDateTime()),
+        bindparam("amount", type_=BigInteger()),
     )
-    return [(row[0], row[1]) for row in rows]
+    .columns(lot_id=Uuid(), take=BigInteger())
+)
+
+
+async def lot_draws(
+    session: AsyncSession,
+    *,
+    region_id: uuid.UUID,
+    wallet_id: uuid.UUID,
+    amount: int,
+    now: datetime,
+) -> list[tuple[uuid.UUID, int]]:
+    """(lot, take) of a debit of `amount` (see `_DRAWS_SQL`); they add up to less than
+    `amount` when the unexpired lots cannot cover it. Only for the wallet's lock holder."""
+    rows = await fetch_rows(
+        session,
+        _draws,
+        {"region_id": region_id, "wallet_id": wallet_id, "amount": amount, "now": now},
+    )
+    return [(row[0], int(row[1])) for row in rows]
 
 
 _change_lot = (
@@ -400,42 +429,55 @@ async def insert_transaction(
     return int(seq)
 
 
-# A spend's whole write in one round trip on PostgreSQL: the transaction, its postings,
-# the lot entries and lot changes of its draws, and the credit (whose account row lock
-# it takes last, when everything else is written). Returns the seq and whether the
-# account to credit was there to take it (in the region, not a wallet).
+# A spend's whole write in one round trip on PostgreSQL, once the wallet's debit holds
+# its row lock: the lot draws (`_DRAWS_SQL`, read in this statement's snapshot, which
+# no other writer of the wallet's lots can change while the lock is held), and, when
+# they cover the amount, the transaction, its postings, the lot entries and lot
+# changes, and the credit (whose account row lock it takes last, when everything else
+# is written). Returns the seq (or NULL: nothing written), whether the account to
+# credit was there to take it (in the region, not a wallet), and what the lots cover.
 _WRITE_SPEND_PG = text(
-    """
-    WITH tx AS (
+    f"""
+    WITH draws AS ({_DRAWS_SQL}
+    ), covered AS (
+        SELECT COALESCE(SUM(take), 0) AS live FROM draws
+    ), tx AS (
         INSERT INTO ledger_transactions
             (id, region_id, kind, reference_type, reference_id, actor, metadata, created_at)
-        VALUES (CAST(:id AS uuid), CAST(:region_id AS uuid), :kind, :reference_type,
-                :reference_id, :actor, CAST(:metadata AS json), :created_at)
+        SELECT CAST(:id AS uuid), CAST(:region_id AS uuid), :kind, :reference_type,
+                :reference_id, :actor, CAST(:metadata AS json), :created_at
+        FROM covered WHERE live = :amount
         RETURNING seq
     ), postings AS (
         INSERT INTO ledger_postings (region_id, transaction_id, account_id, amount)
         SELECT CAST(:region_id AS uuid), CAST(:id AS uuid), p.account_id, p.amount
         FROM unnest(CAST(:posting_accounts AS uuid[]), CAST(:posting_amounts AS bigint[]))
-            AS p(account_id, amount)
+            AS p(account_id, amount), covered
+        WHERE covered.live = :amount
     ), entries AS (
         INSERT INTO ledger_lot_entries (region_id, lot_id, transaction_id, kind, amount)
         SELECT CAST(:region_id AS uuid), d.lot_id, CAST(:id AS uuid), 'draw', -d.take
-        FROM unnest(CAST(:draw_lots AS uuid[]), CAST(:draw_takes AS bigint[]))
-            AS d(lot_id, take)
+        FROM draws AS d, covered
+        WHERE covered.live = :amount
     ), drawn AS (
         UPDATE ledger_lots SET remaining = ledger_lots.remaining - d.take
-        FROM unnest(CAST(:draw_lots AS uuid[]), CAST(:draw_takes AS bigint[]))
-            AS d(lot_id, take)
-        WHERE ledger_lots.id = d.lot_id
+        FROM draws AS d, covered
+        WHERE ledger_lots.id = d.lot_id AND covered.live = :amount
     ), credited AS (
         UPDATE ledger_accounts SET posted = posted + :amount
         WHERE id = CAST(:to_account_id AS uuid) AND region_id = CAST(:region_id AS uuid)
-            AND kind <> 'wallet'
+            AND kind <> 'wallet' AND (SELECT live FROM covered) = :amount
         RETURNING id
     )
-    SELECT (SELECT seq FROM tx), (SELECT count(*) FROM credited)
-    """
+    SELECT (SELECT seq FROM tx), (SELECT count(*) FROM credited), (SELECT live FROM covered)
+    """  # noqa: S608 - built from module constants only
 )
+
+
+class SpendWrite(NamedTuple):
+    seq: int | None  # None: nothing was written, as the lots cover only `live`
+    credited: bool  # the account to credit was there to take it
+    live: int  # what the wallet's unexpired lots cover of the amount
 
 
 async def write_spend(
@@ -443,13 +485,16 @@ async def write_spend(
     *,
     transaction: dict[str, Any],
     postings: list[dict[str, Any]],
-    draws: list[tuple[uuid.UUID, int]],
+    wallet_id: uuid.UUID,
     to_account_id: uuid.UUID,
     amount: int,
-) -> tuple[int, bool]:
-    """Write a spend (see `_WRITE_SPEND_PG`); SQLite takes one statement per part."""
+) -> SpendWrite:
+    """Write a spend of `amount` from the wallet, whose debit this transaction holds;
+    nothing when the wallet's unexpired lots cannot cover the amount. One round trip
+    on PostgreSQL (`_WRITE_SPEND_PG`); SQLite takes one statement per part."""
+    region_id, now = transaction["region_id"], transaction["created_at"]
     if session.get_bind().dialect.name == "postgresql":
-        ((seq, credited),) = await fetch_rows(
+        ((seq, credited, live),) = await fetch_rows(
             session,
             _WRITE_SPEND_PG,
             {
@@ -457,19 +502,25 @@ async def write_spend(
                 "metadata": json.dumps(transaction["metadata"]),
                 "posting_accounts": [p["account_id"] for p in postings],
                 "posting_amounts": [p["amount"] for p in postings],
-                "draw_lots": [lot_id for lot_id, _ in draws],
-                "draw_takes": [take for _, take in draws],
+                "wallet_id": wallet_id,
+                "now": now,
                 "to_account_id": to_account_id,
                 "amount": amount,
             },
         )
-        return int(seq), credited == 1
+        return SpendWrite(None if seq is None else int(seq), credited == 1, int(live))
+    draws = await lot_draws(
+        session, region_id=region_id, wallet_id=wallet_id, amount=amount, now=now
+    )
+    live = sum(take for _, take in draws)
+    if live < amount:
+        return SpendWrite(None, False, live)
     seq = await insert_transaction(session, transaction, postings)
     await insert_lot_entries(
         session,
         [
             {
-                "region_id": transaction["region_id"],
+                "region_id": region_id,
                 "lot_id": lot_id,
                 "transaction_id": transaction["id"],
                 "kind": LotEntryKind.draw.value,
@@ -481,12 +532,12 @@ async def write_spend(
     await change_lots(session, {lot_id: (-take, 0) for lot_id, take in draws})
     credited = await credit(
         session,
-        region_id=transaction["region_id"],
+        region_id=region_id,
         account_id=to_account_id,
         amount=amount,
         wallet_allowed=False,
     )
-    return seq, credited
+    return SpendWrite(seq, credited, live)
 
 
 async def insert_lot_entries(session: AsyncSession, entries: list[dict[str, Any]]) -> None:

@@ -242,12 +242,12 @@ async def account_balance(session: AsyncSession, *, account_id: uuid.UUID) -> Ba
 async def _insufficient(
     session: AsyncSession, account_id: uuid.UUID | None, amount: int, *, live: int | None = None
 ) -> InsufficientBalance:
-    available = 0
-    if account_id is not None:
-        account = await repo.get_account(session, account_id)
+    """The refusal of a debit of `amount`, with what the account has available; given
+    `live`, what the wallet's unexpired lots cover, which is never more."""
+    available = live
+    if available is None:
+        account = await repo.get_account(session, account_id) if account_id else None
         available = account.available if account else 0
-    if live is not None:
-        available = min(available, live)
     return InsufficientBalance(
         f"The account has {available} 良票 available; {amount} are needed",
         available=available,
@@ -380,21 +380,6 @@ async def _replayed(
     if not same:
         raise TransactionIdConflict(f"Transaction {transaction_id} is a different transaction")
     return existing
-
-
-def _choose(
-    lots: Sequence[tuple[uuid.UUID, int]], amount: int
-) -> tuple[list[tuple[uuid.UUID, int]], int]:
-    """Take `amount` from (lot, free) pairs in their order; the takes and what is short."""
-    takes: list[tuple[uuid.UUID, int]] = []
-    left = amount
-    for lot_id, free in lots:
-        if left == 0:
-            break
-        take = min(left, free)
-        takes.append((lot_id, take))
-        left -= take
-    return takes, left
 
 
 async def _lot_entries(
@@ -599,10 +584,6 @@ async def spend_from_wallet(
         )
         raise await _insufficient(session, wallet.id if wallet else None, amount)
     wallet_id, available_after = debited
-    lots = await repo.live_lots(session, region_id=region_id, account_id=wallet_id, now=now)
-    draws, short = _choose(lots, amount)
-    if short:
-        raise await _insufficient(session, wallet_id, amount, live=amount - short)
     values, rows = _transaction_rows(
         region_id=region_id,
         kind=kind,
@@ -616,25 +597,28 @@ async def spend_from_wallet(
         refunds_id=None,
         now=now,
     )
-    # One write for the transaction, its postings, the lot draws and the credit; the
-    # credit comes last, as a merchant's account row is shared by every spend there.
+    # The lot draws, the transaction, its postings and lot entries and the credit in
+    # one write; the credit comes last, as a merchant's account row is shared by
+    # every spend there.
     try:
-        seq, credited = await repo.write_spend(
+        written = await repo.write_spend(
             session,
             transaction=values,
             postings=rows,
-            draws=draws,
+            wallet_id=wallet_id,
             to_account_id=to_account_id,
             amount=amount,
         )
     except IntegrityError as exc:
         raise _refusal(exc) from exc
-    if not credited:
+    if written.seq is None:  # lots past their expiry hold the rest of the balance
+        raise await _insufficient(session, wallet_id, amount, live=written.live)
+    if not written.credited:
         account = await repo.get_account(session, to_account_id, region_id=region_id)
         if account is None:
             raise AccountNotFound(f"No ledger account {to_account_id} in this region")
         raise AccountKindNotAllowed("Spend to a merchant or system account, not to a wallet")
-    return Spend(_record(values, rows, seq), available_after)
+    return Spend(_record(values, rows, written.seq), available_after)
 
 
 @dataclass(frozen=True)
@@ -1088,10 +1072,12 @@ async def hold_from_wallet(
             session, region_id=region_id, kind=AccountKind.wallet, owner_id=volunteer_id
         )
         raise await _insufficient(session, wallet.id if wallet else None, amount)
-    lots = await repo.live_lots(session, region_id=region_id, account_id=wallet_id, now=now)
-    reservations, short = _choose(lots, amount)
-    if short:
-        raise await _insufficient(session, wallet_id, amount, live=amount - short)
+    reservations = await repo.lot_draws(
+        session, region_id=region_id, wallet_id=wallet_id, amount=amount, now=now
+    )
+    live = sum(take for _, take in reservations)
+    if live < amount:
+        raise await _insufficient(session, wallet_id, amount, live=live)
     await repo.change_lots(session, {lot_id: (0, take) for lot_id, take in reservations})
     hold = Hold(
         id=uuid.uuid4(),

@@ -135,6 +135,25 @@ async def test_an_expired_lot_cannot_be_spent_before_the_expiry_job_runs(
     assert (await ledger.balance(shop)).posted == 0
 
 
+async def test_a_refusal_for_lapsed_lots_names_what_the_live_ones_cover(
+    ledger: Ledger, world: Any
+) -> None:
+    with clock.travel(datetime(2025, 6, 1, tzinfo=UTC)):
+        await ledger.issue(world.volunteer_a, 10, expires_at=datetime(2025, 7, 1, tzinfo=UTC))
+        await ledger.issue(world.volunteer_a, 10)
+        shop = await ledger.merchant(world.region.id)
+    with clock.travel(datetime(2025, 7, 2, tzinfo=UTC)):
+        with pytest.raises(InsufficientBalance) as refused:
+            await ledger.spend(world.volunteer_a, 15, shop)
+        assert refused.value.extra == {"available": 10, "requested": 15}
+        spent = await ledger.spend(world.volunteer_a, 10, shop)
+
+    assert sum(p.amount for p in spent.postings if p.amount > 0) == 10
+    assert (await ledger.balance(shop)).posted == 10
+    assert (await ledger.available(world.volunteer_a)) == 10  # the lapsed lot, until the job
+    assert (await ledger.verify()).ok
+
+
 @pytest.mark.parametrize("amount", [0, -5, 10**13])
 async def test_amounts_are_positive_whole_numbers(ledger: Ledger, world: Any, amount: int) -> None:
     shop = await ledger.merchant(world.region.id)

@@ -13,9 +13,9 @@ of deadlocking, and everything that touches a wallet's lots is serialized by tha
 first lock. A shared account (a merchant's, the region's issuance account) is
 changed as late as possible, so that its row lock is held briefly.
 
-The spend path is counted in round trips: on PostgreSQL a spend is three
-statements (the conditional wallet debit, the live lots, one write of everything
-else) between BEGIN and COMMIT.
+The spend path is counted in round trips: on PostgreSQL a spend is two
+statements (the conditional wallet debit, then one write of everything else, lot
+draws included) between BEGIN and COMMIT.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core import clock
 from app.core.errors import InvalidCursor
@@ -297,11 +298,12 @@ def _transaction_rows(
 
 def _record(values: dict[str, Any], rows: list[dict[str, Any]], seq: int) -> LedgerTransaction:
     """The written transaction as a plain record: the session does not track it (the rows
-    are written with core inserts, which cost the hot path less than a flush)."""
+    are written with core inserts, which cost the hot path less than a flush), and its
+    postings are set as loaded, without the collection's change events."""
     fields = {k: v for k, v in values.items() if k != "metadata"}
-    return LedgerTransaction(
-        seq=seq, meta=values["metadata"], **fields, postings=[Posting(**row) for row in rows]
-    )
+    tx = LedgerTransaction(seq=seq, meta=values["metadata"], **fields)
+    set_committed_value(tx, "postings", [Posting(**row) for row in rows])
+    return tx
 
 
 async def _new_transaction(

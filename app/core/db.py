@@ -158,12 +158,12 @@ async def fetch_rows(
     asyncpg connection, in its transaction (begun here, as SQLAlchemy would begin it,
     when this is its first statement): a hot path's statement costs the driver's round
     trip and not SQLAlchemy's per-execution work, about half the client CPU of a short
-    statement. Failures are raised as SQLAlchemy's
-    (`IntegrityError`, `DBAPIError`), with the SQLSTATE readable by `sqlstate`, so
-    callers and the request retry treat them alike. Otherwise: `session.execute`.
-    Only for statements built once (module constants): the cache is by identity and
-    parameter names. Rows are the driver's, with no result processing (a JSON column
-    would come back as text on PostgreSQL): hot paths read plain columns.
+    statement. Failures are raised as SQLAlchemy's (`IntegrityError`, `DBAPIError`),
+    with the SQLSTATE readable by `sqlstate`, so callers and the request retry treat
+    them alike. Otherwise: `session.execute`. Only for statements built once (module
+    constants): the cache is by identity and parameter names. Rows are the driver's,
+    with no result processing (a JSON column would come back as text on PostgreSQL):
+    hot paths read plain columns.
     """
     found = await _driver_of(session)
     if found is not None:

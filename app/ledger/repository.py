@@ -250,8 +250,8 @@ async def change_wallet(
 
 # The lots a debit of :amount from the wallet draws on: its unexpired lots, oldest
 # expiry first, each for what it has free (not reserved by holds), up to :amount in
-# all; (lot_id, take) pairs. One rule for spends and holds; PostgreSQL's spend runs the
-# same rule inside `ledger_spend` (migration 0009), and the tests run spends on both.
+# all; (lot_id, take) pairs. One rule for spends and holds, on both databases, and
+# part of the spend's single write on PostgreSQL (`_WRITE_SPEND_PG`).
 _DRAWS_SQL = """
     SELECT lot_id,
         CASE WHEN free < :amount - before THEN free ELSE :amount - before END AS take
@@ -429,71 +429,92 @@ async def insert_transaction(
     return int(seq)
 
 
+# A spend's whole write in one round trip on PostgreSQL, once the wallet's debit holds
+# its row lock: the lot draws (`_DRAWS_SQL`, read in this statement's snapshot, which
+# no other writer of the wallet's lots can change while the lock is held), and, when
+# they cover the amount, the transaction, its postings, the lot entries and lot
+# changes, and the credit (whose account row lock it takes last, when everything else
+# is written). Returns the seq (or NULL: nothing written), whether the account to
+# credit was there to take it (in the region, not a wallet), and what the lots cover.
+_WRITE_SPEND_PG = text(
+    f"""
+    WITH draws AS ({_DRAWS_SQL}
+    ), covered AS (
+        SELECT COALESCE(SUM(take), 0) AS live FROM draws
+    ), tx AS (
+        INSERT INTO ledger_transactions
+            (id, region_id, kind, reference_type, reference_id, actor, metadata, created_at)
+        SELECT CAST(:id AS uuid), CAST(:region_id AS uuid), :kind, :reference_type,
+                :reference_id, :actor, CAST(:metadata AS json), :created_at
+        FROM covered WHERE live = :amount
+        RETURNING seq
+    ), postings AS (
+        INSERT INTO ledger_postings (region_id, transaction_id, account_id, amount)
+        SELECT CAST(:region_id AS uuid), CAST(:id AS uuid), p.account_id, p.amount
+        FROM unnest(CAST(:posting_accounts AS uuid[]), CAST(:posting_amounts AS bigint[]))
+            AS p(account_id, amount), covered
+        WHERE covered.live = :amount
+    ), entries AS (
+        INSERT INTO ledger_lot_entries (region_id, lot_id, transaction_id, kind, amount)
+        SELECT CAST(:region_id AS uuid), d.lot_id, CAST(:id AS uuid), 'draw', -d.take
+        FROM draws AS d, covered
+        WHERE covered.live = :amount
+    ), drawn AS (
+        UPDATE ledger_lots SET remaining = ledger_lots.remaining - d.take
+        FROM draws AS d, covered
+        WHERE ledger_lots.id = d.lot_id AND covered.live = :amount
+    ), credited AS (
+        UPDATE ledger_accounts SET posted = posted + :amount
+        WHERE id = CAST(:to_account_id AS uuid) AND region_id = CAST(:region_id AS uuid)
+            AND kind <> 'wallet' AND (SELECT live FROM covered) = :amount
+        RETURNING id
+    )
+    SELECT (SELECT seq FROM tx), (SELECT count(*) FROM credited), (SELECT live FROM covered)
+    """  # noqa: S608 - built from module constants only
+)
+
+
 class SpendWrite(NamedTuple):
-    wallet_id: uuid.UUID | None  # None: no wallet of the owner's covers the amount
-    available_after: int  # the wallet's available balance after the debit
     seq: int | None  # None: nothing was written, as the lots cover only `live`
     credited: bool  # the account to credit was there to take it
     live: int  # what the wallet's unexpired lots cover of the amount
 
 
-_NOT_DEBITED = SpendWrite(None, 0, None, False, 0)
-
-# PostgreSQL: the whole spend in one round trip, `ledger_spend` (migration 0009).
-_SPEND_PG = text(
-    "SELECT * FROM ledger_spend(CAST(:region_id AS uuid), CAST(:owner_id AS uuid), "
-    ":amount, CAST(:to_account_id AS uuid), CAST(:id AS uuid), :kind, :reference_type, "
-    ":reference_id, :actor, CAST(:metadata AS json), :created_at)"
-)
-
-
-async def spend(
+async def write_spend(
     session: AsyncSession,
     *,
-    owner_id: uuid.UUID,
     transaction: dict[str, Any],
+    postings: list[dict[str, Any]],
+    wallet_id: uuid.UUID,
     to_account_id: uuid.UUID,
     amount: int,
 ) -> SpendWrite:
-    """Debit the owner's wallet if its available balance covers `amount`, then draw its
-    unexpired lots oldest expiry first (`_DRAWS_SQL`) and, if they cover the amount,
-    write the transaction (wallet → `to_account_id`), its postings, the lot entries and
-    lot changes, and the credit, last, as a merchant's account row is shared by every
-    spend there. PostgreSQL does it in one call of `ledger_spend`; SQLite step by step.
-    """
+    """Write a spend of `amount` from the wallet, whose debit this transaction holds;
+    nothing when the wallet's unexpired lots cannot cover the amount. One round trip
+    on PostgreSQL (`_WRITE_SPEND_PG`); SQLite takes one statement per part."""
     region_id, now = transaction["region_id"], transaction["created_at"]
     if session.get_bind().dialect.name == "postgresql":
-        rows = await fetch_rows(
+        ((seq, credited, live),) = await fetch_rows(
             session,
-            _SPEND_PG,
+            _WRITE_SPEND_PG,
             {
                 **transaction,
                 "metadata": json.dumps(transaction["metadata"]),
-                "owner_id": owner_id,
+                "posting_accounts": [p["account_id"] for p in postings],
+                "posting_amounts": [p["amount"] for p in postings],
+                "wallet_id": wallet_id,
+                "now": now,
                 "to_account_id": to_account_id,
                 "amount": amount,
             },
         )
-        if not rows:
-            return _NOT_DEBITED
-        wallet_id, available, seq, credited, live = rows[0]
-        return SpendWrite(
-            wallet_id, int(available), None if seq is None else int(seq), credited == 1, int(live)
-        )
-    debited = await debit_wallet_of(session, region_id=region_id, owner_id=owner_id, amount=amount)
-    if debited is None:
-        return _NOT_DEBITED
-    wallet_id, available = debited
+        return SpendWrite(None if seq is None else int(seq), credited == 1, int(live))
     draws = await lot_draws(
         session, region_id=region_id, wallet_id=wallet_id, amount=amount, now=now
     )
     live = sum(take for _, take in draws)
     if live < amount:
-        return SpendWrite(wallet_id, available, None, False, live)
-    postings = [
-        {"region_id": region_id, "transaction_id": transaction["id"], "account_id": a, "amount": m}
-        for a, m in ((wallet_id, -amount), (to_account_id, amount))
-    ]
+        return SpendWrite(None, False, live)
     seq = await insert_transaction(session, transaction, postings)
     await insert_lot_entries(
         session,
@@ -516,7 +537,7 @@ async def spend(
         amount=amount,
         wallet_allowed=False,
     )
-    return SpendWrite(wallet_id, available, seq, credited, live)
+    return SpendWrite(seq, credited, live)
 
 
 async def insert_lot_entries(session: AsyncSession, entries: list[dict[str, Any]]) -> None:

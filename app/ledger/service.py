@@ -13,8 +13,8 @@ of deadlocking, and everything that touches a wallet's lots is serialized by tha
 first lock. A shared account (a merchant's, the region's issuance account) is
 changed as late as possible, so that its row lock is held briefly.
 
-The spend path is counted in round trips: on PostgreSQL a spend is one call of
-`ledger_spend` (the conditional wallet debit, then one write of everything else, lot
+The spend path is counted in round trips: on PostgreSQL a spend is two
+statements (the conditional wallet debit, then one write of everything else, lot
 draws included) between BEGIN and COMMIT.
 """
 
@@ -259,10 +259,11 @@ async def _insufficient(
 # Transactions
 
 
-def _transaction_values(
+def _transaction_rows(
     *,
     region_id: uuid.UUID,
     kind: TxKind,
+    postings: Sequence[tuple[uuid.UUID, int]],
     reference_type: str,
     reference_id: str,
     actor: str,
@@ -271,9 +272,12 @@ def _transaction_values(
     reverses_id: uuid.UUID | None,
     refunds_id: uuid.UUID | None,
     now: datetime | None,
-) -> dict[str, Any]:
-    """The row of a new transaction."""
-    return {
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The rows of a new transaction and its postings, checked to balance."""
+    postings = [(account_id, amt) for account_id, amt in postings if amt != 0]
+    if len(postings) < 2 or sum(a for _, a in postings) != 0:
+        raise InvalidPostings("A transaction has two or more postings that sum to zero")
+    values: dict[str, Any] = {
         "id": transaction_id or uuid.uuid4(),
         "region_id": region_id,
         "kind": kind.value,
@@ -285,32 +289,11 @@ def _transaction_values(
         "reverses_id": reverses_id,
         "refunds_id": refunds_id,
     }
-
-
-def _posting_rows(
-    values: dict[str, Any], postings: Sequence[tuple[uuid.UUID, int]]
-) -> list[dict[str, Any]]:
-    """The rows of a transaction's postings, checked to balance."""
-    postings = [(account_id, amt) for account_id, amt in postings if amt != 0]
-    if len(postings) < 2 or sum(a for _, a in postings) != 0:
-        raise InvalidPostings("A transaction has two or more postings that sum to zero")
-    return [
-        {
-            "region_id": values["region_id"],
-            "transaction_id": values["id"],
-            "account_id": a,
-            "amount": amt,
-        }
+    rows = [
+        {"region_id": region_id, "transaction_id": values["id"], "account_id": a, "amount": amt}
         for a, amt in postings
     ]
-
-
-def _transaction_rows(
-    *, postings: Sequence[tuple[uuid.UUID, int]], **fields: Any
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The rows of a new transaction and its postings, checked to balance."""
-    values = _transaction_values(**fields)
-    return values, _posting_rows(values, postings)
+    return values, rows
 
 
 def _record(values: dict[str, Any], rows: list[dict[str, Any]], seq: int) -> LedgerTransaction:
@@ -592,9 +575,21 @@ async def spend_from_wallet(
     if replayed is not None:
         wallet_id = next(p.account_id for p in replayed.postings if p.amount < 0)
         return Spend(replayed, (await account_balance(session, account_id=wallet_id)).available)
-    values = _transaction_values(
+    now = clock.now()
+    # The check and the debit are one statement, which also locks the wallet row.
+    debited = await repo.debit_wallet_of(
+        session, region_id=region_id, owner_id=volunteer_id, amount=amount
+    )
+    if debited is None:
+        wallet = await repo.find_account(
+            session, region_id=region_id, kind=AccountKind.wallet, owner_id=volunteer_id
+        )
+        raise await _insufficient(session, wallet.id if wallet else None, amount)
+    wallet_id, available_after = debited
+    values, rows = _transaction_rows(
         region_id=region_id,
         kind=kind,
+        postings=[(wallet_id, -amount), (to_account_id, amount)],
         reference_type=reference_type,
         reference_id=reference_id,
         actor=actor,
@@ -602,32 +597,30 @@ async def spend_from_wallet(
         transaction_id=transaction_id,
         reverses_id=None,
         refunds_id=None,
-        now=clock.now(),
+        now=now,
     )
+    # The lot draws, the transaction, its postings and lot entries and the credit in
+    # one write; the credit comes last, as a merchant's account row is shared by
+    # every spend there.
     try:
-        written = await repo.spend(
+        written = await repo.write_spend(
             session,
-            owner_id=volunteer_id,
             transaction=values,
+            postings=rows,
+            wallet_id=wallet_id,
             to_account_id=to_account_id,
             amount=amount,
         )
     except IntegrityError as exc:
         raise _refusal(exc) from exc
-    if written.wallet_id is None:
-        wallet = await repo.find_account(
-            session, region_id=region_id, kind=AccountKind.wallet, owner_id=volunteer_id
-        )
-        raise await _insufficient(session, wallet.id if wallet else None, amount)
     if written.seq is None:  # lots past their expiry hold the rest of the balance
-        raise await _insufficient(session, written.wallet_id, amount, live=written.live)
+        raise await _insufficient(session, wallet_id, amount, live=written.live)
     if not written.credited:
         account = await repo.get_account(session, to_account_id, region_id=region_id)
         if account is None:
             raise AccountNotFound(f"No ledger account {to_account_id} in this region")
         raise AccountKindNotAllowed("Spend to a merchant or system account, not to a wallet")
-    rows = _posting_rows(values, [(written.wallet_id, -amount), (to_account_id, amount)])
-    return Spend(_record(values, rows, written.seq), written.available_after)
+    return Spend(_record(values, rows, written.seq), available_after)
 
 
 @dataclass(frozen=True)

@@ -199,10 +199,10 @@ async def _driver_of(session: AsyncSession) -> tuple[AsyncConnection, Any] | Non
     changes: a statement sent past SQLAlchemy must not run before its savepoint.
     """
     sync = session.sync_session
-    transaction = sync.get_transaction()
-    current = (transaction, sync.get_nested_transaction())
+    current = (sync.get_transaction(), sync.get_nested_transaction())
     cached = session.info.get(_DRIVER)
-    if transaction is None or cached is None or cached[0] != current:
+    # A cached entry is of a begun transaction: before one begins, (None, None) misses.
+    if cached is None or cached[0] != current:
         connection = await session.connection()
         adapter = driver = None
         if connection.dialect.name == "postgresql":

@@ -20,7 +20,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import aiohttp
 import asyncpg
 
 from app.activities import codes
@@ -28,6 +27,7 @@ from bench.harness import (
     CLIENTS,
     WARMUP,
     WORKERS,
+    HttpClient,
     Stats,
     bare_fastapi_baseline,
     closed_loop,
@@ -249,7 +249,7 @@ async def count_attendances(dsn: str) -> int:
 
 
 def run_checkins(base: str, plan: list[Visit]) -> Stats:
-    async def one(http: aiohttp.ClientSession, i: int) -> int:
+    async def one(http: HttpClient, i: int) -> int:
         visit = plan[i]
         code = codes.issue(
             visit.site.secret, kind="a", subject_id=visit.site.id, at=datetime.now(UTC)
@@ -267,11 +267,8 @@ def run_checkins(base: str, plan: list[Visit]) -> Stats:
             "Idempotency-Key": uuid.uuid4().hex,
             "Content-Type": "application/json",
         }
-        async with http.post(
-            f"{base}/v1/activities/{visit.site.id}/check-in", data=body, headers=headers
-        ) as response:
-            await response.read()
-            return response.status
+        url = f"{base}/v1/activities/{visit.site.id}/check-in"
+        return (await http.post(url, data=body, headers=headers)).status
 
     return run_load(
         closed_loop("check-in", one, concurrency=CLIENTS, total=CHECKINS, warmup=WARMUP)

@@ -21,15 +21,16 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
-import aiohttp
 import asyncpg
+import httptools
 import uvloop
 
 if TYPE_CHECKING:
@@ -187,7 +188,107 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
-Request = Callable[[aiohttp.ClientSession, int], Awaitable[int]]
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class _Exchange(asyncio.Protocol):
+    """One keep-alive connection's side of an exchange: feeds the answer to httptools'
+    parser and resolves the waiting request with it."""
+
+    def __init__(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future[Reply] | None = None
+        self.chunks: list[bytes] = []
+        self.reusable = True
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed_data(data)
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        reply = Reply(self.parser.get_status_code(), b"".join(self.chunks))
+        self.chunks = []
+        self.reusable = self.parser.should_keep_alive()
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(reply)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.reusable = False
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc or ConnectionError("the server closed the connection"))
+
+
+_json_dumps = json.dumps  # `post` takes a `json=` argument, as general clients do
+
+
+class HttpClient:
+    """A load generator's client: one keep-alive HTTP/1.1 connection, one request at a
+    time. It builds requests as bytes and parses answers with httptools (the parser
+    uvicorn serves with), so it takes a fraction of a general client's CPU: it shares
+    the machine with the server it measures, as pgbench's own client does."""
+
+    def __init__(self) -> None:
+        self._exchange: _Exchange | None = None
+        self._origin: tuple[str, int] | None = None
+
+    async def post(
+        self,
+        url: str,
+        *,
+        json: Any = None,
+        data: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        fields = dict(headers or {})
+        if json is not None:
+            body = _json_dumps(json).encode()
+            fields.setdefault("Content-Type", "application/json")
+        else:
+            body = data.encode() if isinstance(data, str) else (data or b"")
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        head = "".join(f"{name}: {value}\r\n" for name, value in fields.items())
+        request = (
+            f"POST {target} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Content-Length: {len(body)}\r\n{head}\r\n"
+        ).encode() + body
+        exchange = await self._connection(host, port)
+        waiter = asyncio.get_running_loop().create_future()
+        exchange.waiter = waiter
+        cast(asyncio.Transport, exchange.transport).write(request)
+        return await waiter
+
+    async def _connection(self, host: str, port: int) -> _Exchange:
+        exchange = self._exchange
+        if exchange is None or not exchange.reusable or self._origin != (host, port):
+            self.close()
+            loop = asyncio.get_running_loop()
+            _, exchange = await loop.create_connection(_Exchange, host, port)
+            self._exchange, self._origin = exchange, (host, port)
+        return exchange
+
+    def close(self) -> None:
+        if self._exchange is not None and self._exchange.transport is not None:
+            self._exchange.transport.close()
+        self._exchange = None
+
+
+Request = Callable[[HttpClient, int], Awaitable[int]]
 
 
 def run_load(load: Coroutine[Any, Any, Stats]) -> Stats:
@@ -206,16 +307,17 @@ async def closed_loop(
     warmup: int = WARMUP,
     first: int = 0,
 ) -> Stats:
-    """`concurrency` clients each send their next request when the last one answered;
-    request(session, i) performs request number i, from `first` on (a later round of
-    the same load takes the numbers after the last round's), and returns its status."""
-    connector = aiohttp.TCPConnector(limit=concurrency * 2, force_close=False)
-    async with aiohttp.ClientSession(connector=connector) as http:
-        counter = iter(range(first, first + total + warmup))
-        latencies: list[float] = []
-        statuses: Counter[str] = Counter()
+    """`concurrency` clients each send their next request when the last one answered,
+    each on its own connection; request(client, i) performs request number i, from
+    `first` on (a later round of the same load takes the numbers after the last
+    round's), and returns its status."""
+    counter = iter(range(first, first + total + warmup))
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
 
-        async def worker() -> None:
+    async def worker() -> None:
+        http = HttpClient()
+        try:
             for i in counter:
                 started = time.perf_counter()
                 status = await request(http, i)
@@ -223,10 +325,12 @@ async def closed_loop(
                 if i >= first + warmup:
                     latencies.append(elapsed)
                     statuses[str(status)] += 1
+        finally:
+            http.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    seconds = time.perf_counter() - started
     measured = len(latencies)
     # Throughput over the measured requests only: scale the wall time by their share.
     seconds_measured = seconds * measured / max(1, measured + warmup)
@@ -268,10 +372,8 @@ def bare_fastapi_baseline(*, concurrency: int, total: int, workers: int = 2) -> 
         url = f"{base}/ping"
         payload = {"code": "x" * 24, "latitude": 31.1, "longitude": 120.6, "accuracy": 20}
 
-        async def one(http: aiohttp.ClientSession, i: int) -> int:
-            async with http.post(url, json=payload) as response:
-                await response.read()
-                return response.status
+        async def one(http: HttpClient, i: int) -> int:
+            return (await http.post(url, json=payload)).status
 
         return run_load(
             closed_loop("bare FastAPI route", one, concurrency=concurrency, total=total)
@@ -339,11 +441,9 @@ def stack_floor(env: dict[str, str], *, concurrency: int, total: int, workers: i
         url = f"{base}{FLOOR_PATH}"
         payload = {"code": "x" * 24, "latitude": 31.1, "longitude": 120.6, "accuracy": 20}
 
-        async def one(http: aiohttp.ClientSession, i: int) -> int:
+        async def one(http: HttpClient, i: int) -> int:
             headers = {"Authorization": f"Bearer {tokens[i]}"}
-            async with http.post(url, json=payload, headers=headers) as response:
-                await response.read()
-                return response.status
+            return (await http.post(url, json=payload, headers=headers)).status
 
         return run_load(
             closed_loop("floor: token + 1-statement tx", one, concurrency=concurrency, total=total)

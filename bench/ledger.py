@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
 from fastapi import FastAPI
 from pydantic import BaseModel
 
@@ -49,6 +48,8 @@ from bench.harness import (
     ROUNDS,
     WARMUP,
     WORKERS,
+    HttpClient,
+    Reply,
     Stats,
     closed_loop,
     combined,
@@ -181,11 +182,18 @@ async def _seed(database_url: str, private_key: str) -> Fixture:
     )
 
 
+def _status(reply: Reply) -> int:
+    """The reply's status; a 409 other than the expected refusal counts as 999."""
+    if reply.status == 409 and reply.json().get("code") != "insufficient_balance":
+        return 999
+    return reply.status
+
+
 def _load(base: str, fixture: Fixture, *, spend: bool, total: int) -> Stats:
     url = f"{base}/v1/ledger/adjustments"
     auth = {"Authorization": f"Bearer {fixture.token}"}
 
-    async def one(http: aiohttp.ClientSession, i: int) -> int:
+    async def one(http: HttpClient, i: int) -> int:
         if spend:
             wallet = fixture.wallets[i % VOLUNTEERS]
             body = {
@@ -202,12 +210,7 @@ def _load(base: str, fixture: Fixture, *, spend: bool, total: int) -> Stats:
                 "reason": "压测发放",
             }
         headers = {**auth, "Idempotency-Key": f"{'s' if spend else 'i'}-{i}"}
-        async with http.post(url, json=body, headers=headers) as response:
-            await response.read()
-            if response.status == 409:
-                problem = json.loads(await response.read())
-                return 409 if problem.get("code") == "insufficient_balance" else 999
-            return response.status
+        return _status(await http.post(url, json=body, headers=headers))
 
     name = "spends (wallet → merchant)" if spend else "issuance (→ wallet)"
     return run_load(closed_loop(name, one, concurrency=CONCURRENCY, total=total, warmup=WARMUP))
@@ -259,19 +262,14 @@ def create_spend_app() -> FastAPI:
 def _load_spend_route(base: str, fixture: Fixture, *, total: int, first: int = 0) -> Stats:
     url = f"{base}/spend"
 
-    async def one(http: aiohttp.ClientSession, i: int) -> int:
+    async def one(http: HttpClient, i: int) -> int:
         body = {
             "region_id": fixture.region_id,
             "volunteer_id": fixture.owners[i % VOLUNTEERS],
             "to_account_id": fixture.merchants[i % MERCHANTS],
             "amount": 1 + i % 3,
         }
-        async with http.post(url, json=body) as response:
-            payload = await response.read()
-            if response.status == 409:
-                code = json.loads(payload).get("code")
-                return 409 if code == "insufficient_balance" else 999
-            return response.status
+        return _status(await http.post(url, json=body))
 
     return run_load(
         closed_loop(

@@ -28,12 +28,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
-
 from bench.harness import (
     CLIENTS,
     WARMUP,
     WORKERS,
+    HttpClient,
     closed_loop,
     fresh_database,
     pgbench_tpcb,
@@ -166,16 +165,15 @@ async def _redemptions_by_status(session: Any) -> dict[str, Any]:
 
 
 def _load(base: str, fixture: Fixture) -> Any:
-    async def one(http: aiohttp.ClientSession, i: int) -> int:
+    async def one(http: HttpClient, i: int) -> int:
         signer = fixture.signers[i % len(fixture.signers)]
         signed = signer.sign_json(
             "POST",
             "/v1/terminal/redemptions",
             {"code": fixture.codes[i], "amount": 1, "request_no": f"B{i:07d}"},
         )
-        async with http.post(base + signed.url, data=signed.body, headers=signed.headers) as r:
-            await r.read()
-            return r.status
+        reply = await http.post(base + signed.url, data=signed.body, headers=signed.headers)
+        return reply.status
 
     return run_load(
         closed_loop(

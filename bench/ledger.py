@@ -13,8 +13,11 @@ commits before answering, 32 concurrent clients over 1000 wallets and 8 merchant
   the transaction, postings and lot entries, the merchant's credit.
 
 pgbench's TPC-B runs on the same server in the same run for the ratio; the target
-is spends at 0.2 × pgbench tps or better. After the load, `verify()` checks the
-whole ledger.
+is spends at 0.2 × pgbench tps or better. The issue's yardstick for that target, a
+naive three-statement transfer (two balance updates and an insert, no checks, through
+the same stack: route, session, commit), is measured in the same rounds, so that the
+run shows what this machine gives the simplest transfer. After the load, `verify()`
+checks the whole ledger.
 
 Set-up that is not measured: the region, its center admin, the wallets (funded
 with two lots each, so that spends draw across lots) and the merchants' accounts
@@ -40,6 +43,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel
+from sqlalchemy import text
 
 from app.core.db import SessionDep
 from bench.harness import (
@@ -168,6 +172,13 @@ async def _seed(database_url: str, private_key: str) -> Fixture:
                 )
                 wallets.append(str(wallet.id))
                 owners.append(str(volunteer.id))
+        async with db.sessions() as session, session.begin():
+            for statement in _TRANSFER_TABLES:
+                await session.execute(text(statement))
+            await session.execute(
+                text("INSERT INTO bench_balances SELECT n, 1000000 FROM generate_series(1, :n) n"),
+                {"n": VOLUNTEERS + MERCHANTS},
+            )
         token, _ = KeyRing(settings).issue(sub=admin.id, typ="staff", region_id=region.id)
     finally:
         await db.dispose()
@@ -216,6 +227,20 @@ def _load(base: str, fixture: Fixture, *, spend: bool, total: int) -> Stats:
     return run_load(closed_loop(name, one, concurrency=CONCURRENCY, total=total, warmup=WARMUP))
 
 
+# The naive transfer's tables: a balance per volunteer and per merchant, and a row per
+# transfer, as in pgbench's TPC-B.
+_TRANSFER_TABLES = (
+    "CREATE TABLE bench_balances (id integer PRIMARY KEY, balance bigint NOT NULL)",
+    "CREATE TABLE bench_transfers (id bigserial PRIMARY KEY, from_id integer NOT NULL, "
+    "to_id integer NOT NULL, amount bigint NOT NULL, at timestamptz NOT NULL DEFAULT now())",
+)
+_TRANSFER = (
+    text("UPDATE bench_balances SET balance = balance - :amount WHERE id = :from_id"),
+    text("UPDATE bench_balances SET balance = balance + :amount WHERE id = :to_id"),
+    text("INSERT INTO bench_transfers (from_id, to_id, amount) VALUES (:from_id, :to_id, :amount)"),
+)
+
+
 class SpendRequest(BaseModel):
     region_id: uuid.UUID
     volunteer_id: uuid.UUID
@@ -223,9 +248,16 @@ class SpendRequest(BaseModel):
     amount: int
 
 
+class TransferRequest(BaseModel):
+    from_id: int
+    to_id: int
+    amount: int
+
+
 def create_spend_app() -> FastAPI:
     """Bench only: `spend_from_wallet` behind a bare route, with the app's own session
-    per request (commit before the answer) and problem+json refusals."""
+    per request (commit before the answer) and problem+json refusals; and beside it the
+    naive transfer, the same way."""
     from app.core.config import get_settings
     from app.core.db import Database
     from app.core.errors import install_handlers
@@ -256,6 +288,12 @@ def create_spend_app() -> FastAPI:
         )
         return {"id": str(spent.transaction.id), "seq": spent.transaction.seq}
 
+    @app.post("/transfer", status_code=201)
+    async def transfer(body: TransferRequest, session: SessionDep) -> dict[str, Any]:
+        for statement in _TRANSFER:
+            await session.execute(statement, body.model_dump())
+        return {"from_id": body.from_id, "to_id": body.to_id}
+
     return app
 
 
@@ -283,6 +321,31 @@ def _load_spend_route(base: str, fixture: Fixture, *, total: int, first: int = 0
     )
 
 
+def _load_transfers(base: str, *, total: int, first: int = 0) -> Stats:
+    """The naive transfer over the same pattern as the spends: volunteer i's balance
+    row to one of the 8 merchants' rows."""
+    url = f"{base}/transfer"
+
+    async def one(http: HttpClient, i: int) -> int:
+        body = {
+            "from_id": 1 + i % VOLUNTEERS,
+            "to_id": 1 + VOLUNTEERS + i % MERCHANTS,
+            "amount": 1 + i % 3,
+        }
+        return (await http.post(url, json=body)).status
+
+    return run_load(
+        closed_loop(
+            "naive 3-statement transfer",
+            one,
+            concurrency=CONCURRENCY,
+            total=total,
+            warmup=WARMUP,
+            first=first,
+        )
+    )
+
+
 def main() -> None:
     with fresh_database("liangpiao_bench_ledger") as url:
         # One admin drives the whole load: lift the per-principal and per-IP default limits,
@@ -297,19 +360,25 @@ def main() -> None:
         # again, so that each ratio compares two measurements taken moments apart.
         per_round = SPENDS // ROUNDS
         rounds: list[tuple[Stats, float]] = []
+        naive: list[Stats] = []
         with (
             pgbench_scratch() as pgbench,
             serve("bench.ledger:create_spend_app", env=env, workers=WORKERS) as base,
         ):
             for r in range(ROUNDS):
-                part = _load_spend_route(
-                    base, fixture, total=per_round, first=r * (per_round + WARMUP)
-                )
+                first = r * (per_round + WARMUP)
+                part = _load_spend_route(base, fixture, total=per_round, first=first)
+                naive.append(_load_transfers(base, total=per_round, first=first))
                 rounds.append((part, pgbench(clients=CONCURRENCY, seconds=PGBENCH_SECONDS)))
         check = asyncio.run(verify_ledger(url))
         floor = stack_floor(env, concurrency=CONCURRENCY, total=SPENDS, workers=WORKERS)
     bare_spends = combined("spends, ledger route only", [part for part, _ in rounds])
+    transfers = combined("naive 3-statement transfer", naive)
     round_ratios = [round(part.throughput / t, 3) if t else 0.0 for part, t in rounds]
+    naive_ratios = [
+        round(part.throughput / t, 3) if t else 0.0
+        for part, (_, t) in zip(naive, rounds, strict=True)
+    ]
     tps = median([t for _, t in rounds])
 
     def ratio(stats: Stats) -> float:
@@ -321,19 +390,25 @@ def main() -> None:
             (issues, {"201"}),
             (spends, {"201", "409"}),
             (bare_spends, {"201", "409"}),
+            (transfers, {"201"}),
         )
     }
-    print(summarize([issues, spends, bare_spends, floor]))
-    for r, (part, round_tps) in enumerate(rounds, 1):
+    print(summarize([issues, spends, bare_spends, transfers, floor]))
+    for r, ((part, round_tps), plain) in enumerate(zip(rounds, naive, strict=True), 1):
         print(
             f"round {r}: ledger route {part.throughput:7.1f}/s (p99 {part.p99_ms:.1f} ms), "
-            f"pgbench {round_tps:7.1f} tps, ratio {round_ratios[r - 1]:.3f}"
+            f"naive transfer {plain.throughput:7.1f}/s, pgbench {round_tps:7.1f} tps, "
+            f"ratios {round_ratios[r - 1]:.3f} and {naive_ratios[r - 1]:.3f}"
         )
     print(f"pgbench TPC-B (median)       {tps:9.1f} tps  (same server, {CONCURRENCY} clients)")
     print(f"spends, admin route / pgbench        {ratio(spends):6.3f}")
     print(
         f"spends, ledger route / pgbench       {median(round_ratios):6.3f}   "
         f"(median of the rounds; target ≥ 0.2)"
+    )
+    print(
+        f"naive transfer / pgbench             {median(naive_ratios):6.3f}   "
+        f"(median of the rounds; the issue's yardstick: 0.33)"
     )
     print(f"issuance, admin route / pgbench      {ratio(issues):6.3f}")
     print(f"the service's floor / pgbench        {ratio(floor):6.3f}")
@@ -349,15 +424,25 @@ def main() -> None:
             "issuance_admin_route": issues,
             "spends_admin_route": spends,
             "spends_ledger_route": bare_spends,
+            "naive_transfers": transfers,
             "floor": floor,
             "pgbench_tps": tps,
             "ledger_route_rounds": [
-                {"spends": part, "pgbench_tps": round_tps, "ratio": r}
-                for (part, round_tps), r in zip(rounds, round_ratios, strict=True)
+                {
+                    "spends": part,
+                    "naive_transfers": plain,
+                    "pgbench_tps": round_tps,
+                    "ratio": r,
+                    "naive_ratio": n,
+                }
+                for (part, round_tps), plain, r, n in zip(
+                    rounds, naive, round_ratios, naive_ratios, strict=True
+                )
             ],
             "ratios_to_pgbench": {
                 "spends_admin_route": ratio(spends),
                 "spends_ledger_route": median(round_ratios),
+                "naive_transfers": median(naive_ratios),
                 "issuance_admin_route": ratio(issues),
                 "floor": ratio(floor),
             },

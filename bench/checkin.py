@@ -37,6 +37,7 @@ from bench.harness import (
     serve,
     service_env,
     service_keyring,
+    settle,
     stack_floor,
     summarize,
     write_results,
@@ -285,6 +286,7 @@ def main() -> None:
         region_id, sites, volunteer_ids = asyncio.run(
             seed(dsn, volunteers=CHECKINS + WARMUP, activities=ACTIVITIES)
         )
+        settle(url)
         plan = visits(sites, volunteer_ids, env, region_id)
         with serve("app.main:create_app", env=env, workers=WORKERS) as base:
             checkins = run_checkins(base, plan)

@@ -63,6 +63,7 @@ from bench.harness import (
     run_load,
     serve,
     service_env,
+    settle,
     stack_floor,
     summarize,
     verify_ledger,
@@ -353,11 +354,14 @@ def main() -> None:
         lifted = {"default.principal": "1000000/minute", "default.ip": "1000000/minute"}
         env = service_env(url, LIANGPIAO_RATE_LIMITS=json.dumps(lifted))
         fixture = asyncio.run(_seed(url, (ROOT / "var" / "bench-jwt.pem").read_text()))
+        settle(url)
         with serve("app.main:create_app", env=env, workers=WORKERS) as base:
             issues = _load(base, fixture, spend=False, total=ISSUES)
             spends = _load(base, fixture, spend=True, total=SPENDS)
-        # The target's ratio, measured in rounds: a part of the spends, then pgbench, and
-        # again, so that each ratio compares two measurements taken moments apart.
+        settle(url)
+        # The target's ratio, measured in rounds: a part of the spends, as many naive
+        # transfers, then pgbench, and again, so that each ratio compares measurements
+        # taken moments apart.
         per_round = SPENDS // ROUNDS
         rounds: list[tuple[Stats, float]] = []
         naive: list[Stats] = []

@@ -39,6 +39,7 @@ from bench.harness import (
     run_load,
     serve,
     service_env,
+    settle,
     stack_floor,
     summarize,
     verify_ledger,
@@ -185,6 +186,7 @@ def _load(base: str, fixture: Fixture) -> Any:
 def main() -> None:
     with fresh_database("liangpiao_bench_redeem") as url:
         fixture = asyncio.run(_seed(url))
+        settle(url)
         # Per second: a moving window keeps one entry per hit, so a short window stays small.
         lifted = {"redemption.principal": "100000/second", "redemption.ip": "100000/second"}
         env = service_env(url, LIANGPIAO_RATE_LIMITS=json.dumps(lifted))

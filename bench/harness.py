@@ -10,6 +10,7 @@ bench/results/<name>.json.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -59,15 +60,7 @@ def free_port() -> int:
 def fresh_database(prefix: str = "liangpiao_bench") -> Iterator[str]:
     """A new, migrated PostgreSQL database; yields its asyncpg SQLAlchemy URL, drops it after."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    run_sql(PG_ADMIN, f'CREATE DATABASE "{name}"')
     base = PG_ADMIN.rsplit("/", 1)[0]
     url = f"{base.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
     try:
@@ -80,26 +73,31 @@ def fresh_database(prefix: str = "liangpiao_bench") -> Iterator[str]:
         )
         yield url
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_sql(PG_ADMIN, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def plain_dsn(sqlalchemy_url: str) -> str:
     return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://")
 
 
-def settle(database_url: str) -> None:
-    """VACUUM ANALYZE the benchmark's database once its set-up is written: the load then
-    meets current statistics, as a database in service has them, and not an autovacuum
-    of the set-up's rows that starts in the middle of a measurement."""
+def run_sql(dsn: str, sql: str) -> None:
+    """One statement outside a transaction block, on a connection of its own."""
 
     async def run() -> None:
-        conn = await asyncpg.connect(plain_dsn(database_url))
+        conn = await asyncpg.connect(dsn)
         try:
-            await conn.execute("VACUUM ANALYZE")
+            await conn.execute(sql)
         finally:
             await conn.close()
 
     asyncio.run(run())
+
+
+def settle(database_url: str) -> None:
+    """VACUUM ANALYZE the benchmark's database once its set-up is written: the load then
+    meets current statistics, as a database in service has them, and not an autovacuum
+    of the set-up's rows that starts in the middle of a measurement."""
+    run_sql(plain_dsn(database_url), "VACUUM ANALYZE")
 
 
 @contextmanager
@@ -250,6 +248,14 @@ class _Exchange(asyncio.Protocol):
 _json_dumps = json.dumps  # `post` takes a `json=` argument, as general clients do
 
 
+@functools.lru_cache(maxsize=1024)
+def _split(url: str) -> tuple[str, int, str]:
+    """(host, port, request target) of a URL; a load sends the same few URLs again."""
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return parts.hostname or "127.0.0.1", parts.port or 80, target
+
+
 class HttpClient:
     """A load generator's client: one keep-alive HTTP/1.1 connection, one request at a
     time. It builds requests as bytes and parses answers with httptools (the parser
@@ -268,15 +274,13 @@ class HttpClient:
         data: bytes | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Reply:
-        parts = urlsplit(url)
-        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        host, port, target = _split(url)
         fields = dict(headers or {})
         if json is not None:
             body = _json_dumps(json).encode()
             fields.setdefault("Content-Type", "application/json")
         else:
             body = data.encode() if isinstance(data, str) else (data or b"")
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
         head = "".join(f"{name}: {value}\r\n" for name, value in fields.items())
         request = (
             f"POST {target} HTTP/1.1\r\nHost: {host}:{port}\r\n"

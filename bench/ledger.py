@@ -35,7 +35,7 @@ import asyncio
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -298,53 +298,50 @@ def create_spend_app() -> FastAPI:
     return app
 
 
-def _load_spend_route(base: str, fixture: Fixture, *, total: int, first: int = 0) -> Stats:
-    url = f"{base}/spend"
+SPENDS_NAME = "spends, ledger route only"
+TRANSFERS_NAME = "naive 3-statement transfer"
+
+
+def _spend_body(fixture: Fixture, i: int) -> dict[str, Any]:
+    return {
+        "region_id": fixture.region_id,
+        "volunteer_id": fixture.owners[i % VOLUNTEERS],
+        "to_account_id": fixture.merchants[i % MERCHANTS],
+        "amount": 1 + i % 3,
+    }
+
+
+def _transfer_body(fixture: Fixture, i: int) -> dict[str, Any]:
+    """The spends' pattern on the naive transfer's rows: volunteer i to one of the
+    8 merchants."""
+    return {
+        "from_id": 1 + i % VOLUNTEERS,
+        "to_id": 1 + VOLUNTEERS + i % MERCHANTS,
+        "amount": 1 + i % 3,
+    }
+
+
+def _load_round(
+    url: str,
+    name: str,
+    body: Callable[[Fixture, int], dict[str, Any]],
+    fixture: Fixture,
+    *,
+    total: int,
+    first: int,
+) -> Stats:
+    """One round's part of a bench-only route: requests `first` to `first + total`."""
 
     async def one(http: HttpClient, i: int) -> int:
-        body = {
-            "region_id": fixture.region_id,
-            "volunteer_id": fixture.owners[i % VOLUNTEERS],
-            "to_account_id": fixture.merchants[i % MERCHANTS],
-            "amount": 1 + i % 3,
-        }
-        return _status(await http.post(url, json=body))
+        return _status(await http.post(url, json=body(fixture, i)))
 
     return run_load(
-        closed_loop(
-            "spends, ledger route only",
-            one,
-            concurrency=CONCURRENCY,
-            total=total,
-            warmup=WARMUP,
-            first=first,
-        )
+        closed_loop(name, one, concurrency=CONCURRENCY, total=total, warmup=WARMUP, first=first)
     )
 
 
-def _load_transfers(base: str, *, total: int, first: int = 0) -> Stats:
-    """The naive transfer over the same pattern as the spends: volunteer i's balance
-    row to one of the 8 merchants' rows."""
-    url = f"{base}/transfer"
-
-    async def one(http: HttpClient, i: int) -> int:
-        body = {
-            "from_id": 1 + i % VOLUNTEERS,
-            "to_id": 1 + VOLUNTEERS + i % MERCHANTS,
-            "amount": 1 + i % 3,
-        }
-        return (await http.post(url, json=body)).status
-
-    return run_load(
-        closed_loop(
-            "naive 3-statement transfer",
-            one,
-            concurrency=CONCURRENCY,
-            total=total,
-            warmup=WARMUP,
-            first=first,
-        )
-    )
+def _ratio(throughput: float, tps: float) -> float:
+    return round(throughput / tps, 3) if tps else 0.0
 
 
 def main() -> None:
@@ -370,23 +367,22 @@ def main() -> None:
             serve("bench.ledger:create_spend_app", env=env, workers=WORKERS) as base,
         ):
             for r in range(ROUNDS):
-                first = r * (per_round + WARMUP)
-                part = _load_spend_route(base, fixture, total=per_round, first=first)
-                naive.append(_load_transfers(base, total=per_round, first=first))
+                at = {"total": per_round, "first": r * (per_round + WARMUP)}
+                part = _load_round(f"{base}/spend", SPENDS_NAME, _spend_body, fixture, **at)
+                naive.append(
+                    _load_round(f"{base}/transfer", TRANSFERS_NAME, _transfer_body, fixture, **at)
+                )
                 rounds.append((part, pgbench(clients=CONCURRENCY, seconds=PGBENCH_SECONDS)))
         check = asyncio.run(verify_ledger(url))
         floor = stack_floor(env, concurrency=CONCURRENCY, total=SPENDS, workers=WORKERS)
-    bare_spends = combined("spends, ledger route only", [part for part, _ in rounds])
-    transfers = combined("naive 3-statement transfer", naive)
-    round_ratios = [round(part.throughput / t, 3) if t else 0.0 for part, t in rounds]
-    naive_ratios = [
-        round(part.throughput / t, 3) if t else 0.0
-        for part, (_, t) in zip(naive, rounds, strict=True)
-    ]
+    bare_spends = combined(SPENDS_NAME, [part for part, _ in rounds])
+    transfers = combined(TRANSFERS_NAME, naive)
+    round_ratios = [_ratio(part.throughput, t) for part, t in rounds]
+    naive_ratios = [_ratio(part.throughput, t) for part, (_, t) in zip(naive, rounds, strict=True)]
     tps = median([t for _, t in rounds])
 
     def ratio(stats: Stats) -> float:
-        return round(stats.throughput / tps, 3) if tps else 0.0
+        return _ratio(stats.throughput, tps)
 
     unexpected = {
         stats.name: {s: n for s, n in stats.statuses.items() if s not in allowed}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -21,9 +21,6 @@ IdNumber = Annotated[
     StringConstraints(
         strip_whitespace=True, to_upper=True, min_length=1, max_length=32, pattern=r"^[0-9A-Za-z]+$"
     ),
-]
-MobilePhone = Annotated[
-    str, StringConstraints(pattern=r"^1[3-9][0-9]{9}$"), Field(examples=["13812345678"])
 ]
 Skill = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30, pattern=_PRINTABLE)
@@ -61,11 +58,18 @@ class ProfileUpdate(BaseModel):
     id_number: IdNumber | None = Field(
         default=None, description="Checked against `id_type`; an 18-digit resident ID's checksum"
     )
-    phone: MobilePhone | None = Field(default=None, description="Mainland mobile; null clears")
     skills: list[Skill] | None = Field(default=None, max_length=MAX_SKILLS)
     service_categories: list[TeamCategory] | None = Field(
         default=None, max_length=len(TeamCategory) - 1
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _phone_is_bound_elsewhere(cls, data: Any) -> Any:
+        # A phone is personal data WeChat has verified; a profile edit must not forge one.
+        if isinstance(data, dict) and "phone" in data:
+            raise ValueError("phone is bound through POST /v1/me/phone, not set here")
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> Self:

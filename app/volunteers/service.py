@@ -13,6 +13,7 @@ import uuid
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
@@ -186,14 +187,12 @@ def masked_view(volunteer: Volunteer) -> schemas.Volunteer:
     )
 
 
-async def _id_in_use(
-    session: AsyncSession, *, volunteer: Volunteer, id_type: IdType, id_number: str
-) -> bool:
+async def _id_in_use(session: AsyncSession, *, volunteer: Volunteer, id_number: str) -> bool:
     other = await session.scalar(
         select(Volunteer.id).where(
             Volunteer.region_id == volunteer.region_id,
+            # The number is unique in the region whatever its type says it is.
             Volunteer.id_number == id_number,
-            Volunteer.id_type == id_type,
             Volunteer.id != volunteer.id,
         )
     )
@@ -210,21 +209,22 @@ async def update_profile(
             volunteer.id_number = None
         else:
             number = validate_id_number(changes.id_type, changes.id_number)
-            if await _id_in_use(
-                session, volunteer=volunteer, id_type=changes.id_type, id_number=number
-            ):
+            if await _id_in_use(session, volunteer=volunteer, id_number=number):
                 raise IdNumberInUse()
             volunteer.id_type = changes.id_type
             volunteer.id_number = number
     if changes.name is not None:
         volunteer.name = changes.name
-    if "phone" in sent:
-        volunteer.phone = changes.phone
     if changes.skills is not None:
         volunteer.skills = list(changes.skills)
     if changes.service_categories is not None:
         volunteer.service_categories = [c.value for c in changes.service_categories]
-    await session.flush()
+    try:
+        # A savepoint: a concurrent edit that took the same ID number first loses here.
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise IdNumberInUse() from exc
     return my_profile(volunteer)
 
 

@@ -37,7 +37,6 @@ async def test_the_owner_fills_in_a_real_name_profile_and_sees_it_whole(
             "name": " 王小明 ",
             "id_type": "resident_id",
             "id_number": "11010519491231002x",
-            "phone": "13812345678",
             "skills": ["急救", "手语"],
             "service_categories": ["health", "education"],
         },
@@ -45,10 +44,10 @@ async def test_the_owner_fills_in_a_real_name_profile_and_sees_it_whole(
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert (body["name"], body["id_number"], body["phone"]) == ("王小明", VALID_ID, "13812345678")
+    assert (body["name"], body["id_number"]) == ("王小明", VALID_ID)
     assert body["service_categories"] == ["health", "education"]
     row = await db.get(Volunteer, world.volunteer_a.id)
-    assert (row.id_type, row.id_number, row.phone) == (IdType.resident_id, VALID_ID, "13812345678")
+    assert (row.id_type, row.id_number) == (IdType.resident_id, VALID_ID)
     assert (row.skills, row.service_categories) == (["急救", "手语"], ["health", "education"])
 
 
@@ -58,21 +57,47 @@ async def test_fields_left_out_stay_and_nullable_ones_clear(
     auth = world.auth["volunteer_a"]
     await client.patch(
         "/v1/me",
-        json={"id_type": "resident_id", "id_number": VALID_ID, "phone": "13812345678"},
+        json={"id_type": "resident_id", "id_number": VALID_ID},
         headers=auth,
     )
     await client.patch("/v1/me", json={"skills": ["摄影"]}, headers=auth)
     row = await db.get(Volunteer, world.volunteer_a.id)
-    assert (row.name, row.id_number, row.phone, row.skills) == (
-        "志愿者甲",
-        VALID_ID,
-        "13812345678",
-        ["摄影"],
-    )
+    assert (row.name, row.id_number, row.skills) == ("志愿者甲", VALID_ID, ["摄影"])
     cleared = await client.patch(
-        "/v1/me", json={"phone": None, "id_type": None, "id_number": None}, headers=auth
+        "/v1/me", json={"id_type": None, "id_number": None}, headers=auth
     )
-    assert (cleared.json()["phone"], cleared.json()["id_number"]) == (None, None)
+    assert (cleared.json()["id_type"], cleared.json()["id_number"]) == (None, None)
+
+
+async def test_a_profile_edit_cannot_set_the_phone_only_the_wechat_binding_does(
+    client: httpx.AsyncClient, world: World, db: Reader, subtests: pytest.Subtests
+) -> None:
+    for body in (
+        {"phone": "13812345678"},
+        {"phone": None},
+        {"name": "新名字", "phone": "13812345678"},
+    ):
+        with subtests.test(body=body):
+            response = await client.patch("/v1/me", json=body, headers=world.auth["volunteer_a"])
+            assert_problem(response, 422, "validation_failed")
+            assert "/v1/me/phone" in response.text
+            row = await db.get(Volunteer, world.volunteer_a.id)
+            assert (row.name, row.phone) == ("志愿者甲", None)
+
+
+async def test_an_id_number_held_under_another_id_type_is_in_use_not_a_server_error(
+    client: httpx.AsyncClient, world: World, db: Reader, session: AsyncSession
+) -> None:
+    # "H12345678" is both a passport number and a 港澳通行证 number; the region holds it once.
+    await make_volunteer(session, world.region, id_type=IdType.passport, id_number="H12345678")
+    response = await client.patch(
+        "/v1/me",
+        json={"name": "新名字", "id_type": "hk_macao_permit", "id_number": "H12345678"},
+        headers=world.auth["volunteer_a"],
+    )
+    assert_problem(response, 409, "id_number_in_use")
+    row = await db.get(Volunteer, world.volunteer_a.id)
+    assert (row.name, row.id_type, row.id_number) == ("志愿者甲", None, None)
 
 
 async def test_an_invalid_id_number_is_refused_and_nothing_changes(
@@ -123,9 +148,6 @@ async def test_an_invalid_profile_change_is_refused_and_nothing_changes(
         {"id_type": None, "id_number": VALID_ID},
         {"id_type": "driving_licence", "id_number": VALID_ID},
         {"id_type": "resident_id", "id_number": "1101-0519"},
-        {"phone": "12345678901"},
-        {"phone": "+8613812345678"},
-        {"phone": 13812345678},
         {"name": None},
         {"name": ""},
         {"name": "名" * 51},

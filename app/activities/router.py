@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -49,6 +48,7 @@ from app.activities.errors import (
     SignupNotOpen,
 )
 from app.activities.models import ActivityStatus
+from app.core.clock import Instant
 from app.core.db import SessionDep
 from app.core.errors import (
     AUTH_ERRORS,
@@ -231,10 +231,10 @@ async def list_activities(
     category: TeamCategory | None = None,
     activity_status: Annotated[ActivityStatus, Query(alias="status")] = ActivityStatus.published,
     starts_from: Annotated[
-        datetime | None, Query(alias="from", description="Starting at or after")
+        Instant | None, Query(alias="from", description="Starting at or after")
     ] = None,
     starts_until: Annotated[
-        datetime | None, Query(alias="to", description="Starting before")
+        Instant | None, Query(alias="to", description="Starting before")
     ] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90, description="Sort by distance")] = None,
     lng: Annotated[float | None, Query(ge=-180, le=180, description="Sort by distance")] = None,

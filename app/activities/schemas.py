@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.activities.models import (
     ActivityStatus,
@@ -14,6 +14,7 @@ from app.activities.models import (
     RoundingMode,
     SignupStatus,
 )
+from app.core.clock import Instant
 from app.orgs.models import TeamCategory
 
 # PostgreSQL text cannot hold NUL (U+0000): refused here, not failed on in the database.
@@ -68,15 +69,15 @@ class ActivityCreate(_Request):
     title: Title
     description: Description = ""
     category: TeamCategory
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     latitude: Latitude
     longitude: Longitude
     address: Annotated[str, Field(min_length=1, max_length=200, pattern=_NO_NUL)]
     radius_m: RadiusM = 300
     capacity: Capacity
-    signup_opens_at: AwareDatetime | None = None
-    signup_closes_at: AwareDatetime | None = Field(
+    signup_opens_at: Instant | None = None
+    signup_closes_at: Instant | None = Field(
         default=None, description="Default: sign-up closes when the activity starts"
     )
     walk_ins_allowed: bool = False
@@ -92,15 +93,15 @@ class ActivityUpdate(_Request):
     title: Title | None = None
     description: Description | None = None
     category: TeamCategory | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     address: Annotated[str, Field(min_length=1, max_length=200, pattern=_NO_NUL)] | None = None
     radius_m: RadiusM | None = None
     capacity: Capacity | None = None
-    signup_opens_at: AwareDatetime | None = None
-    signup_closes_at: AwareDatetime | None = None
+    signup_opens_at: Instant | None = None
+    signup_closes_at: Instant | None = None
     walk_ins_allowed: bool | None = None
     rounding_mode: RoundingMode | None = None
     cap_minutes: CapMinutes | None = None

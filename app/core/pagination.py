@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Generic, NamedTuple, TypeVar
@@ -20,7 +21,13 @@ from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, and_, or_
 
+from app.core import clock
 from app.core.errors import InvalidCursor
+
+# The largest key a cursor may name: a bigint column's.
+MAX_CURSOR_INT = 2**63 - 1
+# The largest number a cursor may name (distances, in km, are far smaller).
+MAX_CURSOR_NUMBER = 1e9
 
 T = TypeVar("T")
 
@@ -54,7 +61,7 @@ def parse_cursor_time(value: Any) -> datetime:
         parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError as exc:
         raise InvalidCursor() from exc
-    if parsed is None or parsed.tzinfo is None:
+    if parsed is None or parsed.tzinfo is None or not clock.within_range(parsed):
         raise InvalidCursor()
     return parsed
 
@@ -72,7 +79,17 @@ def parse_cursor_number(value: Any) -> float:
     """A cursor's number (a distance): JSON's, not a string or a boolean."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidCursor()
-    return float(value)
+    number = float(value)
+    if not math.isfinite(number) or abs(number) > MAX_CURSOR_NUMBER:
+        raise InvalidCursor()
+    return number
+
+
+def parse_cursor_int(value: Any) -> int:
+    """A cursor's key (a row's serial id): a JSON integer a bigint column holds."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CURSOR_INT:
+        raise InvalidCursor()
+    return value
 
 
 class Keyset(NamedTuple):

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
+from app.core.clock import Instant
 from app.core.db import SessionDep
 from app.core.errors import (
     AUTH_ERRORS,
@@ -86,10 +86,10 @@ async def export_ledger_statement(
     session: SessionDep,
     staff: CurrentStaff,
     since: Annotated[
-        datetime | None, Query(description="From this instant (inclusive), RFC 3339")
+        Instant | None, Query(description="From this instant (inclusive), RFC 3339")
     ] = None,
     until: Annotated[
-        datetime | None, Query(description="Until this instant (exclusive), RFC 3339")
+        Instant | None, Query(description="Until this instant (exclusive), RFC 3339")
     ] = None,
 ) -> Response:
     body = await service.statement_csv(

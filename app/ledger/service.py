@@ -34,8 +34,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core import clock
-from app.core.errors import InvalidCursor
-from app.core.pagination import Page, PageParams, decode_cursor, encode_cursor
+from app.core.pagination import (
+    Page,
+    PageParams,
+    decode_cursor,
+    encode_cursor,
+    parse_cursor_int,
+)
 from app.identity.principals import StaffContext
 from app.ledger import repository as repo
 from app.ledger import schemas
@@ -1433,11 +1438,7 @@ async def my_wallet_entries(
 ) -> Page[schemas.WalletEntry]:
     """The wallet's transactions, newest first, each with its counterparts and cause."""
     cursor = decode_cursor(page.cursor, arity=1)
-    before: int | None = None
-    if cursor is not None:
-        if not isinstance(cursor[0], int):
-            raise InvalidCursor()
-        before = cursor[0]
+    before = parse_cursor_int(cursor[0]) if cursor is not None else None
     account = await repo.find_account(
         session, region_id=volunteer.region_id, kind=AccountKind.wallet, owner_id=volunteer.id
     )

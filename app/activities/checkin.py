@@ -592,16 +592,16 @@ async def close_attendance(
 ) -> uuid.UUID:
     """Close the attendance and create its pending hours record; returns the record's id.
 
-    Minutes are rounded by the activity's rule, capped at its duration, and capped so
-    that the volunteer's credited minutes of the day stay within the region's cap.
+    Minutes are those inside the activity's window (`served_minutes`), rounded by its
+    rule, capped at its duration, and capped so that the volunteer's credited minutes
+    of the day stay within the region's cap.
     """
     flags = list(attendance.flags)
     if method == AttendanceMethod.auto_close:
         # A forgotten check-out is credited up to the scheduled end, no further.
         at = max(attendance.checked_in_at, min(at, activity.ends_at))
         flags.append(AttendanceFlag.auto_closed)
-    raw = int((at - attendance.checked_in_at).total_seconds() // 60)
-    minutes = round_minutes(raw, activity)
+    minutes = round_minutes(served_minutes(activity, attendance.checked_in_at, at), activity)
     service_date = attendance.checked_in_at.astimezone(ZoneInfo(timezone)).date()
     already = await hours_service.credited_minutes_on(
         session,
@@ -633,6 +633,14 @@ async def close_attendance(
         flags=flags,
     )
     return record.id
+
+
+def served_minutes(activity: Activity, checked_in_at: datetime, checked_out_at: datetime) -> int:
+    """Whole minutes on site inside the activity's window: early arrival (check-in opens
+    before the start) and a late stay earn nothing beyond the scheduled times."""
+    start = max(checked_in_at, activity.starts_at)
+    end = min(checked_out_at, activity.ends_at)
+    return max(0, int((end - start).total_seconds() // 60))
 
 
 # Finishing: forgotten check-outs

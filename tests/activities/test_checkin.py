@@ -18,6 +18,7 @@ from app.activities.models import (
     ActivityStatus,
     Attendance,
     AttendanceMethod,
+    RoundingMode,
     Signup,
 )
 from app.core import clock
@@ -352,6 +353,43 @@ async def test_minutes_are_capped_at_the_activity_duration(
 
     assert response.status_code == 200, response.text
     assert response.json()["credited_minutes"] == 120
+
+
+async def test_early_arrival_earns_no_minutes_before_the_start(
+    client: Any, app: Any, session: Any, world: Any
+) -> None:
+    activity = await make_activity(
+        session, world.station_x, world.organizer_x, rounding_mode=RoundingMode.exact
+    )
+    await sign_up_row(session, activity, world.volunteer_a)
+    # Checked in 25 minutes before the start (check-in opens 30 minutes before it).
+    with clock.travel(activity.starts_at - timedelta(minutes=25)):
+        assert (await check_in(client, app, world.volunteer_a, activity)).status_code == 201
+    with clock.travel(activity.starts_at + timedelta(minutes=40)):
+        response = await check_out(client, app, world.volunteer_a, activity)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["credited_minutes"] == 40
+    record = await Reader(app).get(HoursRecord, uuid.UUID(response.json()["hours_record_id"]))
+    assert record.minutes == 40
+
+
+async def test_a_late_stay_earns_no_minutes_after_the_end(
+    client: Any, app: Any, session: Any, world: Any
+) -> None:
+    activity = await make_activity(
+        session, world.station_x, world.organizer_x, rounding_mode=RoundingMode.exact
+    )
+    await sign_up_row(session, activity, world.volunteer_a)
+    # In 70 minutes after the start of a two-hour activity (half a minute early, as the
+    # clock ticks on), out 45 minutes after its end.
+    with clock.travel(activity.starts_at + timedelta(minutes=69, seconds=30)):
+        assert (await check_in(client, app, world.volunteer_a, activity)).status_code == 201
+    with clock.travel(activity.ends_at + timedelta(minutes=45)):
+        response = await check_out(client, app, world.volunteer_a, activity)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["credited_minutes"] == 50
 
 
 async def test_check_out_without_check_in_is_refused(

@@ -115,7 +115,9 @@ def _uuid(value: str | None) -> uuid.UUID:
 
 
 async def current_principal(claims: ClaimsDep) -> Principal:
-    if claims.typ not in ("volunteer", "staff", "merchant_staff", "client"):
+    # A third-party client's token (typ "client") names scopes that no route checks yet,
+    # so it is refused everywhere rather than let through as if it were a person's.
+    if claims.typ not in ("volunteer", "staff", "merchant_staff"):
         raise TokenInvalid("The token is not an access token")
     return Principal(
         kind=claims.typ,  # type: ignore[arg-type]

@@ -125,6 +125,15 @@ class Principals:
                 region_id=admin.region_id,
                 ttl=timedelta(hours=-1),
             )
+        if name == "client":
+            # A third-party platform's token with every scope it could ask for.
+            return bearer(
+                self.app,
+                sub=uuid.uuid4(),
+                typ="client",
+                region_id=self.world.region.id,
+                scopes=["hours:read", "activities:read", "ledger:read", "admin"],
+            )
         return token_for(self.app, self.person(name))
 
     def signer(self, name: str) -> TerminalSigner | None:

@@ -30,6 +30,7 @@ from tests.security.runner import Matrix, route_keys
 # The principals.
 ANONYMOUS = "anonymous"
 EXPIRED = "expired_token"  # a center admin's token, an hour past its expiry
+CLIENT = "client"  # a third-party client's token (typ "client"), refused until scopes exist
 TERMINAL = "terminal"  # merchant M's active terminal, signing its requests
 REVOKED_TERMINAL = "revoked_terminal"  # merchant M's revoked terminal, signing too
 VOLUNTEER_A = "volunteer_a"
@@ -44,7 +45,7 @@ OWNER = "owner"  # merchant M's owner
 CASHIER = "cashier"  # merchant M's cashier
 OTHER_CASHIER = "other_cashier"  # merchant N's cashier (paired with station Y)
 
-NO_VALID_TOKEN = frozenset({ANONYMOUS, EXPIRED, TERMINAL, REVOKED_TERMINAL})
+NO_VALID_TOKEN = frozenset({ANONYMOUS, EXPIRED, CLIENT, TERMINAL, REVOKED_TERMINAL})
 VOLUNTEERS_HERE = frozenset({VOLUNTEER_A, VOLUNTEER_B})
 VOLUNTEERS = VOLUNTEERS_HERE | {OTHER_VOLUNTEER}
 ORGANIZERS = frozenset({ORGANIZER_X, ORGANIZER_Y})

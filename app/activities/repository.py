@@ -45,7 +45,7 @@ from app.activities.models import (
 )
 from app.core import clock
 from app.core.db import UTCDateTime, session_insert
-from app.orgs.models import Region
+from app.orgs.models import OrgUnit, Region
 from app.volunteers.models import Volunteer
 
 # Longest an attendance can stay open: the longest activity (7 days), its check-in
@@ -318,3 +318,24 @@ async def signup_of(
     return await session.scalar(
         select(Signup).where(Signup.activity_id == activity_id, Signup.volunteer_id == volunteer_id)
     )
+
+
+async def signed_up_under(
+    session: AsyncSession, *, region_id: uuid.UUID, volunteer_id: uuid.UUID, unit_paths: list[str]
+) -> bool:
+    """Whether the volunteer ever signed up for an activity of a unit under one of the
+    paths (a unit's path starts with its ancestors')."""
+    if not unit_paths:
+        return False
+    found = await session.scalar(
+        select(Signup.id)
+        .join(Activity, Activity.id == Signup.activity_id)
+        .join(OrgUnit, OrgUnit.id == Activity.org_unit_id)
+        .where(
+            Signup.region_id == region_id,
+            Signup.volunteer_id == volunteer_id,
+            or_(*(OrgUnit.path.startswith(path, autoescape=True) for path in unit_paths)),
+        )
+        .limit(1)
+    )
+    return found is not None

@@ -107,6 +107,21 @@ async def get_activity(
     return activity
 
 
+async def volunteer_in_reach(
+    session: AsyncSession, *, staff: StaffContext, volunteer_id: uuid.UUID
+) -> bool:
+    """Whether a staff member may see a volunteer of their region: a center admin sees
+    every one, other staff those who signed up with a unit their roles reach."""
+    if staff.is_center_admin:
+        return True
+    return await repository.signed_up_under(
+        session,
+        region_id=staff.region_id,
+        volunteer_id=volunteer_id,
+        unit_paths=staff.unit_paths,
+    )
+
+
 def duration_minutes(activity: Activity) -> int:
     return int((activity.ends_at - activity.starts_at).total_seconds() // 60)
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.activities import service as activities
 from app.core import clock
 from app.identity.principals import StaffContext
 from app.orgs.models import TeamCategory
@@ -231,12 +232,15 @@ async def update_profile(
 async def get_for_staff(
     session: AsyncSession, *, staff: StaffContext, volunteer_id: uuid.UUID
 ) -> schemas.Volunteer:
-    """A volunteer of the staff member's region, masked; other regions' are 404."""
+    """A volunteer the staff member's roles reach (`volunteer_in_reach`), masked; any
+    other, of this region or another, is 404 like one that does not exist."""
     volunteer = await session.scalar(
         select(Volunteer).where(
             Volunteer.id == volunteer_id, Volunteer.region_id == staff.region_id
         )
     )
-    if volunteer is None:
+    if volunteer is None or not await activities.volunteer_in_reach(
+        session, staff=staff, volunteer_id=volunteer.id
+    ):
         raise VolunteerNotFound()
     return masked_view(volunteer)

@@ -210,8 +210,9 @@ MATRIX: dict[str, Access] = {
     # Volunteers
     "GET /v1/me": volunteers_only(),
     "PATCH /v1/me": volunteers_only(),
+    # Volunteer A signed up at station X: staff reaching X see A; others are told nothing.
     "GET /v1/volunteers/{volunteer_id}": bearer(
-        STAFF_HERE, e403=VOLUNTEERS | MERCHANT_STAFF, e404={OTHER_ADMIN}
+        REACH_X, e403=VOLUNTEERS | MERCHANT_STAFF, e404={OTHER_ADMIN, ORGANIZER_Y}
     ),
     # Projects and activities
     "POST /v1/projects": reaching_x(),

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.volunteers.models import IdType, Volunteer
+from tests.activities.support import make_activity, sign_up_row
 from tests.builders import World, make_volunteer
 from tests.orgs.support import Reader, assert_problem
 
@@ -63,9 +64,7 @@ async def test_fields_left_out_stay_and_nullable_ones_clear(
     await client.patch("/v1/me", json={"skills": ["摄影"]}, headers=auth)
     row = await db.get(Volunteer, world.volunteer_a.id)
     assert (row.name, row.id_number, row.skills) == ("志愿者甲", VALID_ID, ["摄影"])
-    cleared = await client.patch(
-        "/v1/me", json={"id_type": None, "id_number": None}, headers=auth
-    )
+    cleared = await client.patch("/v1/me", json={"id_type": None, "id_number": None}, headers=auth)
     assert (cleared.json()["id_type"], cleared.json()["id_number"]) == (None, None)
 
 
@@ -194,10 +193,16 @@ async def registered(session: AsyncSession, world: World) -> Volunteer:
     return merged
 
 
-async def test_staff_of_the_region_see_a_volunteer_masked(
-    client: httpx.AsyncClient, world: World, registered: Volunteer, subtests: pytest.Subtests
+async def test_staff_whose_units_the_volunteer_signed_up_with_see_them_masked(
+    client: httpx.AsyncClient,
+    world: World,
+    registered: Volunteer,
+    session: AsyncSession,
+    subtests: pytest.Subtests,
 ) -> None:
-    for who in ("organizer_y", "center_admin", "station_admin_x"):
+    activity = await make_activity(session, world.station_x, world.organizer_x)
+    await sign_up_row(session, activity, registered)
+    for who in ("organizer_x", "station_admin_x", "center_admin"):
         with subtests.test(who=who):
             response = await client.get(f"/v1/volunteers/{registered.id}", headers=world.auth[who])
             assert response.status_code == 200
@@ -207,6 +212,26 @@ async def test_staff_of_the_region_see_a_volunteer_masked(
             assert "320102199003071234" not in response.text
             assert "13812345678" not in response.text
             assert body["volunteer_no"] == registered.volunteer_no
+
+
+async def test_staff_of_units_the_volunteer_never_joined_are_told_nothing(
+    client: httpx.AsyncClient, world: World, registered: Volunteer, session: AsyncSession
+) -> None:
+    activity = await make_activity(session, world.station_x, world.organizer_x)
+    await sign_up_row(session, activity, registered)
+    unknown = await client.get(f"/v1/volunteers/{uuid.uuid4()}", headers=world.auth["organizer_y"])
+    response = await client.get(
+        f"/v1/volunteers/{registered.id}", headers=world.auth["organizer_y"]
+    )
+    assert_problem(response, 404, "volunteer_not_found")
+    assert response.json() | {"instance": ""} == unknown.json() | {"instance": ""}
+    assert "138" not in response.text
+    # A center admin reaches every volunteer of the region, signed up or not.
+    loner = await make_volunteer(session, world.region)
+    admin = await client.get(f"/v1/volunteers/{loner.id}", headers=world.auth["center_admin"])
+    assert admin.status_code == 200
+    organizer = await client.get(f"/v1/volunteers/{loner.id}", headers=world.auth["organizer_x"])
+    assert_problem(organizer, 404, "volunteer_not_found")
 
 
 async def test_the_owner_alone_sees_its_numbers_whole(

@@ -1,4 +1,5 @@
-"""Distances on the earth: haversine, and the bounding box that prefilters a radius search.
+"""Distances on the earth: haversine, the bounding box that prefilters a radius search,
+and the local flat projection a database can sort by.
 
 Coordinates are GCJ-02 as the mini-program reports them; its offset from WGS-84 is
 locally almost constant, so distances between GCJ-02 points are good to metres.
@@ -40,3 +41,22 @@ def bounding_box(lat: float, lng: float, radius_m: float) -> BoundingBox:
     if lng - dlng < -180.0 or lng + dlng > 180.0:
         return BoundingBox(min_lat, max_lat, -180.0, 180.0)
     return BoundingBox(min_lat, max_lat, lng - dlng, lng + dlng)
+
+
+KM_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180 / 1000
+
+
+@dataclass(frozen=True)
+class LocalPlane:
+    """Kilometres per degree of latitude and of longitude around a point: the
+    equirectangular projection, within 0.5% of haversine out to 200 km at China's
+    latitudes, and plain arithmetic, so SQLite and PostgreSQL sort by it alike."""
+
+    lat: float
+    lng: float
+    km_per_lat: float
+    km_per_lng: float
+
+
+def local_plane(lat: float, lng: float) -> LocalPlane:
+    return LocalPlane(lat, lng, KM_PER_DEGREE, KM_PER_DEGREE * math.cos(math.radians(lat)))

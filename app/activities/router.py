@@ -231,7 +231,8 @@ async def list_activities(
     category: TeamCategory | None = None,
     activity_status: Annotated[ActivityStatus, Query(alias="status")] = ActivityStatus.published,
     starts_from: Annotated[
-        Instant | None, Query(alias="from", description="Starting at or after")
+        Instant | None,
+        Query(alias="from", description="Starting at or after; published ones default to now"),
     ] = None,
     starts_until: Annotated[
         Instant | None, Query(alias="to", description="Starting before")

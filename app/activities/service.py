@@ -7,13 +7,14 @@ Check-in and check-out live in `app.activities.checkin`; hours in `hours_service
 
 from __future__ import annotations
 
+import math
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -493,8 +494,13 @@ async def list_activities(
         query = query.where(Activity.project_id == filters.project_id)
     if filters.category is not None:
         query = query.where(Activity.category == filters.category)
-    if filters.starts_from is not None:
-        query = query.where(Activity.starts_at >= filters.starts_from)
+    starts_from = filters.starts_from
+    if starts_from is None and filters.status == ActivityStatus.published:
+        # What volunteers browse is what is still ahead: a list whose cost does not grow
+        # with the region's history.
+        starts_from = clock.now()
+    if starts_from is not None:
+        query = query.where(Activity.starts_at >= starts_from)
     if filters.starts_until is not None:
         query = query.where(Activity.starts_at < filters.starts_until)
     if filters.lat is not None and filters.lng is not None:
@@ -519,30 +525,35 @@ async def _list_by_distance(
     filters: ActivityFilters,
     page: PageParams,
 ) -> Page[schemas.Activity]:
+    """Nearest first, paged in SQL: the squared distance on the local plane is the sort
+    key and the cursor, so a page costs the same however many activities the box holds."""
     assert filters.lat is not None
     assert filters.lng is not None
-    radius_m = filters.within_km * 1000
-    box = geo.bounding_box(filters.lat, filters.lng, radius_m)
-    query = query.where(
+    box = geo.bounding_box(filters.lat, filters.lng, filters.within_km * 1000)
+    plane = geo.local_plane(filters.lat, filters.lng)
+    dy = (Activity.latitude - plane.lat) * plane.km_per_lat
+    dx = (Activity.longitude - plane.lng) * plane.km_per_lng
+    km2 = (dx * dx + dy * dy).label("km2")
+    query = query.add_columns(km2).where(
         Activity.latitude.between(box.min_lat, box.max_lat),
         Activity.longitude.between(box.min_lng, box.max_lng),
+        km2 <= filters.within_km**2,
     )
-    candidates: list[tuple[float, str, Activity]] = []
-    for activity in (await session.scalars(query)).all():
-        distance = geo.haversine_m(filters.lat, filters.lng, activity.latitude, activity.longitude)
-        if distance <= radius_m:
-            candidates.append((round(distance, 1), str(activity.id), activity))
-    candidates.sort(key=lambda c: (c[0], c[1]))
     after = decode_cursor(page.cursor, arity=2)
     if after is not None:
-        last = (parse_cursor_number(after[0]), str(parse_cursor_id(after[1])))
-        candidates = [c for c in candidates if (c[0], c[1]) > last]
-    chosen = candidates[: page.limit]
+        last_km2, last_id = parse_cursor_number(after[0]), parse_cursor_id(after[1])
+        query = query.where(or_(km2 > last_km2, and_(km2 == last_km2, Activity.id > last_id)))
+    rows = (await session.execute(query.order_by(km2, Activity.id).limit(page.limit + 1))).all()
+    chosen = rows[: page.limit]
     next_cursor = None
-    if len(candidates) > page.limit:
-        next_cursor = encode_cursor(chosen[-1][0], chosen[-1][1])
+    if len(rows) > page.limit:
+        next_cursor = encode_cursor(chosen[-1][1], chosen[-1][0].id)
     return Page(
-        items=[activity_out(a, distance_m=d) for d, _, a in chosen], next_cursor=next_cursor
+        items=[
+            activity_out(activity, distance_m=round(math.sqrt(d2) * 1000, 1))
+            for activity, d2 in chosen
+        ],
+        next_cursor=next_cursor,
     )
 
 

@@ -363,6 +363,34 @@ async def test_listing_by_distance_is_nearest_first(
     assert [round(a["distance_m"], -2) for a in items] == [500, 3000, 9000]
 
 
+async def test_nearby_activities_page_in_distance_order_and_exclude_the_past(
+    client: Any, app: Any, world: Any, session: Any
+) -> None:
+    made = {
+        metres: await make_activity(
+            session, world.station_x, world.organizer_x, latitude=north(metres)
+        )
+        for metres in (7000, 1000, -4000, 2500, 12_000)
+    }
+    yesterday = clock.now() - timedelta(days=1)
+    past = await make_activity(
+        session, world.station_x, world.organizer_x, latitude=north(10), starts_at=yesterday
+    )
+    headers = auth(app, world.volunteer_a)
+    near_me = {"lat": LAT, "lng": LNG, "within_km": 10}
+
+    items = await walk(client, "/v1/activities", headers, near_me)
+
+    # Two a page, nearest first; the one 12 km away is out of range, yesterday's is past.
+    assert [a["id"] for a in items] == [str(made[m].id) for m in (1000, 2500, -4000, 7000)]
+    assert [round(a["distance_m"], -2) for a in items] == [1000, 2500, 4000, 7000]
+    since = {**near_me, "from": (yesterday - timedelta(hours=1)).isoformat()}
+    with_past = await walk(client, "/v1/activities", headers, since)
+    assert with_past[0]["id"] == str(past.id)
+    soonest = await walk(client, "/v1/activities", headers, {})
+    assert str(past.id) not in {a["id"] for a in soonest}
+
+
 def test_rounding_is_per_started_hour_and_capped() -> None:
     activity = Activity(
         starts_at=clock.now(),

@@ -11,6 +11,14 @@ class HoursAlreadyDecided(AppError):
     status, code, title = 409, "hours_already_decided", "The hours record is already decided"
 
 
+class OwnEntryApproval(AppError):
+    status, code, title = (
+        403,
+        "own_entry_approval",
+        "Hours you entered need another staff member's approval",
+    )
+
+
 class HoursLocked(AppError):
     status, code, title = 409, "hours_locked", "Approved hours are locked"
 

@@ -26,6 +26,7 @@ from app.activities.hours_errors import (
     HoursSuperseded,
     OverActivityCap,
     OverDailyCap,
+    OwnEntryApproval,
     ReasonRequired,
     VolunteerNotInRegion,
 )
@@ -118,7 +119,9 @@ async def get_hours_record(
 @router.post(
     "/v1/hours/{record_id}/approve",
     summary="Approve pending hours (locks them and announces `hours.approved`)",
-    responses=error_responses(*_DECIDE),
+    description="Whoever entered the hours (a make-up's or bulk credit's staff member) "
+    "cannot approve them: `own_entry_approval`.",
+    responses=error_responses(*_DECIDE, OwnEntryApproval),
 )
 async def approve_hours(
     session: SessionDep, staff: CurrentStaff, record_id: uuid.UUID
@@ -144,6 +147,8 @@ async def reject_hours(
 @router.post(
     "/v1/hours/bulk-decisions",
     summary="Approve or reject many records; each is reported ok or with its problem code",
+    description="Records the caller entered are not approved: their result is "
+    "`ok: false` with `own_entry_approval`.",
     responses=error_responses(Forbidden, TokenInvalid, *_BODY, ReasonRequired),
 )
 async def decide_hours_in_bulk(
@@ -256,8 +261,11 @@ async def request_hours_correction(
 @router.post(
     "/v1/hours/corrections/{correction_id}/accept",
     summary="Accept a correction: a new linked record replaces the old, which is kept",
+    description="The staff member who entered the corrected hours (or hours they "
+    "replace) cannot accept it: `own_entry_approval`.",
     responses=error_responses(
         *_CORRECTION_DECISION,
+        OwnEntryApproval,
         HoursSuperseded,
         HoursNotCorrectable,
         OverActivityCap,

@@ -4,6 +4,12 @@ corrections, and the audit trail of each change.
 Records are never deleted and, once decided, never edited: a correction adds a
 record that supersedes the old one. Approving a record emits `hours.approved`
 in the same transaction, which the reward policy turns into 良票.
+
+Value needs two people (DESIGN.md §2.12): whoever entered a record (`created_by`:
+the staff member of a make-up or bulk credit, the volunteer who asked for a
+correction; a check-in record has no human author) cannot approve it, and the
+staff member who entered a record cannot accept a correction of it either, since
+accepting a correction of approved hours approves the replacement at once.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from app.activities.hours_errors import (
     HoursSuperseded,
     OverActivityCap,
     OverDailyCap,
+    OwnEntryApproval,
     ReasonRequired,
     VolunteerNotInRegion,
 )
@@ -316,6 +323,11 @@ async def _check_caps(
 # Decisions
 
 
+def _require_not_own_entry(record: HoursRecord, staff: StaffContext) -> None:
+    if record.created_by_kind == ActorKind.staff and record.created_by_id == staff.id:
+        raise OwnEntryApproval("You entered these hours: another staff member must approve them")
+
+
 def _require_pending(record: HoursRecord, *, approving: bool) -> None:
     if record.status == HoursStatus.pending:
         return
@@ -335,8 +347,12 @@ async def _decide(
     reason: str | None,
 ) -> None:
     """Decide a record its caller holds locked and may decide: its status, the audit
-    entry and, for an approval, the `hours.approved` event. Nothing is written on refusal."""
+    entry and, for an approval, the `hours.approved` event. Nothing is written on refusal.
+
+    Rejecting one's own entry is allowed: it takes value away, it gives none."""
     _require_pending(record, approving=approving)
+    if approving:
+        _require_not_own_entry(record, staff)
     record.status = HoursStatus.approved if approving else HoursStatus.rejected
     record.decided_by_id = staff.id
     record.decided_at = clock.now()
@@ -682,15 +698,36 @@ async def _open_correction(
     return correction, record
 
 
+async def _require_not_entrant_of_chain(
+    session: AsyncSession, *, record: HoursRecord, staff: StaffContext
+) -> None:
+    """Refuse a staff member who entered the record or one it replaced: otherwise one
+    organizer could enter a make-up, have it approved, then raise it alone."""
+    seen: set[uuid.UUID] = set()
+    current: HoursRecord | None = record
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        if current.created_by_kind == ActorKind.staff and current.created_by_id == staff.id:
+            raise OwnEntryApproval(
+                "You entered these hours: another staff member must decide the correction"
+            )
+        if current.supersedes_id is None:
+            break
+        current = await session.get(HoursRecord, current.supersedes_id)
+
+
 async def accept_correction(
     session: AsyncSession, *, staff: StaffContext, correction_id: uuid.UUID
 ) -> tuple[HoursCorrection, HoursRecord]:
     """Replace the record with one of the asked minutes; the old one stays, superseded.
 
     The replacement keeps the old record's decision: approved hours stay approved (and
-    are announced again, linked to the old record), pending ones await a decision."""
+    are announced again, linked to the old record), pending ones await a decision. The
+    replacement is the asking volunteer's entry, decided by the accepting staff member,
+    who must not have entered any record of the chain."""
     correction, record = await _open_correction(session, staff=staff, correction_id=correction_id)
     _require_correctable(record)
+    await _require_not_entrant_of_chain(session, record=record, staff=staff)
     activity = await activities_service.get_activity(
         session, region_id=record.region_id, activity_id=record.activity_id
     )
@@ -717,8 +754,9 @@ async def accept_correction(
         service_date=record.service_date,
         flags=list(record.flags),
         reason=correction.reason,
-        created_by_kind=ActorKind.staff,
-        created_by_id=staff.id,
+        # The minutes are the volunteer's: they asked, the staff member decides.
+        created_by_kind=ActorKind.volunteer,
+        created_by_id=correction.volunteer_id,
         decided_by_id=staff.id if approved else None,
         decided_at=now if approved else None,
         supersedes_id=record.id,

@@ -11,7 +11,12 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
 from app.activities import checkin, repository, schemas
-from app.activities.errors import ActivityCancelled, ActivityNotFound, OutOfRange
+from app.activities.errors import (
+    ActivityCancelled,
+    ActivityNotFound,
+    OrganizerScanRequired,
+    OutOfRange,
+)
 from app.activities.router import CHECKIN_ERRORS, CHECKOUT_ERRORS, CODE_ERRORS
 from app.core.db import SessionDep
 from app.core.errors import AUTH_ERRORS, BODY_ERRORS, error_responses
@@ -31,6 +36,7 @@ ATTEND_ERRORS = (
     ActivityCancelled,
     *CODE_ERRORS,
     OutOfRange,
+    OrganizerScanRequired,
 )
 
 

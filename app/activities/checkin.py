@@ -39,6 +39,7 @@ from app.activities.errors import (
     ImpossibleTravel,
     NotCheckedIn,
     NotSignedUp,
+    OrganizerScanRequired,
     OutOfRange,
     OverlappingAttendance,
     PersonalCodeExpired,
@@ -230,6 +231,12 @@ async def _on_site(
     return ctx, position, now
 
 
+def _self_scan_allowed(ctx: CheckinContext) -> None:
+    """A high-value activity admits no check-in or check-out of the volunteer's own."""
+    if ctx.activity.scan_required:
+        raise OrganizerScanRequired()
+
+
 async def check_in(
     session: AsyncSession,
     *,
@@ -244,6 +251,7 @@ async def check_in(
         data=data,
         count_same_coordinates=True,
     )
+    _self_scan_allowed(ctx)
     attendance = await _admit(
         session,
         ctx=ctx,
@@ -270,6 +278,7 @@ async def check_out(
         data=data,
         count_same_coordinates=False,
     )
+    _self_scan_allowed(ctx)
     attendance, hours_id = await _release(
         session,
         ctx=ctx,
@@ -702,7 +711,7 @@ async def finish_activity(
     if clock.now() < activity.ends_at:
         raise ActivityNotEnded()
     await finish(session, activity=activity)
-    return activity_out(activity)
+    return activity_out(activity, exact=True)
 
 
 # Organizer views

@@ -176,6 +176,14 @@ class CheckoutTooLate(AppError):
     status, code, title = 409, "checkout_too_late", "Check-out has closed for this activity"
 
 
+class OrganizerScanRequired(AppError):
+    status, code, title = (
+        409,
+        "organizer_scan_required",
+        "This activity checks volunteers in and out only by the organizer's scan",
+    )
+
+
 class NotSignedUp(AppError):
     status, code, title = (
         403,

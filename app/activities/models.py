@@ -19,6 +19,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -101,6 +102,9 @@ class Activity(IdMixin, TimestampMixin, Base):
     signup_opens_at: Mapped[datetime | None]
     signup_closes_at: Mapped[datetime | None]
     walk_ins_allowed: Mapped[bool] = mapped_column(default=False)
+    # High-value: a code relayed from the site with the venue's coordinates would check in
+    # someone who is not there, so only an organizer's scan of the volunteer checks in/out.
+    scan_required: Mapped[bool] = mapped_column(default=False, server_default=false())
     status: Mapped[ActivityStatus] = mapped_column(String(16), default=ActivityStatus.draft)
     rounding_mode: Mapped[RoundingMode] = mapped_column(String(16), default=RoundingMode.half_hour)
     # None: capped at the activity's duration.

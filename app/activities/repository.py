@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.activities import geo
 from app.activities.models import (
     Activity,
     ActivityPolicy,
@@ -158,7 +159,7 @@ class CheckinContext:
     policy: Policy
     timezone: str
     signup_status: SignupStatus | None
-    # Check-ins on this activity reported at exactly the caller's coordinates.
+    # Check-ins on this activity reported within SHARED_POSITION_M of the caller's position.
     same_coordinates: int
     # The volunteer exists in the region (the token named them; this confirms it).
     volunteer_known: bool
@@ -192,8 +193,12 @@ def _context_statement(with_position: bool) -> Select[Any]:
             .select_from(Attendance)
             .where(
                 Attendance.activity_id == activity_id,
-                Attendance.checkin_latitude == bindparam("latitude", type_=Double()),
-                Attendance.checkin_longitude == bindparam("longitude", type_=Double()),
+                Attendance.checkin_latitude.between(
+                    bindparam("min_lat", type_=Double()), bindparam("max_lat", type_=Double())
+                ),
+                Attendance.checkin_longitude.between(
+                    bindparam("min_lng", type_=Double()), bindparam("max_lng", type_=Double())
+                ),
             )
             .scalar_subquery()
         )
@@ -250,8 +255,8 @@ async def checkin_context(
     """Everything a check-in or check-out decides on, in one round trip: one row per
     recent attendance of the volunteer (or one row with none), each carrying the
     activity, its region's policy and time zone, the caller's sign-up status, the
-    count of check-ins at the caller's exact coordinates, and whether the volunteer
-    exists."""
+    count of check-ins at (within metres of) the caller's position, and whether the
+    volunteer exists."""
     with_position = latitude is not None and longitude is not None
     params: dict[str, Any] = {
         "activity_id": activity_id,
@@ -260,8 +265,14 @@ async def checkin_context(
         "since": now - RECENT,
         "horizon": now - OPEN_ATTENDANCE_HORIZON,
     }
-    if with_position:
-        params |= {"latitude": latitude, "longitude": longitude}
+    if latitude is not None and longitude is not None:
+        box = shared_position_box(latitude, longitude)
+        params |= {
+            "min_lat": box.min_lat,
+            "max_lat": box.max_lat,
+            "min_lng": box.min_lng,
+            "max_lng": box.max_lng,
+        }
     rows = (await session.execute(_context_statement(with_position), params)).all()
     if not rows:
         return None
@@ -284,6 +295,16 @@ async def checkin_context(
     )
 
 
+# Positions this close count as one: a spoofer replaying the venue's point, or jittering
+# it by a metre, is as suspect as one sending it exactly; phones standing side by side
+# still differ by more than this in what their GPS reports.
+SHARED_POSITION_M = 3.0
+
+
+def shared_position_box(latitude: float, longitude: float) -> geo.BoundingBox:
+    return geo.bounding_box(latitude, longitude, SHARED_POSITION_M)
+
+
 # The flags as stored text: the JSON list of flag names, each one quoted.
 _SHARED_FLAG_TEXT = f'%"{AttendanceFlag.shared_coordinates.value}"%'
 
@@ -291,17 +312,19 @@ _SHARED_FLAG_TEXT = f'%"{AttendanceFlag.shared_coordinates.value}"%'
 async def unflagged_at_coordinates(
     session: AsyncSession, *, activity_id: uuid.UUID, latitude: float, longitude: float
 ) -> list[Attendance]:
-    """Check-ins at exactly these coordinates not yet flagged as shared, locked (in id
-    order, so that two check-ins flagging the same rows cannot deadlock) until the
-    transaction ends. Once a sweep has flagged them, later check-ins there lock nothing."""
+    """Check-ins within SHARED_POSITION_M of these coordinates not yet flagged as shared,
+    locked (in id order, so that two check-ins flagging the same rows cannot deadlock)
+    until the transaction ends. Once a sweep has flagged them, later check-ins there
+    lock nothing."""
+    box = shared_position_box(latitude, longitude)
     return list(
         (
             await session.scalars(
                 select(Attendance)
                 .where(
                     Attendance.activity_id == activity_id,
-                    Attendance.checkin_latitude == latitude,
-                    Attendance.checkin_longitude == longitude,
+                    Attendance.checkin_latitude.between(box.min_lat, box.max_lat),
+                    Attendance.checkin_longitude.between(box.min_lng, box.max_lng),
                     cast(Attendance.flags, String).not_like(_SHARED_FLAG_TEXT),
                 )
                 .order_by(Attendance.id)

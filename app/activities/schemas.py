@@ -81,6 +81,11 @@ class ActivityCreate(_Request):
         default=None, description="Default: sign-up closes when the activity starts"
     )
     walk_ins_allowed: bool = False
+    scan_required: bool = Field(
+        default=False,
+        description="High-value: only an organizer's scan of the volunteer's code checks "
+        "them in or out; their own scan of the activity's code is refused",
+    )
     rounding_mode: RoundingMode = RoundingMode.half_hour
     cap_minutes: CapMinutes | None = None
 
@@ -103,6 +108,7 @@ class ActivityUpdate(_Request):
     signup_opens_at: Instant | None = None
     signup_closes_at: Instant | None = None
     walk_ins_allowed: bool | None = None
+    scan_required: bool | None = None
     rounding_mode: RoundingMode | None = None
     cap_minutes: CapMinutes | None = None
 
@@ -124,16 +130,23 @@ class Activity(BaseModel):
     category: TeamCategory
     starts_at: datetime
     ends_at: datetime
-    latitude: float
-    longitude: float
+    latitude: float = Field(
+        description="GCJ-02; to anyone but the region's staff rounded to 3 decimals (~100 m)"
+    )
+    longitude: float = Field(
+        description="GCJ-02; to anyone but the region's staff rounded to 3 decimals (~100 m)"
+    )
     address: str
-    radius_m: int
+    radius_m: int = Field(
+        description="Check-in radius; to anyone but the region's staff rounded up to 100 m"
+    )
     capacity: int
     signed_up: int
     places_left: int
     signup_opens_at: datetime | None
     signup_closes_at: datetime | None
     walk_ins_allowed: bool
+    scan_required: bool
     status: ActivityStatus
     rounding_mode: RoundingMode
     cap_minutes: int | None

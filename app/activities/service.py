@@ -183,10 +183,25 @@ _ACTIVITY_FIELDS = tuple(
 )
 
 
-def activity_out(activity: Activity, *, distance_m: float | None = None) -> schemas.Activity:
+# What volunteers and the public see of the venue: enough for a map and directions, not
+# the exact point and radius a relayed code plus a spoofed position would aim at.
+PUBLIC_COORDINATE_DECIMALS = 3
+PUBLIC_RADIUS_STEP_M = 100
+
+
+def activity_out(
+    activity: Activity, *, exact: bool, distance_m: float | None = None
+) -> schemas.Activity:
+    """The activity as its reader may see it: `exact` (the region's staff) with the venue's
+    point and radius, otherwise with both coarsened."""
+    fields = {name: getattr(activity, name) for name in _ACTIVITY_FIELDS}
+    if not exact:
+        fields["latitude"] = round(activity.latitude, PUBLIC_COORDINATE_DECIMALS)
+        fields["longitude"] = round(activity.longitude, PUBLIC_COORDINATE_DECIMALS)
+        fields["radius_m"] = -(-activity.radius_m // PUBLIC_RADIUS_STEP_M) * PUBLIC_RADIUS_STEP_M
     return schemas.Activity.model_validate(
         {
-            **{name: getattr(activity, name) for name in _ACTIVITY_FIELDS},
+            **fields,
             "places_left": max(0, activity.capacity - activity.signed_up),
             "distance_m": round(distance_m, 1) if distance_m is not None else None,
         }
@@ -342,7 +357,7 @@ async def create_activity(
     )
     session.add(activity)
     await session.flush()
-    return activity_out(activity)
+    return activity_out(activity, exact=True)
 
 
 async def update_activity(
@@ -398,7 +413,7 @@ async def update_activity(
     for name, value in changes.items():
         setattr(activity, name, value)
     await session.flush()
-    return activity_out(activity)
+    return activity_out(activity, exact=True)
 
 
 async def publish_activity(
@@ -413,7 +428,7 @@ async def publish_activity(
     activity.status = ActivityStatus.published
     activity.published_at = now
     await session.flush()
-    return activity_out(activity)
+    return activity_out(activity, exact=True)
 
 
 async def cancel_activity(
@@ -433,7 +448,7 @@ async def cancel_activity(
     activity.cancelled_at = clock.now()
     activity.cancel_reason = reason
     await session.flush()
-    return activity_out(activity)
+    return activity_out(activity, exact=True)
 
 
 async def get_activity_for(
@@ -448,7 +463,7 @@ async def get_activity_for(
         if staff is None:
             raise ActivityNotFound()
         await organizer_unit_check(session, staff=staff, activity=activity)
-    return activity_out(activity)
+    return activity_out(activity, exact=staff is not None)
 
 
 @dataclass(frozen=True)
@@ -504,14 +519,14 @@ async def list_activities(
     if filters.starts_until is not None:
         query = query.where(Activity.starts_at < filters.starts_until)
     if filters.lat is not None and filters.lng is not None:
-        return await _list_by_distance(session, query, filters, page)
+        return await _list_by_distance(session, query, filters, page, exact=staff is not None)
     after = decode_keyset(page.cursor)
     if after is not None:
         query = query.where(after_keyset(Activity.starts_at, Activity.id, after))
     rows = (
         await session.scalars(query.order_by(Activity.starts_at, Activity.id).limit(page.limit + 1))
     ).all()
-    items = [activity_out(a) for a in rows[: page.limit]]
+    items = [activity_out(a, exact=staff is not None) for a in rows[: page.limit]]
     next_cursor = None
     if len(rows) > page.limit:
         last = rows[page.limit - 1]
@@ -524,6 +539,8 @@ async def _list_by_distance(
     query: Select[Activity],
     filters: ActivityFilters,
     page: PageParams,
+    *,
+    exact: bool,
 ) -> Page[schemas.Activity]:
     """Nearest first, paged in SQL: the squared distance on the local plane is the sort
     key and the cursor, so a page costs the same however many activities the box holds."""
@@ -534,7 +551,7 @@ async def _list_by_distance(
     dy = (Activity.latitude - plane.lat) * plane.km_per_lat
     dx = (Activity.longitude - plane.lng) * plane.km_per_lng
     km2 = (dx * dx + dy * dy).label("km2")
-    query = query.add_columns(km2).where(
+    ranked = query.add_columns(km2).where(
         Activity.latitude.between(box.min_lat, box.max_lat),
         Activity.longitude.between(box.min_lng, box.max_lng),
         km2 <= filters.within_km**2,
@@ -542,15 +559,15 @@ async def _list_by_distance(
     after = decode_cursor(page.cursor, arity=2)
     if after is not None:
         last_km2, last_id = parse_cursor_number(after[0]), parse_cursor_id(after[1])
-        query = query.where(or_(km2 > last_km2, and_(km2 == last_km2, Activity.id > last_id)))
-    rows = (await session.execute(query.order_by(km2, Activity.id).limit(page.limit + 1))).all()
+        ranked = ranked.where(or_(km2 > last_km2, and_(km2 == last_km2, Activity.id > last_id)))
+    rows = (await session.execute(ranked.order_by(km2, Activity.id).limit(page.limit + 1))).all()
     chosen = rows[: page.limit]
     next_cursor = None
     if len(rows) > page.limit:
         next_cursor = encode_cursor(chosen[-1][1], chosen[-1][0].id)
     return Page(
         items=[
-            activity_out(activity, distance_m=round(math.sqrt(d2) * 1000, 1))
+            activity_out(activity, exact=exact, distance_m=round(math.sqrt(d2) * 1000, 1))
             for activity, d2 in chosen
         ],
         next_cursor=next_cursor,

@@ -391,6 +391,30 @@ async def test_nearby_activities_page_in_distance_order_and_exclude_the_past(
     assert str(past.id) not in {a["id"] for a in soonest}
 
 
+async def test_volunteers_see_the_venue_coarsened_and_staff_see_it_exact(
+    client: Any, app: Any, world: Any, session: Any
+) -> None:
+    activity = await make_activity(
+        session,
+        world.station_x,
+        world.organizer_x,
+        latitude=31.161234,
+        longitude=120.645678,
+        radius_m=150,
+    )
+    near = {"lat": 31.16, "lng": 120.64}
+    for who, expected in (
+        (world.volunteer_a, (31.161, 120.646, 200)),
+        (world.organizer_y, (31.161234, 120.645678, 150)),
+    ):
+        headers = auth(app, who)
+        one = (await client.get(f"/v1/activities/{activity.id}", headers=headers)).json()
+        listed = await walk(client, "/v1/activities", headers, {})
+        nearby = await walk(client, "/v1/activities", headers, near)
+        for body in (one, listed[0], nearby[0]):
+            assert (body["latitude"], body["longitude"], body["radius_m"]) == expected
+
+
 def test_rounding_is_per_started_hour_and_capped() -> None:
     activity = Activity(
         starts_at=clock.now(),

@@ -19,6 +19,8 @@ from tests.activities.support import (
     assert_problem,
     attendances_of,
     auth,
+    check_in,
+    check_out,
     make_activity,
     sign_up_row,
 )
@@ -237,6 +239,33 @@ async def test_a_bad_personal_code_is_refused(
 
     assert_problem(response, 422, expected)
     assert await attendances_of(Reader(app), activity) == []
+
+
+async def test_a_high_value_activity_admits_only_the_organizers_scan(
+    client: Any, app: Any, world: Any, session: Any
+) -> None:
+    activity = await make_activity(session, world.station_x, world.organizer_x, scan_required=True)
+    await sign_up_row(session, activity, world.volunteer_a)
+
+    # The activity's own code from the site, at the venue's point: refused all the same.
+    own = await check_in(client, app, world.volunteer_a, activity)
+    assert_problem(own, 409, "organizer_scan_required")
+    assert await attendances_of(Reader(app), activity) == []
+
+    code = await personal_code(client, app, world.volunteer_a)
+    scanned = await scan(client, app, world.organizer_x, activity, code, "check_in")
+    assert scanned.status_code == 200, scanned.text
+    with clock.travel(activity.starts_at + timedelta(minutes=60)):
+        own_out = await check_out(client, app, world.volunteer_a, activity)
+        assert_problem(own_out, 409, "organizer_scan_required")
+        fresh = await personal_code(client, app, world.volunteer_a)
+        out = await scan(client, app, world.organizer_x, activity, fresh, "check_out")
+    assert out.status_code == 200, out.text
+    [row] = await attendances_of(Reader(app), activity)
+    assert (row.method, row.checkout_method) == (
+        AttendanceMethod.organizer_scan,
+        AttendanceMethod.organizer_scan,
+    )
 
 
 async def test_scanning_needs_an_organizer_of_the_unit(

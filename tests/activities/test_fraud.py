@@ -17,6 +17,7 @@ from app.activities.models import Activity, Attendance, CheckinRefusal
 from app.core import clock
 from tests.activities.support import (
     LAT,
+    LNG,
     Reader,
     assert_problem,
     attendances_of,
@@ -215,12 +216,36 @@ async def test_identical_coordinates_from_five_volunteers_flag_all_five(
     fifth = await check_in(client, app, volunteers[4], activity, latitude=spot)
     assert fifth.status_code == 201
     assert "shared_coordinates" in fifth.json()["flags"]
-    elsewhere = await check_in(client, app, volunteers[5], activity, latitude=north(41))
+    # Twelve metres away is another place.
+    elsewhere = await check_in(client, app, volunteers[5], activity, latitude=north(30))
     assert elsewhere.json()["flags"] == []
 
     rows = await attendances_of(Reader(app), activity)
     flagged = {a.volunteer_id for a in rows if "shared_coordinates" in a.flags}
     assert flagged == {v.id for v in volunteers[:5]}
+
+
+async def test_positions_jittered_by_a_metre_or_two_count_as_shared(
+    client: Any, app: Any, world: Any, session: Any
+) -> None:
+    activity = await make_activity(session, world.station_x, world.organizer_x, capacity=20)
+    volunteers = [await make_volunteer(session, world.region) for _ in range(6)]
+    for v in volunteers:
+        await sign_up_row(session, activity, v)
+    # A spoofer nudging the venue's point: never the same twice, all within 2 m of it.
+    jitters = [(0.0, 0.0), (0.8, 0.000005), (-1.1, -0.00001), (1.6, 0.0), (-0.4, 0.000012)]
+    answers = [
+        await check_in(client, app, v, activity, latitude=north(60 + dn), longitude=LNG + de)
+        for v, (dn, de) in zip(volunteers, jitters, strict=False)
+    ]
+
+    assert all(a.status_code == 201 for a in answers)
+    assert "shared_coordinates" in answers[-1].json()["flags"]
+    rows = await attendances_of(Reader(app), activity)
+    assert all("shared_coordinates" in a.flags for a in rows)
+    assert len({(a.checkin_latitude, a.checkin_longitude) for a in rows}) == 5
+    honest = await check_in(client, app, volunteers[5], activity, latitude=north(75))
+    assert honest.json()["flags"] == []
 
 
 @pytest.mark.postgres_only

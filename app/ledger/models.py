@@ -10,6 +10,10 @@ replays the facts and compares.
 Signs: a posting credits an account with a positive amount and debits it with a
 negative one; a transaction's postings sum to zero. A wallet's lots split its
 balance by expiry: the sum of a wallet's lots' `remaining` is its `posted`.
+
+The CHECK constraints below say what one row can hold. Migration 0009 creates them
+on PostgreSQL and enforces the same conditions with triggers on SQLite; it also
+makes PostgreSQL refuse, at commit, a transaction whose postings do not balance.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
@@ -85,7 +90,13 @@ class Account(Base):
     merchant; the region's own (issuance, expired, settled) have the region as owner."""
 
     __tablename__ = "ledger_accounts"
-    __table_args__ = (UniqueConstraint("region_id", "kind", "owner_id"),)
+    __table_args__ = (
+        UniqueConstraint("region_id", "kind", "owner_id"),
+        # Open holds count as spent; only the issuance account may go below zero.
+        CheckConstraint("allow_negative OR posted - pending >= 0", name="no_overdraft"),
+        CheckConstraint("pending >= 0", name="pending_not_negative"),
+        CheckConstraint("NOT allow_negative OR kind = 'issuance'", name="overdraft_only_issuance"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"), index=True)
@@ -109,6 +120,9 @@ class LedgerTransaction(Base):
     __tablename__ = "ledger_transactions"
     __table_args__ = (
         Index("ix_ledger_transactions_reference", "region_id", "reference_type", "reference_id"),
+        CheckConstraint("reverses_id IS NULL OR refunds_id IS NULL", name="one_link"),
+        # A reversal names what it reverses, and only a reversal does.
+        CheckConstraint("(kind = 'reverse') = (reverses_id IS NOT NULL)", name="reversal_linked"),
     )
 
     seq: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
@@ -136,7 +150,10 @@ class LedgerTransaction(Base):
 
 class Posting(Base):
     __tablename__ = "ledger_postings"
-    __table_args__ = (Index("ix_ledger_postings_account_id_id", "account_id", "id"),)
+    __table_args__ = (
+        Index("ix_ledger_postings_account_id_id", "account_id", "id"),
+        CheckConstraint("amount <> 0", name="amount_not_zero"),
+    )
 
     id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
     region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"))
@@ -153,7 +170,13 @@ class Lot(Base):
     """One credit to a wallet, spent oldest-expiry-first and expired on `expires_at`."""
 
     __tablename__ = "ledger_lots"
-    __table_args__ = (Index("ix_ledger_lots_account_id_expires_at", "account_id", "expires_at"),)
+    __table_args__ = (
+        Index("ix_ledger_lots_account_id_expires_at", "account_id", "expires_at"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "0 <= reserved AND reserved <= remaining AND remaining <= amount", name="bounds"
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"), index=True)
@@ -182,6 +205,12 @@ class LotEntry(Base):
             postgresql_where=text("kind = 'expire'"),
             sqlite_where=text("kind = 'expire'"),
         ),
+        # Draws and expiries take from a lot, restores give back.
+        CheckConstraint(
+            "(kind IN ('draw', 'expire') AND amount < 0) "
+            "OR (kind IN ('restore', 'restore_expired') AND amount > 0)",
+            name="signed",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
@@ -199,6 +228,7 @@ class Hold(Base):
     (fully or partly), voided, or times out; each hold resolves once."""
 
     __tablename__ = "ledger_holds"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"), index=True)
@@ -217,6 +247,7 @@ class HoldLot(Base):
     """The part of one lot that a hold reserves."""
 
     __tablename__ = "ledger_hold_lots"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
 
     id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
     region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"))
@@ -229,6 +260,14 @@ class HoldResolution(Base):
     """How a hold ended. One per hold: the database refuses a second."""
 
     __tablename__ = "ledger_hold_resolutions"
+    __table_args__ = (
+        CheckConstraint(
+            "(status = 'posted' AND posted_amount > 0 AND transaction_id IS NOT NULL) "
+            "OR (status IN ('voided', 'expired') AND posted_amount = 0 "
+            "AND transaction_id IS NULL)",
+            name="outcome",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
     region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"))

@@ -3,7 +3,7 @@
 The 良票 ledger's tables, and the triggers that make its facts append-only:
 UPDATE and DELETE are refused on transactions, postings, lot entries and holds,
 and on the identity columns of accounts and lots (their cached balances move).
-TRUNCATE is left alone, so the PostgreSQL test harness can clean between tests.
+Migration 0009 refuses TRUNCATE too; the test harness cleans with DELETE as a replica.
 
 Revision ID: 0006
 Revises: 0005

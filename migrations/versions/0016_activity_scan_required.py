@@ -1,7 +1,7 @@
 """activities: an organizer's scan alone checks volunteers in and out of a high-value one
 
 Revision ID: 0016
-Revises: 0015
+Revises: 0009
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0015"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -91,6 +91,7 @@ REQUIRED_FIELDS = frozenset(
         "capacity",
         "walk_ins_allowed",
         "rounding_mode",
+        "scan_required",
     }
 )
 

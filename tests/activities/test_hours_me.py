@@ -60,7 +60,8 @@ async def test_totals_count_approved_minutes_by_year_category_and_source(
             "reason": "补录",
         },
     )
-    await approve(client, world.auth["organizer_x"], makeup.json()["id"])
+    # Someone other than the organizer who entered the make-up approves it.
+    await approve(client, world.auth["station_admin_x"], makeup.json()["id"])
     await checkin_hours(session, recent, world.volunteer_b, minutes=120)
     pending = await make_activity(session, world.station_x, world.organizer_x)
     await checkin_hours(session, pending, world.volunteer_a, minutes=45)

@@ -190,12 +190,14 @@ async def test_a_full_run_logs_no_secret_token_id_number_or_phone(
                 "name": "王小明",
                 "id_type": "resident_id",
                 "id_number": ID_NUMBER,
-                "phone": PHONE,
             },
             headers=me,
         )
         assert profile.status_code == 200, profile.text
         assert (await client.get("/v1/me", headers=me)).json()["id_number"] == ID_NUMBER
+        # A phone is only bound through WeChat; the refusal does not log the number sent.
+        unverified = await client.patch("/v1/me", json={"phone": PHONE}, headers=me)
+        assert unverified.status_code == 422, unverified.text
         bound = await client.post("/v1/me/phone", json={"code": f"phone-{bound_phone}"}, headers=me)
         assert bound.status_code == 200, bound.text
         # A rejected profile change echoes nothing of what was sent into the logs.

@@ -4,18 +4,30 @@ Two kinds, told apart by their prefix (no payment wallet uses either: WeChat Pay
 codes start 10-15, Alipay's 25-30):
 
 - online `88` + 16 random digits: created by `POST /v1/me/redemption-codes`, valid
-  60 s, single use; a new one retires the last. Only its SHA-256 is stored.
+  60 s; a new one retires the last. Only its SHA-256 is stored. The terminal names
+  the amount, so the volunteer may bound the code when making it (a maximum amount,
+  one offer): what a code can pay is then what its owner agreed to, not what the
+  counter types.
 - offline `89` + 8-digit wallet number + 8-digit TOTP (RFC 6238, SHA-1, 30-s steps)
   derived by the mini-program from the wallet's secret without a network. The
   current and the previous step are accepted, and a step is accepted once: a
   wallet redeems offline at most once per step, and never with a step older than
-  one it already used.
+  one it already used. A phone without a network cannot ask for a bounded code, so
+  the bound is the wallet's: a maximum set when the secret is provisioned holds
+  for every offline code.
 
-A code is taken (`take`) inside the redemption's savepoint, before anything else
-moves: a good online code is consumed and named by one conditional UPDATE, so that
-of many terminals presenting one code at once exactly one gets it; a code it does
-not consume is diagnosed (unknown, expired, used, retired, another region's) by
-`resolve`. An offline code is resolved first, then consumed the same way.
+A code is spent by the first use that resolves it to a volunteer, whatever that use
+comes to: a refusal after it (the amount, the offer, its stock and limits, the star
+level, the code's own bounds, the balance) does not give it back. A code given back
+would let a terminal ask too much, read the refusal, and ask again with the same
+code; spent, every further try needs the volunteer to make a new code.
+
+So a code is taken (`take`) before the redemption's savepoint, whose rollback undoes
+only the redemption's effects: a good online code is consumed and named by one
+conditional UPDATE, so that of many terminals presenting one code at once exactly
+one gets it; a code it does not consume (unknown, expired, used, retired, another
+region's: never resolved, so not spent) is diagnosed by `resolve`. An offline code
+is resolved first, then its step consumed the same way.
 """
 
 from __future__ import annotations
@@ -37,12 +49,13 @@ from app.merchants import schemas
 from app.merchants.errors import (
     CodeExpired,
     CodeMalformed,
+    CodeOfferNotFound,
     CodeOtherRegion,
     CodeRetired,
     CodeUnknown,
     CodeUsed,
 )
-from app.merchants.models import CodeKind, CodeStatus, OfflineCodeKey, RedemptionCode
+from app.merchants.models import CodeKind, CodeStatus, Offer, OfflineCodeKey, RedemptionCode
 from app.volunteers.models import Volunteer
 
 CODE_LENGTH = 18
@@ -101,9 +114,21 @@ async def _lock_volunteer_codes(session: AsyncSession, volunteer_id: uuid.UUID) 
 
 
 async def issue_online_code(
-    session: AsyncSession, *, volunteer: Volunteer
+    session: AsyncSession,
+    *,
+    volunteer: Volunteer,
+    max_amount: int | None = None,
+    offer_id: uuid.UUID | None = None,
 ) -> tuple[str, RedemptionCode]:
-    """A new online code for the volunteer; the previous one, if unused, is retired."""
+    """A new online code for the volunteer, bounded as asked; the previous one, if
+    unused, is retired. An offer must be of the volunteer's region (another region's
+    answers as an unknown one)."""
+    if offer_id is not None:
+        found = await session.scalar(
+            select(Offer.id).where(Offer.id == offer_id, Offer.region_id == volunteer.region_id)
+        )
+        if found is None:
+            raise CodeOfferNotFound()
     await _lock_volunteer_codes(session, volunteer.id)
     await session.execute(
         update(RedemptionCode)
@@ -124,14 +149,19 @@ async def issue_online_code(
         status=CodeStatus.active,
         created_at=now,
         expires_at=now + ONLINE_TTL,
+        max_amount=max_amount,
+        offer_id=offer_id,
     )
     session.add(row)
     await session.flush()
     return code, row
 
 
-async def provision_offline_key(session: AsyncSession, *, volunteer: Volunteer) -> OfflineCodeKey:
-    """The wallet's TOTP secret: created on first call, replaced (the old one dead) after."""
+async def provision_offline_key(
+    session: AsyncSession, *, volunteer: Volunteer, max_amount: int | None = None
+) -> OfflineCodeKey:
+    """The wallet's TOTP secret: created on first call, replaced (the old one dead) after;
+    each call sets the bound of the wallet's offline codes anew."""
     await _lock_volunteer_codes(session, volunteer.id)
     key = await session.scalar(
         select(OfflineCodeKey).where(OfflineCodeKey.volunteer_id == volunteer.id)
@@ -140,6 +170,7 @@ async def provision_offline_key(session: AsyncSession, *, volunteer: Volunteer) 
     if key is not None:
         key.secret = pyotp.random_base32()
         key.rotated_at = now
+        key.max_amount = max_amount
         await session.flush()
         return key
     while True:
@@ -154,6 +185,7 @@ async def provision_offline_key(session: AsyncSession, *, volunteer: Volunteer) 
         volunteer_id=volunteer.id,
         wallet_no=wallet_no,
         secret=pyotp.random_base32(),
+        max_amount=max_amount,
         created_at=now,
     )
     session.add(key)
@@ -163,13 +195,16 @@ async def provision_offline_key(session: AsyncSession, *, volunteer: Volunteer) 
 
 @dataclass(frozen=True)
 class ResolvedCode:
-    """A code found good: whose it is, and what to mark to consume it."""
+    """A code found good: whose it is, what to mark to consume it, and what its owner
+    allowed it to pay."""
 
     kind: CodeKind
     volunteer_id: uuid.UUID
     volunteer_name: str | None
     row_id: uuid.UUID  # RedemptionCode.id or OfflineCodeKey.id
     step: int | None  # the TOTP step of an offline code
+    max_amount: int | None = None
+    offer_id: uuid.UUID | None = None  # online codes only
 
 
 async def resolve(session: AsyncSession, *, code: str, region_id: uuid.UUID) -> ResolvedCode:
@@ -187,6 +222,8 @@ async def resolve(session: AsyncSession, *, code: str, region_id: uuid.UUID) -> 
                     RedemptionCode.status,
                     RedemptionCode.expires_at,
                     Volunteer.name,
+                    RedemptionCode.max_amount,
+                    RedemptionCode.offer_id,
                 )
                 .join(Volunteer, Volunteer.id == RedemptionCode.volunteer_id)
                 .where(RedemptionCode.code_hash == hash_code(code))
@@ -194,7 +231,7 @@ async def resolve(session: AsyncSession, *, code: str, region_id: uuid.UUID) -> 
         ).one_or_none()
         if row is None:
             raise CodeUnknown()
-        code_id, code_region, volunteer_id, status, expires_at, name = row
+        code_id, code_region, volunteer_id, status, expires_at, name, max_amount, offer_id = row
         if code_region != region_id:
             raise CodeOtherRegion()
         if status == CodeStatus.used:
@@ -203,7 +240,7 @@ async def resolve(session: AsyncSession, *, code: str, region_id: uuid.UUID) -> 
             raise CodeRetired()
         if expires_at <= now:
             raise CodeExpired()
-        return ResolvedCode(kind, volunteer_id, name, code_id, None)
+        return ResolvedCode(kind, volunteer_id, name, code_id, None, max_amount, offer_id)
 
     wallet_no, otp = code[2 : 2 + WALLET_NO_DIGITS], code[2 + WALLET_NO_DIGITS :]
     key_row = (
@@ -224,7 +261,7 @@ async def resolve(session: AsyncSession, *, code: str, region_id: uuid.UUID) -> 
         if secrets.compare_digest(str(totp.generate_otp(step)), otp):
             if key.last_used_step is not None and step <= key.last_used_step:
                 raise CodeUsed()
-            return ResolvedCode(kind, key.volunteer_id, name, key.id, step)
+            return ResolvedCode(kind, key.volunteer_id, name, key.id, step, key.max_amount)
     # A code of a recent step before the window is expired; anything else is unknown.
     for step in range(current - TOTP_PAST_STEPS - 1, current - EXPIRED_LOOKBACK_STEPS, -1):
         if secrets.compare_digest(str(totp.generate_otp(step)), otp):
@@ -247,6 +284,8 @@ _TAKE_ONLINE = (
         RedemptionCode.id,
         RedemptionCode.volunteer_id,
         select(Volunteer.name).where(Volunteer.id == RedemptionCode.volunteer_id).scalar_subquery(),
+        RedemptionCode.max_amount,
+        RedemptionCode.offer_id,
     )
     .execution_options(synchronize_session=False)
 )
@@ -269,8 +308,8 @@ async def take(session: AsyncSession, *, code: str, region_id: uuid.UUID) -> Res
         await resolve(session, code=code, region_id=region_id)
         # Good a moment ago, gone now: a concurrent redemption took it.
         raise CodeUsed()
-    code_id, volunteer_id, name = rows[0]
-    return ResolvedCode(kind, volunteer_id, name, code_id, None)
+    code_id, volunteer_id, name, max_amount, offer_id = rows[0]
+    return ResolvedCode(kind, volunteer_id, name, code_id, None, max_amount, offer_id)
 
 
 async def _consume_offline(session: AsyncSession, resolved: ResolvedCode) -> None:
@@ -291,17 +330,34 @@ async def _consume_offline(session: AsyncSession, resolved: ResolvedCode) -> Non
         raise CodeUsed()
 
 
-async def new_code_for(session: AsyncSession, *, volunteer: Volunteer) -> schemas.RedemptionCodeOut:
-    code, row = await issue_online_code(session, volunteer=volunteer)
+async def new_code_for(
+    session: AsyncSession,
+    *,
+    volunteer: Volunteer,
+    data: schemas.RedemptionCodeCreate | None = None,
+) -> schemas.RedemptionCodeOut:
+    data = data or schemas.RedemptionCodeCreate()
+    code, row = await issue_online_code(
+        session, volunteer=volunteer, max_amount=data.max_amount, offer_id=data.offer_id
+    )
     return schemas.RedemptionCodeOut(
-        code=code, kind=CodeKind.online, expires_at=row.expires_at, qr_png=qr_data_uri(code)
+        code=code,
+        kind=CodeKind.online,
+        expires_at=row.expires_at,
+        qr_png=qr_data_uri(code),
+        max_amount=row.max_amount,
+        offer_id=row.offer_id,
     )
 
 
 async def offline_secret_for(
-    session: AsyncSession, *, volunteer: Volunteer
+    session: AsyncSession,
+    *,
+    volunteer: Volunteer,
+    data: schemas.OfflineCodeSecretCreate | None = None,
 ) -> schemas.OfflineCodeSecret:
-    key = await provision_offline_key(session, volunteer=volunteer)
+    data = data or schemas.OfflineCodeSecretCreate()
+    key = await provision_offline_key(session, volunteer=volunteer, max_amount=data.max_amount)
     otp = pyotp.TOTP(key.secret, digits=TOTP_DIGITS, interval=TOTP_STEP_SECONDS)
     return schemas.OfflineCodeSecret(
         secret=key.secret,
@@ -312,4 +368,5 @@ async def offline_secret_for(
         format=f"{OFFLINE_PREFIX} + wallet_no ({WALLET_NO_DIGITS} digits) + TOTP "
         f"({TOTP_DIGITS} digits, SHA-1, {TOTP_STEP_SECONDS}-s steps)",
         otpauth_uri=otp.provisioning_uri(name=key.wallet_no, issuer_name="良票"),
+        max_amount=key.max_amount,
     )

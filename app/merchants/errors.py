@@ -2,8 +2,11 @@
 
 A redemption refused for a business reason is recorded, so that the terminal
 can later ask what became of its request number: those refusals subclass
-`RedemptionRefusal`, whose `commit = True` keeps the record (and nothing else:
-the code, the stock and the 良票 are untouched).
+`RedemptionRefusal`, whose `commit = True` keeps the record and the code's use
+(once resolved to a volunteer, a code is spent, refused or not); the stock, the
+usage counts and the 良票 are untouched. No refusal a terminal sees carries the
+volunteer's balance or standing: a terminal that could read them could probe a
+wallet and then drain it exactly.
 
 Other refusals of a terminal's request that come before anything is written
 subclass `TerminalRefusal`: committing them keeps the request's nonce spent, so
@@ -167,6 +170,14 @@ class OfflineKeyMissing(AppError):
     )
 
 
+class CodeOfferNotFound(AppError):
+    status, code, title = (
+        404,
+        "code_offer_not_found",
+        "No offer of your region has this id",
+    )
+
+
 class RedemptionRefusal(AppError):
     """A business refusal of a redemption, recorded under its request number."""
 
@@ -214,6 +225,23 @@ class CodeOtherRegion(RedemptionRefusal):
         422,
         "code_other_region",
         "The code belongs to a volunteer of another region",
+    )
+
+
+class CodeLimitExceeded(RedemptionRefusal):
+    status, code, title = (
+        409,
+        "code_limit_exceeded",
+        "The amount is more than the volunteer allowed this code to pay; "
+        "the volunteer makes a new code",
+    )
+
+
+class CodeOfferMismatch(RedemptionRefusal):
+    status, code, title = (
+        422,
+        "code_offer_mismatch",
+        "The volunteer made this code for another offer; the volunteer makes a new code",
     )
 
 

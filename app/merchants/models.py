@@ -223,7 +223,11 @@ class CodeStatus(StrEnum):
 
 
 class RedemptionCode(IdMixin, Base):
-    """An online redemption code; only its SHA-256 is stored."""
+    """An online redemption code; only its SHA-256 is stored.
+
+    `max_amount` and `offer_id` are the volunteer's bounds on what the code may pay:
+    the terminal chooses the amount, so the volunteer's consent is what the code allows.
+    """
 
     __tablename__ = "redemption_codes"
     __table_args__ = (Index("ix_redemption_codes_volunteer_status", "volunteer_id", "status"),)
@@ -235,6 +239,8 @@ class RedemptionCode(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]
+    max_amount: Mapped[int | None]
+    offer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("offers.id"))
 
 
 class OfflineCodeKey(IdMixin, Base):
@@ -252,6 +258,8 @@ class OfflineCodeKey(IdMixin, Base):
     wallet_no: Mapped[str] = mapped_column(String(8), unique=True)
     secret: Mapped[str] = mapped_column(String(64))
     last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+    # The most any one offline code of this wallet may pay; None: no bound but the balance.
+    max_amount: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     rotated_at: Mapped[datetime | None]
 
@@ -292,7 +300,6 @@ class Redemption(IdMixin, Base):
     code_kind: Mapped[CodeKind | None] = mapped_column(String(8))
     amount: Mapped[int | None]
     transaction_id: Mapped[uuid.UUID | None]
-    balance_after: Mapped[int | None]
     volunteer_display: Mapped[str | None] = mapped_column(String(60))
     refusal_code: Mapped[str | None] = mapped_column(String(64))
     refusal_status: Mapped[int | None] = mapped_column(Integer)

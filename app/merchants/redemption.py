@@ -8,11 +8,19 @@ are stored, replayed, and reported by the query. Unlike `core.idempotency`, whic
 keeps only successes, the counter needs "refused, and why" to be a stable answer
 (a new attempt takes a new number, as with WeChat Pay's `out_trade_no`).
 
-The effects of a redemption — the code marked used, the offer's stock and the
-volunteer's usage counted, the 良票 moved in one ledger transaction — run inside a
-savepoint: a refusal on any of them rolls all of them back, and only the refusal
-is recorded. Locks are taken in one order (code, offer, usage, then the ledger's
-wallet and merchant account) by redemptions and voids alike.
+A terminal is not the wallet's owner, and learns nothing of the wallet: no
+balance on a receipt, no numbers in a refusal ("not enough 良票", never "N
+available"). A terminal told the balance could ask for it exactly next.
+
+For the same reason the code is spent before anything else is decided and outside
+the savepoint: once it names a volunteer, a refusal (the code's bounds, the offer,
+its stock or limits, the star level, the balance) ends the code's life too, and a
+terminal cannot probe with one code and then redeem with it. The redemption's
+effects — the offer's stock and the volunteer's usage counted, the 良票 moved in one
+ledger transaction — run inside the savepoint: a refusal on any of them rolls them
+all back, and the refusal and the spent code are what is committed. Locks are taken
+in one order (code, offer, usage, then the ledger's wallet and merchant account) by
+redemptions and voids alike.
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ from app.ledger.errors import InsufficientBalance, RefundExceedsRemainder
 from app.merchants import codes, schemas
 from app.merchants.access import MerchantActor, merchant_for
 from app.merchants.errors import (
+    CodeLimitExceeded,
+    CodeOfferMismatch,
     MerchantNotActive,
     MerchantSuspended,
     OfferInactive,
@@ -75,9 +85,16 @@ REFERENCE_REFUND = "redemption_refund"
 
 
 class RedemptionInsufficientBalance(InsufficientBalance):
-    """The ledger's refusal, recorded as the outcome of the attempt."""
+    """The ledger's refusal as the terminal hears it, recorded as the attempt's outcome:
+    short, never by how much. Whatever detail it is given, it says only this."""
 
     commit = True
+    DETAIL = "The volunteer's 良票 are not enough for this redemption"
+
+    def __init__(
+        self, detail: str | None = None, *, headers: dict[str, str] | None = None, **_: Any
+    ) -> None:
+        super().__init__(self.DETAIL, headers=headers)
 
 
 def _fingerprint(data: schemas.RedemptionRequest) -> str:
@@ -89,13 +106,19 @@ def _fingerprint(data: schemas.RedemptionRequest) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
+def _refusal_detail(redemption: Redemption) -> str:
+    if redemption.refusal_code == RedemptionInsufficientBalance.code:
+        return RedemptionInsufficientBalance.DETAIL
+    return redemption.refusal_detail or ""
+
+
 def receipt(redemption: Redemption) -> schemas.Receipt:
     refusal = None
     if redemption.status == RedemptionStatus.refused:
         refusal = schemas.Refusal(
             code=redemption.refusal_code or "",
             status=redemption.refusal_status or 409,
-            detail=redemption.refusal_detail or "",
+            detail=_refusal_detail(redemption),
         )
     return schemas.Receipt(
         id=redemption.id,
@@ -105,7 +128,6 @@ def receipt(redemption: Redemption) -> schemas.Receipt:
         terminal_id=redemption.terminal_id,
         offer_id=redemption.offer_id,
         amount=redemption.amount,
-        balance_after=redemption.balance_after,
         volunteer=redemption.volunteer_display,
         code_kind=redemption.code_kind,
         transaction_id=redemption.transaction_id,
@@ -119,7 +141,9 @@ def receipt(redemption: Redemption) -> schemas.Receipt:
 def _replay_refusal(redemption: Redemption) -> AppError:
     """The stored refusal, raised again with its original status, code and detail."""
     cls = catalogue().get(redemption.refusal_code or "", RedemptionRefusal)
-    return cls(redemption.refusal_detail, headers={"Idempotent-Replayed": "true"})
+    if cls is InsufficientBalance:
+        cls = RedemptionInsufficientBalance
+    return cls(_refusal_detail(redemption), headers={"Idempotent-Replayed": "true"})
 
 
 def period_key(period: LimitPeriod, day: date) -> str:
@@ -154,10 +178,9 @@ async def _check_offer(
     if offer.min_star_level > 0:
         level = await star_level(session, region_id=terminal.region_id, volunteer_id=volunteer_id)
         if level < offer.min_star_level:
+            # The volunteer's own level is theirs: the terminal hears what the offer needs.
             raise StarLevelTooLow(
-                f"The offer needs {offer.min_star_level} stars; the volunteer has {level}",
-                required=offer.min_star_level,
-                level=level,
+                f"The offer needs {offer.min_star_level} stars", required=offer.min_star_level
             )
     return offer
 
@@ -254,7 +277,6 @@ _OUTCOME_COLUMNS = (
     "code_kind",
     "amount",
     "transaction_id",
-    "balance_after",
     "volunteer_display",
     "refusal_code",
     "refusal_status",
@@ -320,10 +342,11 @@ async def redeem(
     except RedemptionRefusal as refusal:
         await _refuse(session, redemption, refusal)
         raise
-    except InsufficientBalance as shortfall:
-        recorded = RedemptionInsufficientBalance(shortfall.detail, **shortfall.extra)
+    except InsufficientBalance:
+        recorded = RedemptionInsufficientBalance()
         await _refuse(session, redemption, recorded)
-        raise recorded from shortfall
+        # Not chained: the ledger's refusal carries the balance.
+        raise recorded from None
     await _finish(session, redemption)
     return receipt(redemption)
 
@@ -335,7 +358,6 @@ async def _refuse(session: AsyncSession, redemption: Redemption, refusal: AppErr
     redemption.refusal_detail = refusal.detail[:300]
     # What the savepoint rolled back did not happen; the attempt keeps who and what only.
     redemption.transaction_id = None
-    redemption.balance_after = None
     redemption.usage_period_key = None
     await _finish(session, redemption)
 
@@ -352,13 +374,15 @@ async def _redeem(
     if terminal.merchant_status != MerchantStatus.active:
         raise MerchantNotActive()
     codes.kind_of(data.code)  # a malformed code costs no round trip
-    # The code is consumed first, inside the savepoint, so that any later refusal gives
-    # it back; its checks still come before the offer's.
+    # Spent here, outside the savepoint: no refusal from now on gives the code back.
+    code = await codes.take(session, code=data.code, region_id=terminal.region_id)
+    redemption.volunteer_id = code.volunteer_id
+    redemption.code_kind = code.kind
+    redemption.volunteer_display = mask_name(code.volunteer_name)
+    redemption.amount = data.amount
     async with session.begin_nested():
-        code = await codes.take(session, code=data.code, region_id=terminal.region_id)
-        redemption.volunteer_id = code.volunteer_id
-        redemption.code_kind = code.kind
-        redemption.volunteer_display = mask_name(code.volunteer_name)
+        if code.offer_id is not None and data.offer_id != code.offer_id:
+            raise CodeOfferMismatch()
         offer: Offer | None = None
         usage_key: str | None = None
         amount = data.amount
@@ -377,6 +401,8 @@ async def _redeem(
                 usage_key = period_key(offer.limit_period, today)
         assert amount is not None
         redemption.amount = amount
+        if code.max_amount is not None and amount > code.max_amount:
+            raise CodeLimitExceeded()
         if offer is not None:
             await _take_stock(session, offer)
             if usage_key is not None:
@@ -415,7 +441,6 @@ async def _redeem(
     tx = spent.transaction
     redemption.status = RedemptionStatus.succeeded
     redemption.transaction_id = tx.id
-    redemption.balance_after = spent.available_after
     redemption.usage_period_key = usage_key
     await outbox.emit(
         session,
@@ -483,20 +508,26 @@ async def void(
     assert redemption.transaction_id is not None
     assert redemption.amount is not None
     await _give_back_offer(session, redemption)
-    tx = await ledger.refund_spend(
-        session,
-        original_transaction_id=redemption.transaction_id,
-        amount=redemption.amount,
-        kind=ledger.TxKind.void,
-        reference_type=REFERENCE_VOID,
-        reference_id=str(redemption.id),
-        actor=terminal.label,
-        metadata={
-            "request_no": request_no,
-            "merchant_id": str(terminal.merchant_id),
-            "description": f"{terminal.merchant_name} 撤销兑换",
-        },
-    )
+    try:
+        tx = await ledger.refund_spend(
+            session,
+            original_transaction_id=redemption.transaction_id,
+            amount=redemption.amount,
+            kind=ledger.TxKind.void,
+            reference_type=REFERENCE_VOID,
+            reference_id=str(redemption.id),
+            actor=terminal.label,
+            metadata={
+                "request_no": request_no,
+                "merchant_id": str(terminal.merchant_id),
+                "description": f"{terminal.merchant_name} 撤销兑换",
+            },
+        )
+    except InsufficientBalance:
+        # The ledger would name the merchant account's balance; a terminal sees none.
+        raise InsufficientBalance(
+            "The merchant's account no longer holds this redemption's 良票"
+        ) from None
     redemption.status = RedemptionStatus.voided
     redemption.voided_at = tx.created_at
     redemption.void_transaction_id = tx.id

@@ -25,6 +25,7 @@ from app.merchants import codes, redemption, schemas, service, settlement, signi
 from app.merchants.access import CurrentMerchantActor
 from app.merchants.errors import (
     CenterAdminRequired,
+    CodeOfferNotFound,
     LocationRequired,
     MerchantNotFound,
     MerchantOwnerRequired,
@@ -455,23 +456,32 @@ async def set_merchant_policy(
     "/me/redemption-codes",
     tags=["me"],
     summary="A fresh 60-second redemption code with its QR image; the previous one retires",
+    description="Without a body the code pays any amount the balance covers. With "
+    "`max_amount` a terminal asking more is refused; with `offer_id` it pays for that offer "
+    "only. A code is spent by its first use that reaches the volunteer, refused or not.",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(*AUTH_ERRORS),
+    responses=error_responses(*AUTH_ERRORS, *BODY_ERRORS, CodeOfferNotFound),
 )
 async def create_redemption_code(
-    session: SessionDep, volunteer: CurrentVolunteer
+    session: SessionDep,
+    volunteer: CurrentVolunteer,
+    body: schemas.RedemptionCodeCreate | None = None,
 ) -> schemas.RedemptionCodeOut:
-    return await codes.new_code_for(session, volunteer=volunteer)
+    return await codes.new_code_for(session, volunteer=volunteer, data=body)
 
 
 @router.post(
     "/me/offline-code-secret",
     tags=["me"],
     summary="Provision the wallet's offline-code secret (shown once; a new call replaces it)",
+    description="`max_amount` bounds every offline code of the wallet until the next "
+    "provisioning; without it, offline codes pay any amount the balance covers.",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(*AUTH_ERRORS),
+    responses=error_responses(*AUTH_ERRORS, *BODY_ERRORS),
 )
 async def provision_offline_code_secret(
-    session: SessionDep, volunteer: CurrentVolunteer
+    session: SessionDep,
+    volunteer: CurrentVolunteer,
+    body: schemas.OfflineCodeSecretCreate | None = None,
 ) -> schemas.OfflineCodeSecret:
-    return await codes.offline_secret_for(session, volunteer=volunteer)
+    return await codes.offline_secret_for(session, volunteer=volunteer, data=body)

@@ -240,11 +240,32 @@ class TerminalRegistered(Terminal):
 # Redemption codes
 
 
+class RedemptionCodeCreate(_Request):
+    """The volunteer's bounds on what the code may pay; none, and only the balance bounds it."""
+
+    max_amount: Amount | None = Field(
+        default=None, description="The most the code may pay; a terminal asking more is refused"
+    )
+    offer_id: uuid.UUID | None = Field(
+        default=None,
+        description="An offer of your region: the code pays for this offer and nothing else",
+    )
+
+
 class RedemptionCodeOut(BaseModel):
     code: str = Field(description="18 digits; show it as a QR code and as digits")
     kind: CodeKind
     expires_at: datetime
     qr_png: str = Field(description="The code as a PNG QR image, a data: URI")
+    max_amount: int | None = Field(description="The most the code may pay; None: no bound")
+    offer_id: uuid.UUID | None = Field(description="The only offer the code pays for, if any")
+
+
+class OfflineCodeSecretCreate(_Request):
+    max_amount: Amount | None = Field(
+        default=None,
+        description="The most any one offline code of this wallet may pay; None: no bound",
+    )
 
 
 class OfflineCodeSecret(BaseModel):
@@ -257,6 +278,7 @@ class OfflineCodeSecret(BaseModel):
     period_seconds: int
     format: str
     otpauth_uri: str
+    max_amount: int | None = Field(description="The most any one offline code may pay")
 
 
 # Redemption at the terminal
@@ -282,7 +304,8 @@ class Refusal(BaseModel):
 
 
 class Receipt(BaseModel):
-    """The outcome of one redemption attempt."""
+    """The outcome of one redemption attempt: what the terminal asked and got, never
+    what the volunteer has left (that is the volunteer's own to see, in the wallet)."""
 
     id: uuid.UUID
     request_no: str
@@ -291,7 +314,6 @@ class Receipt(BaseModel):
     terminal_id: uuid.UUID
     offer_id: uuid.UUID | None
     amount: int | None
-    balance_after: int | None = Field(description="The volunteer's available 良票 after it")
     volunteer: str | None = Field(description="The volunteer's name, masked: 张*明")
     code_kind: CodeKind | None
     transaction_id: uuid.UUID | None

@@ -16,7 +16,9 @@ from app.ledger.errors import InsufficientBalance
 from app.merchants import redemption, schemas
 from app.merchants.errors import (
     CodeExpired,
+    CodeLimitExceeded,
     CodeMalformed,
+    CodeOfferMismatch,
     CodeOtherRegion,
     CodeRetired,
     CodeUnknown,
@@ -54,7 +56,9 @@ nonce="<16-64 of A-Za-z0-9_->";keyid="<terminal id>";alg="ed25519"` and
     summary="Redeem a volunteer's code for an offer or an amount, once per request_no",
     description=SIGNED
     + "\n\nThe same `request_no` replays the stored outcome (a refusal too); another "
-    "body under it is refused. A refused redemption consumes nothing.",
+    "body under it is refused. A refused redemption moves no 良票, but a code that reached "
+    "its volunteer is spent by the attempt, refused or not: the volunteer makes a new one. "
+    "Neither a receipt nor a refusal tells the volunteer's balance.",
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(
         *TERMINAL_AUTH_ERRORS,
@@ -70,6 +74,8 @@ nonce="<16-64 of A-Za-z0-9_->";keyid="<terminal id>";alg="ed25519"` and
         CodeUsed,
         CodeRetired,
         CodeOtherRegion,
+        CodeOfferMismatch,
+        CodeLimitExceeded,
         OfferUnavailable,
         OfferInactive,
         OfferNotValidToday,
@@ -107,6 +113,7 @@ async def get_redemption_result(
         RedemptionNotSucceeded,
         RedemptionAlreadyRefunded,
         VoidWindowClosed,
+        InsufficientBalance,
     ),
 )
 async def void_redemption(

@@ -52,7 +52,7 @@ async def test_redeeming_an_amount_moves_it_from_the_wallet_to_the_merchant(
     assert body["status"] == "succeeded"
     assert body["request_no"] == "R-0001"
     assert body["amount"] == 20
-    assert body["balance_after"] == 30
+    assert "balance_after" not in body
     assert body["volunteer"] == "志**乙"
     assert body["code_kind"] == "online"
     assert body["refusal"] is None
@@ -121,7 +121,7 @@ async def test_the_same_request_no_with_another_body_is_refused(
     assert await wallet_balance(session, shop.world.volunteer_a) == 40
 
 
-async def test_an_unfunded_redemption_is_refused_recorded_and_leaves_the_code_usable(
+async def test_an_unfunded_redemption_is_refused_recorded_and_spends_the_code(
     client: httpx.AsyncClient, session: AsyncSession, shop: Shop
 ) -> None:
     await fund(session, shop.world.volunteer_a, 5)
@@ -139,7 +139,7 @@ async def test_an_unfunded_redemption_is_refused_recorded_and_leaves_the_code_us
     assert attempt.refusal_code == "insufficient_balance"
     assert attempt.transaction_id is None
     row = await fetch_one(session, select(RedemptionCode))
-    assert row.status == CodeStatus.active
+    assert row.status == CodeStatus.used
 
     # The refusal is the attempt's answer: the terminal gets it again, and can ask for it.
     replayed = await shop.client.redeem(code, request_no="R-1", amount=10)
@@ -152,10 +152,12 @@ async def test_an_unfunded_redemption_is_refused_recorded_and_leaves_the_code_us
     assert queried.json()["refusal"]["code"] == "insufficient_balance"
     assert queried.json()["refusal"]["status"] == 409
 
-    # The code was not consumed: a smaller amount under a new number goes through.
-    accepted = await shop.client.redeem(code, request_no="R-2", amount=5)
+    # The code was spent by the refusal: a new number is refused, a new code goes through.
+    again = await shop.client.redeem(code, request_no="R-2", amount=5)
+    assert (again.status_code, again.json()["code"]) == (409, "code_used")
+    accepted = await shop.client.redeem(await shop.code(client), request_no="R-3", amount=5)
     assert accepted.status_code == 201, accepted.text
-    assert accepted.json()["balance_after"] == 0
+    assert await wallet_balance(session, shop.world.volunteer_a) == 0
 
 
 async def test_the_query_answers_succeeded_and_unknown_requests(
@@ -210,7 +212,8 @@ async def test_neither_offer_nor_amount_or_both_is_a_validation_error(
 async def _refused(
     shop: Shop, client: httpx.AsyncClient, session: AsyncSession, **redeem: Any
 ) -> httpx.Response:
-    """Redeem with a fresh code; assert nothing moved; return the refusal."""
+    """Redeem with a fresh code; assert no 良票 moved and the code is spent; return the
+    refusal."""
     before = await wallet_balance(session, shop.world.volunteer_a)
     received = await merchant_balance(session, shop.merchant)
     code = await shop.code(client)
@@ -221,7 +224,7 @@ async def _refused(
     row = await fetch_one(
         session, select(RedemptionCode).where(RedemptionCode.code_hash == hash_code(code))
     )
-    assert row.status == CodeStatus.active, "a refused redemption consumed the code"
+    assert row.status == CodeStatus.used, "a refused redemption gave the code back"
     return response
 
 

@@ -346,7 +346,7 @@ class StatementNotReady(AppError):
     status, code, title = (
         409,
         "statement_not_ready",
-        "A day's statement is available from the next day (region time)",
+        "That day has not begun yet in the region's time zone",
     )
 
 

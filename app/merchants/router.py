@@ -47,7 +47,12 @@ from app.merchants.errors import (
     TerminalNotFound,
     TerminalStatusTransitionInvalid,
 )
-from app.merchants.models import MerchantCategory, MerchantStatus, TerminalStatus
+from app.merchants.models import (
+    MerchantCategory,
+    MerchantStatus,
+    RedemptionStatus,
+    TerminalStatus,
+)
 from app.orgs.errors import UnitNotFound
 
 router = APIRouter(prefix="/v1")
@@ -279,13 +284,13 @@ async def register_terminal(
 @router.get(
     "/merchants/{merchant_id}/terminals",
     tags=["terminals"],
-    summary="List a merchant's terminals",
-    responses=error_responses(*ON_MERCHANT_AS_OWNER),
+    summary="List a merchant's terminals, oldest first",
+    responses=error_responses(*ON_MERCHANT_AS_OWNER, InvalidCursor),
 )
 async def list_terminals(
-    merchant_id: uuid.UUID, session: SessionDep, actor: CurrentMerchantActor
-) -> list[schemas.Terminal]:
-    return await service.list_terminals(session, actor=actor, merchant_id=merchant_id)
+    merchant_id: uuid.UUID, session: SessionDep, actor: CurrentMerchantActor, page: PageDep
+) -> Page[schemas.Terminal]:
+    return await service.list_terminals(session, actor=actor, merchant_id=merchant_id, page=page)
 
 
 _TERMINAL_CHANGE = error_responses(
@@ -381,11 +386,16 @@ async def refund_redemption(
 @router.get(
     "/merchants/{merchant_id}/statements/{day}",
     tags=["settlement"],
-    summary="A day's statement (region time), as JSON or CSV, from the next day on",
+    summary="A day's statement (region time), as JSON or CSV; provisional for today",
+    description="The region's current day gives a provisional statement (`provisional`: "
+    "true, no digest): lines may still join it. From the next day on the statement is "
+    "final and `X-Statement-SHA256` carries the SHA-256 of its CSV. A day the region has "
+    "not reached is refused with `statement_not_ready`, naming the region's date.",
     response_model=schemas.Statement,
     responses={
         200: {
-            "description": "The statement; `X-Statement-SHA256` is the SHA-256 of its CSV",
+            "description": "The statement; `X-Statement-SHA256` (final statements only) is "
+            "the SHA-256 of its CSV",
             "content": {"text/csv": {"schema": {"type": "string"}}},
         },
         **error_responses(*ON_MERCHANT_AS_OWNER, StatementNotReady),
@@ -402,20 +412,47 @@ async def get_merchant_statement(
     result, body = await settlement.statement(
         session, actor=actor, merchant_id=merchant_id, day=day
     )
+    digest = {"X-Statement-SHA256": result.csv_sha256} if result.csv_sha256 else {}
     if output == "csv" or (output is None and "text/csv" in (accept or "")):
+        name = f"statement-{merchant_id}-{day}{'-provisional' if result.provisional else ''}"
         return Response(
             body,
             media_type="text/csv; charset=utf-8",
             headers={
-                "X-Statement-SHA256": result.csv_sha256,
+                **digest,
                 "Content-Digest": signing.content_digest(body.encode()),
-                "Content-Disposition": f'attachment; filename="statement-{merchant_id}-{day}.csv"',
+                "Content-Disposition": f'attachment; filename="{name}.csv"',
             },
         )
-    return Response(
-        result.model_dump_json(),
-        media_type="application/json",
-        headers={"X-Statement-SHA256": result.csv_sha256},
+    return Response(result.model_dump_json(), media_type="application/json", headers=digest)
+
+
+@router.get(
+    "/merchants/{merchant_id}/redemptions",
+    tags=["settlement"],
+    summary="A merchant's redemption attempts, newest first (its managers, owner, cashiers)",
+    description="Filter by business `day` in the region's time zone (a day the region has "
+    "not reached is refused with `statement_not_ready`), by terminal and by outcome. "
+    "Refusals are listed too, with their code; no balance of anyone appears.",
+    responses=error_responses(*ON_MERCHANT, InvalidCursor, StatementNotReady),
+)
+async def list_merchant_redemptions(
+    merchant_id: uuid.UUID,
+    session: SessionDep,
+    actor: CurrentMerchantActor,
+    page: PageDep,
+    day: Annotated[date | None, Query(description="A business day, region time")] = None,
+    terminal_id: uuid.UUID | None = None,
+    outcome: Annotated[RedemptionStatus | None, Query(alias="status")] = None,
+) -> Page[schemas.Receipt]:
+    return await settlement.redemptions(
+        session,
+        actor=actor,
+        merchant_id=merchant_id,
+        day=day,
+        terminal_id=terminal_id,
+        status=outcome,
+        page=page,
     )
 
 

@@ -378,12 +378,18 @@ class Statement(BaseModel):
     merchant_name: str
     date: date
     timezone: str
+    provisional: bool = Field(
+        description="True for the region's current day: lines may still join it, so it "
+        "has no digest until the day has closed"
+    )
     lines: list[StatementLine]
     totals: StatementTotals
     settlement: Settlement | None = Field(
         description="The monthly settlement that covers this day, once it has run"
     )
-    csv_sha256: str = Field(description="SHA-256 (hex) of this statement's CSV form")
+    csv_sha256: str | None = Field(
+        description="SHA-256 (hex) of this statement's CSV form; null while provisional"
+    )
 
 
 # Years 2000-2999: the month after the period must be a date too (no year 0, no 10000).

@@ -656,15 +656,23 @@ async def register_terminal(
 
 
 async def list_terminals(
-    session: AsyncSession, *, actor: MerchantActor, merchant_id: uuid.UUID
-) -> list[schemas.Terminal]:
+    session: AsyncSession, *, actor: MerchantActor, merchant_id: uuid.UUID, page: PageParams
+) -> Page[schemas.Terminal]:
+    """A merchant's terminals, oldest first, revoked ones included."""
     merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id, owner=True)
-    rows = await session.scalars(
-        select(Terminal)
-        .where(Terminal.merchant_id == merchant.id)
-        .order_by(Terminal.created_at, Terminal.id)
+    query = select(Terminal).where(Terminal.merchant_id == merchant.id)
+    after = decode_keyset(page.cursor)
+    if after is not None:
+        query = query.where(after_keyset(Terminal.created_at, Terminal.id, after))
+    rows = list(
+        await session.scalars(
+            query.order_by(Terminal.created_at, Terminal.id).limit(page.limit + 1)
+        )
     )
-    return [_terminal_out(t) for t in rows]
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    next_cursor = keyset_cursor(rows[-1].created_at, rows[-1].id) if more else None
+    return Page(items=[_terminal_out(t) for t in rows], next_cursor=next_cursor)
 
 
 _TERMINAL_TRANSITIONS: dict[TerminalStatus, frozenset[TerminalStatus]] = {

@@ -1,9 +1,12 @@
 """Daily statements of a merchant's account, and the region's monthly settlement.
 
 A statement lists one business day (region time) of redemptions, voids, refunds
-and settlements with their totals, as JSON and as CSV; the JSON carries the
-CSV's SHA-256 so that a merchant can check the file it downloaded. A day's
-statement exists from the next day on, when no more lines can join it.
+and settlements with their totals, as JSON and as CSV. The region's current day
+has a provisional statement: lines may still join it, so it carries no digest.
+From the next day on it is final, and the JSON carries the CSV's SHA-256 so that
+a merchant can check the file it downloaded. A day the region has not reached is
+refused, naming the region's date. `redemptions` lists a merchant's attempts,
+newest first, by region day, terminal and outcome.
 
 Settling month M moves, per merchant, what its receipts account received up to
 the end of M and has not been settled yet (capped by what the account holds, as
@@ -19,13 +22,14 @@ import hashlib
 import io
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
+from app.core.pagination import Page, PageParams, before_keyset, decode_keyset, keyset_cursor
 from app.identity.principals import StaffContext
 from app.ledger import service as ledger
 from app.merchants import schemas
@@ -38,6 +42,7 @@ from app.merchants.models import (
     RedemptionRefund,
     RedemptionStatus,
 )
+from app.merchants.redemption import receipt
 from app.orgs.models import Region
 
 CSV_COLUMNS = (
@@ -108,8 +113,7 @@ async def statement(
     merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id, owner=True)
     region = await session.get(Region, merchant.region_id)
     assert region is not None
-    if day >= clock.today_in(region.timezone):
-        raise StatementNotReady(f"The statement of {day} is available from the next day")
+    provisional = _reached(day, region) == "today"
     start, end = _bounds(day, date.fromordinal(day.toordinal() + 1), region.timezone)
     lines: list[schemas.StatementLine] = []
 
@@ -215,12 +219,12 @@ async def statement(
         )
     )
     body = statement_csv(lines)
-    sha256_hex = hashlib.sha256(body.encode()).hexdigest()
     result = schemas.Statement(
         merchant_id=merchant.id,
         merchant_name=merchant.name,
         date=day,
         timezone=region.timezone,
+        provisional=provisional,
         lines=lines,
         totals=schemas.StatementTotals(
             redemptions=sum(1 for line in lines if line.type == "redemption"),
@@ -231,9 +235,59 @@ async def statement(
             settled=total("settlement"),
         ),
         settlement=_settlement_out(covering) if covering is not None else None,
-        csv_sha256=sha256_hex,
+        csv_sha256=None if provisional else hashlib.sha256(body.encode()).hexdigest(),
     )
     return result, body
+
+
+def _reached(day: date, region: Region) -> Literal["past", "today"]:
+    """Whether the region's clock has passed `day` or is on it; a later day is refused."""
+    today = clock.today_in(region.timezone)
+    if day > today:
+        raise StatementNotReady(f"It is {today} in {region.timezone}: {day} has not begun")
+    return "today" if day == today else "past"
+
+
+async def redemptions(
+    session: AsyncSession,
+    *,
+    actor: MerchantActor,
+    merchant_id: uuid.UUID,
+    day: date | None,
+    terminal_id: uuid.UUID | None,
+    status: RedemptionStatus | None,
+    page: PageParams,
+) -> Page[schemas.Receipt]:
+    """A merchant's redemption attempts, newest first; by its managers, owner and cashiers.
+
+    `day` is a business day in the region's time zone."""
+    merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id)
+    query = select(Redemption).where(
+        Redemption.merchant_id == merchant.id,
+        Redemption.status != RedemptionStatus.pending,
+    )
+    if day is not None:
+        region = await session.get(Region, merchant.region_id)
+        assert region is not None
+        _reached(day, region)
+        start, end = _bounds(day, date.fromordinal(day.toordinal() + 1), region.timezone)
+        query = query.where(Redemption.created_at >= start, Redemption.created_at < end)
+    if terminal_id is not None:
+        query = query.where(Redemption.terminal_id == terminal_id)
+    if status is not None:
+        query = query.where(Redemption.status == status)
+    newer = decode_keyset(page.cursor)
+    if newer is not None:
+        query = query.where(before_keyset(Redemption.created_at, Redemption.id, newer))
+    rows = list(
+        await session.scalars(
+            query.order_by(Redemption.created_at.desc(), Redemption.id.desc()).limit(page.limit + 1)
+        )
+    )
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    next_cursor = keyset_cursor(rows[-1].created_at, rows[-1].id) if more else None
+    return Page(items=[receipt(r) for r in rows], next_cursor=next_cursor)
 
 
 async def _sums_by_merchant(session: AsyncSession, query: Any) -> dict[uuid.UUID, int]:

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Security
+from fastapi.openapi.models import APIKey, APIKeyIn
+from fastapi.security.base import SecurityBase
 from sqlalchemy import String, Uuid, bindparam, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -153,9 +155,32 @@ async def _terminal_spending_nonce(
     return found, None
 
 
+class TerminalSignatureScheme(SecurityBase):
+    """Declares the terminals' request signatures as the spec's `TerminalSignature`
+    security scheme; `current_terminal` is what checks them."""
+
+    def __init__(self) -> None:
+        self.model = APIKey(
+            **{"in": APIKeyIn.header},
+            name="Signature",
+            description="RFC 9421 HTTP Message Signatures by the terminal's Ed25519 key: "
+            "`Signature-Input` (covering @method, @path, @query and content-digest, with "
+            "created, nonce, keyid = the terminal id and alg = ed25519), `Signature`, and "
+            "the body's RFC 9530 `Content-Digest`. No bearer token.",
+        )
+        self.scheme_name = "TerminalSignature"
+
+    async def __call__(self) -> None:
+        return None
+
+
+terminal_signature = TerminalSignatureScheme()
+
+
 async def current_terminal(
     request: Request,
     session: SessionDep,
+    _declared: Annotated[None, Security(terminal_signature)],
     signature_input: Annotated[
         str | None,
         Header(

@@ -117,13 +117,13 @@ async def test_the_csv_form_hashes_to_the_sha256_in_the_json(
     assert sum(int(row["amount"]) for row in rows) == 35
 
 
-async def test_a_statement_is_available_from_the_next_day_to_its_owner_and_managers(
+async def test_a_statement_is_final_from_the_next_day_to_its_owner_and_managers(
     client: httpx.AsyncClient, session: AsyncSession, shop: Shop
 ) -> None:
     url = f"/v1/merchants/{shop.merchant.id}/statements/2031-05-06"
 
-    with clock.travel(LATE):
-        today = await client.get(url, headers=shop.auth("owner"))
+    with clock.travel(MORNING):
+        before = await client.get(url, headers=shop.auth("owner"))
     with clock.travel(NEXT_DAY):
         cashier = await client.get(url, headers=shop.auth("cashier"))
         manager = await client.get(url, headers=shop.auth("station_admin_x"))
@@ -132,7 +132,8 @@ async def test_a_statement_is_available_from_the_next_day_to_its_owner_and_manag
             f"/v1/merchants/{shop.merchant.id}/statements/2031-13-01", headers=shop.auth("owner")
         )
 
-    assert (today.status_code, today.json()["code"]) == (409, "statement_not_ready")
+    assert before.json()["provisional"] is True
+    assert manager.json()["provisional"] is False
     assert (cashier.status_code, cashier.json()["code"]) == (403, "merchant_owner_required")
     assert manager.status_code == 200
     assert manager.json()["lines"] == []
@@ -226,3 +227,59 @@ async def test_a_settlement_takes_only_receipts_up_to_the_months_end(
     assert statement.json()["settlement"]["amount"] == 7
     assert [line["type"] for line in statement.json()["lines"]] == ["redemption", "settlement"]
     assert statement.json()["totals"]["settled"] == 10
+
+
+async def test_today_has_a_provisional_statement_without_a_digest(
+    client: httpx.AsyncClient, session: AsyncSession, shop: Shop
+) -> None:
+    with clock.travel(MORNING):
+        await fund(session, shop.world.volunteer_a, 100)
+        await _redeem(client, shop, "P-1", 10)
+        await _redeem(client, shop, "P-2", 15)
+    url = f"/v1/merchants/{shop.merchant.id}/statements/2031-05-06"
+
+    with clock.travel(LATE):
+        as_json = await client.get(url, headers=shop.auth("owner"))
+        as_csv = await client.get(url + "?format=csv", headers=shop.auth("owner"))
+        await _redeem(client, shop, "P-3", 5)
+        later = await client.get(url, headers=shop.auth("owner"))
+    with clock.travel(NEXT_DAY):
+        final = await client.get(url, headers=shop.auth("owner"))
+
+    assert as_json.status_code == 200, as_json.text
+    body = as_json.json()
+    assert body["provisional"] is True
+    assert body["csv_sha256"] is None
+    assert "x-statement-sha256" not in as_json.headers
+    assert body["totals"]["redeemed"] == 25
+    assert as_csv.status_code == 200
+    assert "x-statement-sha256" not in as_csv.headers
+    assert "provisional" in as_csv.headers["content-disposition"]
+    # Lines join the provisional statement until the day ends; then it is final.
+    assert later.json()["totals"]["redeemed"] == 30
+    assert final.json()["provisional"] is False
+    assert final.json()["totals"]["redeemed"] == 30
+    assert final.headers["x-statement-sha256"] == final.json()["csv_sha256"]
+
+
+async def test_a_day_the_region_has_not_reached_is_refused_with_the_regions_date(
+    client: httpx.AsyncClient, shop: Shop
+) -> None:
+    # 2031-05-06 20:00 UTC is already 7 May in Shanghai; 8 May has not begun there.
+    evening_utc = datetime(2031, 5, 6, 20, 0, tzinfo=UTC)
+    base = f"/v1/merchants/{shop.merchant.id}"
+
+    with clock.travel(evening_utc):
+        utc_date = await client.get(f"{base}/statements/2031-05-06", headers=shop.auth("owner"))
+        region_today = await client.get(f"{base}/statements/2031-05-07", headers=shop.auth("owner"))
+        tomorrow = await client.get(f"{base}/statements/2031-05-08", headers=shop.auth("owner"))
+        listed = await client.get(
+            f"{base}/redemptions", params={"day": "2031-05-08"}, headers=shop.auth("owner")
+        )
+
+    assert utc_date.json()["provisional"] is False
+    assert region_today.json()["provisional"] is True
+    assert (tomorrow.status_code, tomorrow.json()["code"]) == (409, "statement_not_ready")
+    assert "2031-05-07" in tomorrow.json()["detail"]
+    assert "Asia/Shanghai" in tomorrow.json()["detail"]
+    assert (listed.status_code, listed.json()["code"]) == (409, "statement_not_ready")

@@ -699,6 +699,11 @@ async def _refund(c: Ctx) -> Req:
     )
 
 
+@call("GET /v1/merchants/{merchant_id}/redemptions")
+async def _merchant_redemptions(c: Ctx) -> Req:
+    return Req(path={"merchant_id": c.t.merchant})
+
+
 @call("GET /v1/merchants/{merchant_id}/statements/{day}")
 async def _statement(c: Ctx) -> Req:
     return Req(path={"merchant_id": c.t.merchant, "day": yesterday().isoformat()})

@@ -297,6 +297,7 @@ MATRIX: dict[str, Access] = {
     "POST /v1/merchants/{merchant_id}/redemptions/{redemption_id}/refunds": merchant_m(
         cashier=False
     ),
+    "GET /v1/merchants/{merchant_id}/redemptions": merchant_m(cashier=True),
     "GET /v1/merchants/{merchant_id}/statements/{day}": merchant_m(cashier=False),
     "GET /v1/regions/{region_id}/merchant-policy": bearer(
         STAFF_HERE, e403=VOLUNTEERS | MERCHANT_STAFF, e404={OTHER_ADMIN}

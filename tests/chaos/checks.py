@@ -232,11 +232,16 @@ async def _redemptions(conn: asyncpg.Connection, journal: Journal, found: Findin
     for (terminal_id, request_no), op in sent.items():
         if op.outcome in ("ok", "refused") and (terminal_id, request_no) not in rows:
             found.fail(f"redemption {request_no} answered {op.status} but has no row")
+    # A code serves one resolved attempt, success or refusal, and no attempt goes uncounted.
     used_codes = await conn.fetchval("SELECT count(*) FROM redemption_codes WHERE status = 'used'")
-    succeeded = sum(1 for r in rows.values() if r["status"] == "succeeded")
-    if used_codes != succeeded:
-        found.fail(f"{used_codes} codes used by {succeeded} successful redemptions")
-    found.effects["redemptions_succeeded"] = succeeded
+    attempts = await conn.fetchval(
+        "SELECT count(*) FROM redemptions WHERE code_kind = 'online' AND status <> 'pending'"
+    )
+    if used_codes != attempts:
+        found.fail(f"{used_codes} codes used by {attempts} resolved redemption attempts")
+    found.effects["redemptions_succeeded"] = sum(
+        1 for r in rows.values() if r["status"] == "succeeded"
+    )
     found.effects["redemptions_refused"] = sum(1 for r in rows.values() if r["status"] == "refused")
     found.effects["liangpiao_redeemed"] = sum(
         int(r["amount"] or 0) for r in rows.values() if r["status"] == "succeeded"

@@ -49,6 +49,51 @@ def ensure_sqlite_dir(database_url: str) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
+def sqlite_path(database_url: str) -> Path | None:
+    """The file of a SQLite URL; None for another database or an in-memory one."""
+    if not database_url.startswith("sqlite") or ":///" not in database_url:
+        return None
+    path = database_url.split(":///", 1)[1].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+async def schema_problem(settings: Settings) -> str | None:
+    """Why the database cannot serve this code, in one line; None when its schema is current.
+
+    Nothing is created: a SQLite file that does not exist is reported, not made."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    migrate_hint = "run `python -m app migrate` first"
+    path = sqlite_path(settings.database_url)
+    if path is not None and not path.exists():
+        return f"no database at {path}: {migrate_hint}"
+    engine = create_async_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            current = await conn.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_heads()
+            )
+    except (OSError, SQLAlchemyError) as exc:
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return f"cannot reach the database {where}: {reason}"
+    finally:
+        await engine.dispose()
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if not current:
+        return f"the database has no schema: {migrate_hint}"
+    if set(current) != set(heads):
+        return (
+            f"the database schema is at {', '.join(current)} but this code needs "
+            f"{', '.join(heads)}: run `python -m app migrate`"
+        )
+    return None
+
+
 def migrate(settings: Settings, revision: str = "head") -> None:
     ensure_sqlite_dir(settings.database_url)
     command.upgrade(alembic_config(settings.database_url), revision)
@@ -127,22 +172,51 @@ async def _worker(settings: Settings, once: bool) -> None:
         await db.dispose()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="upgrade the database to the newest schema")
-    sub.add_parser("seed-demo", help="load the 吴江区 demo region (idempotent)")
-    admin = sub.add_parser("create-admin", help="create a center admin of the first region")
-    admin.add_argument("username")
-    admin.add_argument("--password", help="default: a random one, printed once")
-    sub.add_parser("openapi", help="print the OpenAPI document")
-    srv = sub.add_parser("serve", help="serve the API with uvicorn")
-    srv.add_argument("--host", default="127.0.0.1")
-    srv.add_argument("--port", type=int, default=8000)
-    sub.add_parser("verify-ledger", help="replay the ledger and check every invariant")
-    wrk = sub.add_parser("worker", help="run background jobs")
+# Commands that only make sense on a migrated database: each says so in one line if not.
+NEEDS_SCHEMA = frozenset({"seed-demo", "create-admin", "serve", "worker", "verify-ledger"})
+
+EPILOG = """Settings come from LIANGPIAO_* environment variables or a .env file (see README.md):
+LIANGPIAO_DATABASE_URL (default sqlite+aiosqlite:///var/liangpiao.db) and
+LIANGPIAO_ENVIRONMENT (dev, test or prod; required with a PostgreSQL URL)."""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("liangpiao")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="python -m app", description=__doc__, epilog=EPILOG, formatter_class=defaults
+    )
+    parser.add_argument("--version", action="version", version=f"liangpiao {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, description=summary, formatter_class=defaults)
+
+    command("migrate", "upgrade the database to the newest schema (creates a SQLite file)")
+    command("seed-demo", "load the 吴江区 demo region (idempotent)")
+    admin = command("create-admin", "create a center admin of the first region")
+    admin.add_argument("username", help="the login name")
+    admin.add_argument("--password", help="its password; if omitted, a random one, printed once")
+    command("openapi", "print the OpenAPI document (needs no database)")
+    srv = command("serve", "serve the API with uvicorn")
+    srv.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    srv.add_argument("--port", type=int, default=8000, help="the port to listen on")
+    command("verify-ledger", "replay the ledger and check every invariant")
+    wrk = command("worker", "run the background jobs (outbox, holds, expiry, sealing)")
     wrk.add_argument("--once", action="store_true", help="run every job until idle, then exit")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     if args.command == "openapi":
         print_openapi()
@@ -152,6 +226,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if args.command in NEEDS_SCHEMA:
+        problem = asyncio.run(schema_problem(settings))
+        if problem is not None:
+            print(f"{args.command}: {problem}", file=sys.stderr)
+            return 2
     configure_logging(settings.log_level)
     if args.command == "migrate":
         migrate(settings)

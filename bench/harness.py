@@ -67,7 +67,12 @@ def fresh_database(prefix: str = "liangpiao_bench") -> Iterator[str]:
         subprocess.run(
             [PY, "-m", "app", "migrate"],
             cwd=ROOT,
-            env={**os.environ, "LIANGPIAO_DATABASE_URL": url, "LIANGPIAO_LOG_LEVEL": "WARNING"},
+            env={
+                **os.environ,
+                "LIANGPIAO_ENVIRONMENT": "test",
+                "LIANGPIAO_DATABASE_URL": url,
+                "LIANGPIAO_LOG_LEVEL": "WARNING",
+            },
             check=True,
             stdout=subprocess.DEVNULL,
         )

@@ -65,6 +65,18 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     @model_validator(mode="after")
+    def _refuse_postgresql_without_an_environment(self) -> Settings:
+        # `dev` is the embedded default; a server database must say what it serves.
+        if "environment" not in self.model_fields_set and self.database_url.startswith(
+            "postgresql"
+        ):
+            raise ConfigurationError(
+                "LIANGPIAO_DATABASE_URL names a PostgreSQL database but LIANGPIAO_ENVIRONMENT "
+                "is not set: set it to prod (or dev, test) to say what this process serves"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_dev_defaults_in_prod(self) -> Settings:
         if self.environment != "prod":
             return self

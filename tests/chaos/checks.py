@@ -318,6 +318,7 @@ def _verify_ledger_cli(database_url: str, found: Findings) -> None:
         cwd=ROOT,
         env={
             **os.environ,
+            "LIANGPIAO_ENVIRONMENT": "test",
             "LIANGPIAO_DATABASE_URL": database_url,
             "LIANGPIAO_LOG_LEVEL": "WARNING",
         },

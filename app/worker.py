@@ -19,6 +19,7 @@ from app.core.db import Database
 from app.integrations import outbox
 from app.ledger.jobs import expire_lots, time_out_holds
 from app.ledger.sealing import seal_pending
+from app.merchants.jobs import expire_reservations
 from app.merchants.jobs import purge_expired as purge_merchant_nonces_and_codes
 from app.rewards.handlers import on_hours_approved
 
@@ -55,6 +56,7 @@ def jobs() -> list[Job]:
         Job("seal-ledger", 5.0, seal_pending),
         Job("close-forgotten-checkouts", 60.0, close_forgotten_checkouts),
         Job("purge-terminal-nonces-and-codes", 300.0, purge_merchant_nonces_and_codes),
+        Job("expire-reservations", 30.0, expire_reservations),
     ]
 
 

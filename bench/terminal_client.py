@@ -124,7 +124,7 @@ class TerminalSigner:
 
 
 class TerminalClient:
-    """The terminal's three calls at the counter, over an httpx.AsyncClient."""
+    """The terminal's calls at the counter, over an httpx.AsyncClient."""
 
     def __init__(self, http: httpx.AsyncClient, signer: TerminalSigner) -> None:
         self.http = http
@@ -156,4 +156,10 @@ class TerminalClient:
     async def void(self, request_no: str) -> httpx.Response:
         return await self.send(
             self.signer.sign("POST", f"/v1/terminal/redemptions/{request_no}/void")
+        )
+
+    async def pick_up(self, pickup_code: str, *, request_no: str) -> httpx.Response:
+        payload = {"pickup_code": pickup_code, "request_no": request_no}
+        return await self.send(
+            self.signer.sign_json("POST", "/v1/terminal/reservations/pickups", payload)
         )

@@ -109,6 +109,23 @@ POLICY: tuple[Rule, ...] = (
             Limit("redemption.ip", "ip", "120/minute"),
         ),
     ),
+    # Pick-up codes are eight digits: a terminal guessing them meets this first.
+    Rule(
+        "POST",
+        "/v1/terminal/reservations/pickups",
+        (
+            Limit("pickup.principal", "principal", "30/minute"),
+            Limit("pickup.ip", "ip", "120/minute"),
+        ),
+    ),
+    Rule(
+        "POST",
+        "/v1/me/reservations",
+        (
+            Limit("reservation.principal", "principal", "10/minute"),
+            Limit("reservation.ip", "ip", "300/minute"),
+        ),
+    ),
     Rule("POST", "/v1/activities/{activity_id}/check-in", _ATTENDANCE),
     Rule("POST", "/v1/activities/{activity_id}/check-out", _ATTENDANCE),
     Rule(

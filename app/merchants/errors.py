@@ -356,3 +356,24 @@ class SettlementPeriodOpen(AppError):
         "settlement_period_open",
         "A month can be settled once it has ended (region time)",
     )
+
+
+# Reservations for pick-up
+class ReservationNotFound(TerminalRefusal):
+    status, code, title = 404, "reservation_not_found", "No open reservation has this id or code"
+
+
+class ReservationNotHeld(TerminalRefusal):
+    status, code, title = (
+        409,
+        "reservation_not_held",
+        "The reservation was already picked up, cancelled or timed out",
+    )
+
+
+class ReservationExpired(TerminalRefusal):
+    status, code, title = (
+        409,
+        "reservation_expired",
+        "The reservation timed out: its 良票 are released and the item back in stock",
+    )

@@ -1,5 +1,6 @@
-"""Tables of `app.merchants`: merchants and their staff, offers, terminals and their nonces,
-redemption codes, redemptions with their refunds, and monthly settlements.
+"""Tables of `app.merchants`: merchants and their staff, offers and their reservations,
+terminals and their nonces, redemption codes, redemptions with their refunds, and
+monthly settlements.
 
 The 良票 themselves live in the ledger; these rows are the merchant-side facts
 that point to ledger transactions (`transaction_id`) and answer the terminal's
@@ -21,6 +22,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -267,6 +269,8 @@ class OfflineCodeKey(IdMixin, Base):
 class CodeKind(StrEnum):
     online = "online"
     offline = "offline"
+    # Not a code the volunteer made at the counter: the pick-up of a reservation.
+    pickup = "pickup"
 
 
 class RedemptionStatus(StrEnum):
@@ -344,3 +348,54 @@ class MerchantSettlement(IdMixin, Base):
     transaction_id: Mapped[uuid.UUID | None]
     settled_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class ReservationStatus(StrEnum):
+    held = "held"  # the 良票 are held, the item set aside, until pick-up or timeout
+    picked_up = "picked_up"
+    cancelled = "cancelled"
+    expired = "expired"
+
+
+class OfferReservation(IdMixin, Base):
+    """A volunteer's reservation of one offer for pick-up at the merchant.
+
+    Reserving holds the offer's price in the wallet (a ledger hold), takes one of its
+    stock and counts against the volunteer's limit; the pick-up at a terminal posts the
+    hold as a redemption; a cancellation or the timeout releases the hold and gives the
+    stock and the usage back. `pickup_code` is the volunteer's to show at the counter,
+    unique among the merchant's open reservations.
+    """
+
+    __tablename__ = "offer_reservations"
+    __table_args__ = (
+        Index(
+            "uq_offer_reservations_open_pickup_code",
+            "merchant_id",
+            "pickup_code",
+            unique=True,
+            sqlite_where=text("status = 'held'"),
+            postgresql_where=text("status = 'held'"),
+        ),
+        Index("ix_offer_reservations_volunteer_created", "volunteer_id", "created_at"),
+        Index("ix_offer_reservations_merchant_created", "merchant_id", "created_at"),
+        Index("ix_offer_reservations_status_expires", "status", "expires_at"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"))
+    merchant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("merchants.id"))
+    offer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("offers.id"))
+    volunteer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("volunteers.id"))
+    hold_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ledger_holds.id"), unique=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    pickup_code: Mapped[str] = mapped_column(String(8))
+    status: Mapped[ReservationStatus] = mapped_column(String(16), default=ReservationStatus.held)
+    # The offer-limit period the reservation counted against; a release gives it back.
+    usage_period_key: Mapped[str | None] = mapped_column(String(16))
+    volunteer_display: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(80))
+    redemption_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("redemptions.id"))

@@ -156,16 +156,19 @@ def period_key(period: LimitPeriod, day: date) -> str:
     return f"{day.year}-{day.month:02d}"
 
 
-async def _check_offer(
+async def check_offer(
     session: AsyncSession,
     *,
-    terminal: TerminalContext,
+    region_id: uuid.UUID,
+    merchant_id: uuid.UUID,
     offer_id: uuid.UUID,
     volunteer_id: uuid.UUID,
     today: date,
 ) -> Offer:
+    """The merchant's offer if the volunteer may have it today (status, dates, stock left,
+    star level); the volunteer's limit is counted by `count_usage`."""
     offer = await session.get(Offer, offer_id)
-    if offer is None or offer.merchant_id != terminal.merchant_id:
+    if offer is None or offer.merchant_id != merchant_id:
         raise OfferUnavailable()
     if offer.status != OfferStatus.active:
         raise OfferInactive()
@@ -176,7 +179,7 @@ async def _check_offer(
     if offer.stock is not None and offer.stock <= 0:
         raise OfferOutOfStock()
     if offer.min_star_level > 0:
-        level = await star_level(session, region_id=terminal.region_id, volunteer_id=volunteer_id)
+        level = await star_level(session, region_id=region_id, volunteer_id=volunteer_id)
         if level < offer.min_star_level:
             # The volunteer's own level is theirs: the terminal hears what the offer needs.
             raise StarLevelTooLow(
@@ -185,7 +188,7 @@ async def _check_offer(
     return offer
 
 
-async def _take_stock(session: AsyncSession, offer: Offer) -> None:
+async def take_stock(session: AsyncSession, offer: Offer) -> None:
     if offer.stock is None:
         return
     result = await session.execute(
@@ -198,7 +201,7 @@ async def _take_stock(session: AsyncSession, offer: Offer) -> None:
         raise OfferOutOfStock()
 
 
-async def _count_usage(
+async def count_usage(
     session: AsyncSession, *, offer: Offer, volunteer_id: uuid.UUID, key: str
 ) -> None:
     """Count one redemption against the volunteer's limit, refusing past it (atomically)."""
@@ -229,13 +232,13 @@ async def _count_usage(
         )
 
 
-async def _claim(
+async def claim(
     session: AsyncSession, *, terminal: TerminalContext, request_no: str, fingerprint: str
 ) -> Redemption | None:
     """Claim the request number for this transaction; None if an attempt already has it.
 
     The row is written with core statements (no ORM round trip to load it back);
-    `_finish` writes the outcome.
+    `finish` writes the outcome.
     """
     redemption = Redemption(
         id=uuid.uuid4(),
@@ -304,13 +307,13 @@ _FINISH = (
 )
 
 
-async def _finish(session: AsyncSession, redemption: Redemption) -> None:
+async def finish(session: AsyncSession, redemption: Redemption) -> None:
     """Write the attempt's outcome onto its claimed row."""
     params = {f"p_{name}": getattr(redemption, name) for name in _OUTCOME_COLUMNS}
     await fetch_rows(session, _FINISH, {"p_id": redemption.id, **params})
 
 
-async def _attempt(
+async def attempt(
     session: AsyncSession, *, terminal_id: uuid.UUID, request_no: str, lock: bool = False
 ) -> Redemption:
     query = select(Redemption).where(
@@ -327,11 +330,11 @@ async def redeem(
 ) -> schemas.Receipt:
     """Redeem once per request number: checks, then one ledger transaction, or a refusal."""
     fingerprint = _fingerprint(data)
-    redemption = await _claim(
+    redemption = await claim(
         session, terminal=terminal, request_no=data.request_no, fingerprint=fingerprint
     )
     if redemption is None:
-        existing = await _attempt(session, terminal_id=terminal.id, request_no=data.request_no)
+        existing = await attempt(session, terminal_id=terminal.id, request_no=data.request_no)
         if existing.fingerprint != fingerprint:
             raise RequestNoReused()
         if existing.status == RedemptionStatus.refused:
@@ -347,7 +350,7 @@ async def redeem(
         await _refuse(session, redemption, recorded)
         # Not chained: the ledger's refusal carries the balance.
         raise recorded from None
-    await _finish(session, redemption)
+    await finish(session, redemption)
     return receipt(redemption)
 
 
@@ -359,7 +362,7 @@ async def _refuse(session: AsyncSession, redemption: Redemption, refusal: AppErr
     # What the savepoint rolled back did not happen; the attempt keeps who and what only.
     redemption.transaction_id = None
     redemption.usage_period_key = None
-    await _finish(session, redemption)
+    await finish(session, redemption)
 
 
 async def _redeem(
@@ -388,9 +391,10 @@ async def _redeem(
         amount = data.amount
         if data.offer_id is not None:
             today = clock.today_in(terminal.timezone)
-            offer = await _check_offer(
+            offer = await check_offer(
                 session,
-                terminal=terminal,
+                region_id=terminal.region_id,
+                merchant_id=terminal.merchant_id,
                 offer_id=data.offer_id,
                 volunteer_id=code.volunteer_id,
                 today=today,
@@ -404,9 +408,9 @@ async def _redeem(
         if code.max_amount is not None and amount > code.max_amount:
             raise CodeLimitExceeded()
         if offer is not None:
-            await _take_stock(session, offer)
+            await take_stock(session, offer)
             if usage_key is not None:
-                await _count_usage(
+                await count_usage(
                     session, offer=offer, volunteer_id=code.volunteer_id, key=usage_key
                 )
         account_id = terminal.merchant_account_id or await merchant_account_id(
@@ -464,26 +468,30 @@ async def get_attempt(
     session: AsyncSession, *, terminal: TerminalContext, request_no: str
 ) -> schemas.Receipt:
     """What became of an attempt: succeeded (maybe voided since), refused and why, or 404."""
-    return receipt(await _attempt(session, terminal_id=terminal.id, request_no=request_no))
+    return receipt(await attempt(session, terminal_id=terminal.id, request_no=request_no))
 
 
-async def _give_back_offer(session: AsyncSession, redemption: Redemption) -> None:
-    """A voided sale never happened: its stock and the volunteer's usage return."""
-    if redemption.offer_id is None:
-        return
+async def give_back(
+    session: AsyncSession,
+    *,
+    offer_id: uuid.UUID,
+    volunteer_id: uuid.UUID | None,
+    usage_period_key: str | None,
+) -> None:
+    """A sale that did not happen: its stock and the volunteer's usage return."""
     await session.execute(
         update(Offer)
-        .where(Offer.id == redemption.offer_id, Offer.stock.is_not(None))
+        .where(Offer.id == offer_id, Offer.stock.is_not(None))
         .values(stock=Offer.stock + 1)
         .execution_options(synchronize_session=False)
     )
-    if redemption.usage_period_key is not None and redemption.volunteer_id is not None:
+    if usage_period_key is not None and volunteer_id is not None:
         await session.execute(
             update(OfferUsage)
             .where(
-                OfferUsage.offer_id == redemption.offer_id,
-                OfferUsage.volunteer_id == redemption.volunteer_id,
-                OfferUsage.period_key == redemption.usage_period_key,
+                OfferUsage.offer_id == offer_id,
+                OfferUsage.volunteer_id == volunteer_id,
+                OfferUsage.period_key == usage_period_key,
                 OfferUsage.used > 0,
             )
             .values(used=OfferUsage.used - 1)
@@ -491,11 +499,23 @@ async def _give_back_offer(session: AsyncSession, redemption: Redemption) -> Non
         )
 
 
+async def _give_back_offer(session: AsyncSession, redemption: Redemption) -> None:
+    """A voided sale never happened: its stock and the volunteer's usage return."""
+    if redemption.offer_id is None:
+        return
+    await give_back(
+        session,
+        offer_id=redemption.offer_id,
+        volunteer_id=redemption.volunteer_id,
+        usage_period_key=redemption.usage_period_key,
+    )
+
+
 async def void(
     session: AsyncSession, *, terminal: TerminalContext, request_no: str
 ) -> schemas.Receipt:
     """Undo a redemption on its business day (region time); voiding twice is a no-op."""
-    redemption = await _attempt(session, terminal_id=terminal.id, request_no=request_no, lock=True)
+    redemption = await attempt(session, terminal_id=terminal.id, request_no=request_no, lock=True)
     if redemption.status == RedemptionStatus.voided:
         return receipt(redemption)
     if redemption.status != RedemptionStatus.succeeded:

@@ -8,7 +8,8 @@ import uuid
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from app.core.db import SessionDep
 from app.core.errors import (
@@ -18,30 +19,48 @@ from app.core.errors import (
     NotFound,
     error_responses,
 )
+from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
 from app.identity.principals import CurrentStaff, CurrentVolunteer
 from app.ledger.errors import InsufficientBalance, RefundExceedsRemainder
-from app.merchants import codes, redemption, schemas, service, settlement, signing
+from app.merchants import (
+    codes,
+    redemption,
+    reservations,
+    schemas,
+    service,
+    settlement,
+    signing,
+)
 from app.merchants.access import CurrentMerchantActor
 from app.merchants.errors import (
     CenterAdminRequired,
     CodeOfferNotFound,
     LocationRequired,
+    MerchantNotActive,
     MerchantNotFound,
     MerchantOwnerRequired,
     MerchantStatusTransitionInvalid,
+    MerchantSuspended,
     MerchantUsernameTaken,
     NotMerchantManager,
     NotMerchantMember,
     OfferDatesInvalid,
+    OfferInactive,
     OfferLimitIncomplete,
+    OfferLimitReached,
     OfferNotFound,
+    OfferNotValidToday,
+    OfferOutOfStock,
     PublicKeyInvalid,
     RedemptionNotFound,
     RedemptionNotSucceeded,
     RefundNoReused,
     RefundWindowClosed,
+    ReservationNotFound,
+    ReservationNotHeld,
     SettlementPeriodOpen,
+    StarLevelTooLow,
     StatementNotReady,
     StationInvalid,
     TerminalNotFound,
@@ -51,6 +70,7 @@ from app.merchants.models import (
     MerchantCategory,
     MerchantStatus,
     RedemptionStatus,
+    ReservationStatus,
     TerminalStatus,
 )
 from app.orgs.errors import UnitNotFound
@@ -522,3 +542,98 @@ async def provision_offline_code_secret(
     body: schemas.OfflineCodeSecretCreate | None = None,
 ) -> schemas.OfflineCodeSecret:
     return await codes.offline_secret_for(session, volunteer=volunteer, data=body)
+
+
+# Reservations for pick-up
+
+_OFFER_REFUSALS = (
+    OfferNotFound,
+    OfferInactive,
+    OfferNotValidToday,
+    OfferOutOfStock,
+    OfferLimitReached,
+    StarLevelTooLow,
+    MerchantNotActive,
+    MerchantSuspended,
+)
+
+
+@router.post(
+    "/me/reservations",
+    tags=["me"],
+    summary="Reserve an offer for pick-up: its price is held in the wallet until then",
+    description="The offer is checked as a redemption would check it, one of its stock is "
+    "set aside and the price held (available counts it as spent). A terminal picks it up "
+    "with the eight-digit `pickup_code`, which posts the hold as a redemption; cancelling, "
+    "or the timeout (24 hours, or the end of the offer's last valid day), releases the "
+    "hold and gives the stock back.",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(
+        *AUTH_ERRORS, *BODY_ERRORS, *IDEMPOTENCY_ERRORS, *_OFFER_REFUSALS, InsufficientBalance
+    ),
+)
+async def create_reservation(
+    body: schemas.ReservationCreate,
+    request: Request,
+    session: SessionDep,
+    volunteer: CurrentVolunteer,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await idempotent(
+        session,
+        request,
+        scope=f"volunteer:{volunteer.id}",
+        key=idempotency_key,
+        payload=body,
+        status_code=status.HTTP_201_CREATED,
+        run=lambda: reservations.reserve(session, volunteer=volunteer, data=body),
+    )
+
+
+@router.get(
+    "/me/reservations",
+    tags=["me"],
+    summary="My reservations, newest first",
+    responses=error_responses(*AUTH_ERRORS, InvalidCursor),
+)
+async def list_my_reservations(
+    session: SessionDep,
+    volunteer: CurrentVolunteer,
+    page: PageDep,
+    state: Annotated[ReservationStatus | None, Query(alias="status")] = None,
+) -> Page[schemas.Reservation]:
+    return await reservations.mine(session, volunteer=volunteer, status=state, page=page)
+
+
+@router.post(
+    "/me/reservations/{reservation_id}/cancel",
+    tags=["me"],
+    summary="Give up a reservation: the hold is released, the item back in stock",
+    description="Cancelling a cancelled reservation answers the same; one that was picked "
+    "up or timed out is refused with `reservation_not_held`.",
+    responses=error_responses(*AUTH_ERRORS, ReservationNotFound, ReservationNotHeld),
+)
+async def cancel_reservation(
+    reservation_id: uuid.UUID, session: SessionDep, volunteer: CurrentVolunteer
+) -> schemas.Reservation:
+    return await reservations.cancel(session, volunteer=volunteer, reservation_id=reservation_id)
+
+
+@router.get(
+    "/merchants/{merchant_id}/reservations",
+    tags=["offers"],
+    summary="What a merchant has to set aside: its reservations, newest first",
+    description="Volunteers' names are masked and the pick-up code is not shown: the "
+    "volunteer brings it to the counter.",
+    responses=error_responses(*ON_MERCHANT, InvalidCursor),
+)
+async def list_merchant_reservations(
+    merchant_id: uuid.UUID,
+    session: SessionDep,
+    actor: CurrentMerchantActor,
+    page: PageDep,
+    state: Annotated[ReservationStatus | None, Query(alias="status")] = None,
+) -> Page[schemas.MerchantReservation]:
+    return await reservations.of_merchant(
+        session, actor=actor, merchant_id=merchant_id, status=state, page=page
+    )

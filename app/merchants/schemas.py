@@ -16,6 +16,7 @@ from app.merchants.models import (
     MerchantStatus,
     OfferStatus,
     RedemptionStatus,
+    ReservationStatus,
     TerminalStatus,
 )
 
@@ -404,3 +405,52 @@ class SettlementRun(BaseModel):
     period: str
     settlements: list[Settlement] = Field(description="One per merchant with receipts")
     total: int
+
+
+# Reservations for pick-up
+
+PickupCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
+
+
+class ReservationCreate(_Request):
+    offer_id: uuid.UUID
+
+
+class Reservation(BaseModel):
+    """A reservation as its volunteer sees it, with the code to show at the counter."""
+
+    id: uuid.UUID
+    status: ReservationStatus
+    offer_id: uuid.UUID
+    offer_title: str
+    merchant_id: uuid.UUID
+    merchant_name: str
+    amount: int = Field(description="良票 held in the wallet until pick-up or timeout")
+    pickup_code: str | None = Field(
+        description="Shown at the counter to pick up; null once the reservation has closed"
+    )
+    expires_at: datetime
+    created_at: datetime
+    resolved_at: datetime | None
+    redemption_id: uuid.UUID | None = Field(description="The redemption of the pick-up")
+
+
+class MerchantReservation(BaseModel):
+    """A reservation as the merchant sees it: what to set aside, for whom (masked), until
+    when; never the pick-up code, which the volunteer brings."""
+
+    id: uuid.UUID
+    status: ReservationStatus
+    offer_id: uuid.UUID
+    offer_title: str
+    amount: int
+    volunteer: str = Field(description="The volunteer's name, masked: 张*明")
+    expires_at: datetime
+    created_at: datetime
+    resolved_at: datetime | None
+    redemption_id: uuid.UUID | None
+
+
+class PickupRequest(_Request):
+    request_no: RequestNo
+    pickup_code: PickupCode

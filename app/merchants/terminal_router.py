@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, status
 from app.core.db import SessionDep
 from app.core.errors import MalformedBody, UnsupportedMediaType, ValidationFailed, error_responses
 from app.ledger.errors import InsufficientBalance
-from app.merchants import redemption, schemas
+from app.merchants import redemption, reservations, schemas
 from app.merchants.errors import (
     CodeExpired,
     CodeLimitExceeded,
@@ -34,6 +34,8 @@ from app.merchants.errors import (
     RedemptionNotFound,
     RedemptionNotSucceeded,
     RequestNoReused,
+    ReservationExpired,
+    ReservationNotFound,
     StarLevelTooLow,
     VoidWindowClosed,
 )
@@ -120,3 +122,27 @@ async def void_redemption(
     request_no: RequestNoPath, session: SessionDep, terminal: CurrentTerminal
 ) -> schemas.Receipt:
     return await redemption.void(session, terminal=terminal, request_no=request_no)
+
+
+@router.post(
+    "/reservations/pickups",
+    summary="Hand a reserved item over: the volunteer's pick-up code posts the held 良票",
+    description=SIGNED
+    + "\n\nThe code names an open reservation of this terminal's merchant; its hold is "
+    "posted as a redemption (`code_kind` = `pickup`), which voids and refunds treat like "
+    "any other. The same `request_no` replays the receipt.",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(
+        *TERMINAL_AUTH_ERRORS,
+        MalformedBody,
+        UnsupportedMediaType,
+        ValidationFailed,
+        RequestNoReused,
+        ReservationNotFound,
+        ReservationExpired,
+    ),
+)
+async def pick_up_reservation(
+    body: schemas.PickupRequest, session: SessionDep, terminal: CurrentTerminal
+) -> schemas.Receipt:
+    return await reservations.pick_up(session, terminal=terminal, data=body)

@@ -1,7 +1,7 @@
 """activities: an organizer's scan alone checks volunteers in and out of a high-value one
 
 Revision ID: 0016
-Revises: 0009
+Revises: 0010
 """
 
 from collections.abc import Sequence

@@ -105,6 +105,22 @@ class Ctx:
         assert response.status_code == 201, response.text
         return str(response.json()["code"])
 
+    async def reservation(self) -> dict[str, Any]:
+        """A fresh reservation of merchant M's offer by volunteer A: its id and code."""
+        if not self.real:
+            return {"id": str(uuid.uuid4()), "pickup_code": f"{secrets.randbelow(10**8):08d}"}
+        response = await self.seed.client.post(
+            "/v1/me/reservations",
+            json={"offer_id": str(self.t.offer)},
+            headers={
+                **self.seed.principals.bearer("volunteer_a"),
+                "Idempotency-Key": self.unique("res-"),
+            },
+        )
+        assert response.status_code == 201, response.text
+        reserved: dict[str, Any] = response.json()
+        return reserved
+
     async def refresh_token(self) -> str:
         if not self.real:
             return secrets.token_urlsafe(32)
@@ -704,6 +720,11 @@ async def _merchant_redemptions(c: Ctx) -> Req:
     return Req(path={"merchant_id": c.t.merchant})
 
 
+@call("GET /v1/merchants/{merchant_id}/reservations")
+async def _merchant_reservations(c: Ctx) -> Req:
+    return Req(path={"merchant_id": c.t.merchant})
+
+
 @call("GET /v1/merchants/{merchant_id}/statements/{day}")
 async def _statement(c: Ctx) -> Req:
     return Req(path={"merchant_id": c.t.merchant, "day": yesterday().isoformat()})
@@ -720,6 +741,27 @@ async def _merchant_policy_update(c: Ctx) -> Req:
 
 
 # The terminal's signed routes
+
+
+@call("POST /v1/me/reservations")
+async def _reserve(c: Ctx) -> Req:
+    return Req(json={"offer_id": str(c.t.offer)}, headers={"Idempotency-Key": c.unique("res-")})
+
+
+@call("GET /v1/me/reservations")
+async def _my_reservations(c: Ctx) -> Req:
+    return Req()
+
+
+@call("POST /v1/me/reservations/{reservation_id}/cancel")
+async def _cancel_reservation(c: Ctx) -> Req:
+    return Req(path={"reservation_id": (await c.reservation())["id"]})
+
+
+@call("POST /v1/terminal/reservations/pickups")
+async def _pick_up(c: Ctx) -> Req:
+    code = (await c.reservation())["pickup_code"]
+    return Req(json={"pickup_code": code, "request_no": c.unique("PU-")})
 
 
 @call("POST /v1/terminal/redemptions")

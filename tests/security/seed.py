@@ -391,6 +391,8 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
         await session.commit()
         tx_sealed = await _issue(session, a, 100)
         tx_to_reverse = await _issue(session, a, 100)
+        # What A's reservations of merchant M's offer hold, cell after cell.
+        await _issue(session, a, 1000)
         # The other region seals a block too, so that its people have a digest to read.
         await _issue(session, world.other_volunteer, 10)
 

@@ -298,17 +298,25 @@ MATRIX: dict[str, Access] = {
         cashier=False
     ),
     "GET /v1/merchants/{merchant_id}/redemptions": merchant_m(cashier=True),
+    "GET /v1/merchants/{merchant_id}/reservations": merchant_m(cashier=True),
     "GET /v1/merchants/{merchant_id}/statements/{day}": merchant_m(cashier=False),
     "GET /v1/regions/{region_id}/merchant-policy": bearer(
         STAFF_HERE, e403=VOLUNTEERS | MERCHANT_STAFF, e404={OTHER_ADMIN}
     ),
     "PUT /v1/regions/{region_id}/merchant-policy": center_admin_only(),
     "POST /v1/me/redemption-codes": volunteers_only(),
+    # Merchant M's offer: a volunteer of another region is told it does not exist.
+    "POST /v1/me/reservations": volunteer_on_activity(),
+    "GET /v1/me/reservations": volunteers_only(),
+    "POST /v1/me/reservations/{reservation_id}/cancel": bearer(
+        {VOLUNTEER_A}, e403=STAFF | MERCHANT_STAFF, e404={VOLUNTEER_B, OTHER_VOLUNTEER}
+    ),
     "POST /v1/me/offline-code-secret": volunteers_only(),
     # The terminal's signed routes
     "POST /v1/terminal/redemptions": signed(),
     "GET /v1/terminal/redemptions/{request_no}": signed(),
     "POST /v1/terminal/redemptions/{request_no}/void": signed(),
+    "POST /v1/terminal/reservations/pickups": signed(),
 }
 
 

@@ -57,7 +57,12 @@ from app.core.errors import (
     InvalidCursor,
     error_responses,
 )
-from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
+from app.core.idempotency import (
+    IDEMPOTENCY_ERRORS,
+    OPTIONAL_IDEMPOTENCY_ERRORS,
+    IdempotencyKeyHeader,
+    idempotent,
+)
 from app.core.pagination import Page, PageDep
 from app.identity.principals import (
     CurrentPrincipal,
@@ -132,14 +137,33 @@ _CODE_CONTENT = {
     tags=["projects"],
     summary="Create a project (项目库) on a unit your roles reach",
     status_code=status.HTTP_201_CREATED,
+    response_model=schemas.Project,
     responses=error_responses(
-        *AUTH_ERRORS, *BODY_ERRORS, UnitNotFound, NotPermittedOnUnit, ActivityTeamInvalid
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
+        *OPTIONAL_IDEMPOTENCY_ERRORS,
+        UnitNotFound,
+        NotPermittedOnUnit,
+        ActivityTeamInvalid,
     ),
 )
 async def create_project(
-    data: schemas.ProjectCreate, session: SessionDep, staff: CurrentStaff
-) -> schemas.Project:
-    return await service.create_project(session, staff=staff, data=data)
+    data: schemas.ProjectCreate,
+    request: Request,
+    session: SessionDep,
+    staff: CurrentStaff,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await idempotent(
+        session,
+        request,
+        scope=staff.scope_key,
+        key=idempotency_key,
+        payload=data,
+        status_code=status.HTTP_201_CREATED,
+        run=lambda: service.create_project(session, staff=staff, data=data),
+        required=False,
+    )
 
 
 @router.get(
@@ -197,9 +221,11 @@ async def update_project(
     tags=["activities"],
     summary="Create a draft activity on a unit your roles reach",
     status_code=status.HTTP_201_CREATED,
+    response_model=schemas.Activity,
     responses=error_responses(
         *AUTH_ERRORS,
         *BODY_ERRORS,
+        *OPTIONAL_IDEMPOTENCY_ERRORS,
         UnitNotFound,
         NotPermittedOnUnit,
         ActivityTeamInvalid,
@@ -208,9 +234,22 @@ async def update_project(
     ),
 )
 async def create_activity(
-    data: schemas.ActivityCreate, session: SessionDep, staff: CurrentStaff
-) -> schemas.Activity:
-    return await service.create_activity(session, staff=staff, data=data)
+    data: schemas.ActivityCreate,
+    request: Request,
+    session: SessionDep,
+    staff: CurrentStaff,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await idempotent(
+        session,
+        request,
+        scope=staff.scope_key,
+        key=idempotency_key,
+        payload=data,
+        status_code=status.HTTP_201_CREATED,
+        run=lambda: service.create_activity(session, staff=staff, data=data),
+        required=False,
+    )
 
 
 @router.get(
@@ -349,8 +388,10 @@ async def finish_activity(
     tags=["signups"],
     summary="Sign up for an activity (takes a place)",
     status_code=status.HTTP_201_CREATED,
+    response_model=schemas.Signup,
     responses=error_responses(
         *AUTH_ERRORS,
+        *OPTIONAL_IDEMPOTENCY_ERRORS,
         ActivityNotFound,
         ActivityCancelled,
         SignupNotOpen,
@@ -360,9 +401,22 @@ async def finish_activity(
     ),
 )
 async def sign_up(
-    activity_id: uuid.UUID, session: SessionDep, volunteer: CurrentVolunteer
-) -> schemas.Signup:
-    return await service.sign_up(session, volunteer=volunteer, activity_id=activity_id)
+    activity_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    volunteer: CurrentVolunteer,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await idempotent(
+        session,
+        request,
+        scope=f"volunteer:{volunteer.id}",
+        key=idempotency_key,
+        payload=None,
+        status_code=status.HTTP_201_CREATED,
+        run=lambda: service.sign_up(session, volunteer=volunteer, activity_id=activity_id),
+        required=False,
+    )
 
 
 @router.delete(

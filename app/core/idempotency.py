@@ -70,6 +70,8 @@ class IdempotencyKeyInFlight(AppError):
 
 
 IDEMPOTENCY_ERRORS = (IdempotencyKeyMissing, IdempotencyKeyReused, IdempotencyKeyInFlight)
+# A route that takes the key without requiring it.
+OPTIONAL_IDEMPOTENCY_ERRORS = (IdempotencyKeyReused, IdempotencyKeyInFlight)
 
 
 class IdempotencyRecord(IdMixin, Base):
@@ -203,13 +205,21 @@ async def idempotent(
     status_code: int,
     run: Callable[[], Awaitable[BaseModel]],
     then_lock: int | None = None,
+    required: bool = True,
+    kept: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> JSONResponse:
     """Run `run()` once per (`scope`, `key`) and answer its stored response ever after.
 
     `run()` may count on holding the advisory lock `then_lock` (PostgreSQL), taken
-    with the claim.
+    with the claim. A route that creates something takes the key without requiring
+    it (`required=False`): sent, it has these semantics; left out, the request runs
+    as sent, and a retry creates another. `kept` strips what is shown once (a private
+    key) from the body stored for replays.
     """
     if key is None:
+        if not required:
+            result = await run()
+            return JSONResponse(result.model_dump(mode="json"), status_code=status_code)
         raise IdempotencyKeyMissing("Send an Idempotency-Key header with this request")
     data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
     request_fingerprint = fingerprint(request.method, request.scope["path"], data)
@@ -230,7 +240,7 @@ async def idempotent(
         key=key,
         request_fingerprint=request_fingerprint,
         status_code=status_code,
-        body=body,
+        body=kept(body) if kept is not None else body,
     )
     return JSONResponse(body, status_code=status_code)
 

@@ -19,7 +19,12 @@ from app.core.errors import (
     NotFound,
     error_responses,
 )
-from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
+from app.core.idempotency import (
+    IDEMPOTENCY_ERRORS,
+    OPTIONAL_IDEMPOTENCY_ERRORS,
+    IdempotencyKeyHeader,
+    idempotent,
+)
 from app.core.pagination import Page, PageDep
 from app.identity.principals import CurrentStaff, CurrentVolunteer
 from app.ledger.errors import InsufficientBalance, RefundExceedsRemainder
@@ -90,14 +95,33 @@ ON_MERCHANT_AS_OWNER = (*ON_MERCHANT, MerchantOwnerRequired)
     tags=["merchants"],
     summary="Onboard a merchant (pending), paired with stations you administer",
     status_code=status.HTTP_201_CREATED,
+    response_model=schemas.Merchant,
     responses=error_responses(
-        *AUTH_ERRORS, *BODY_ERRORS, UnitNotFound, StationInvalid, NotMerchantManager
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
+        *OPTIONAL_IDEMPOTENCY_ERRORS,
+        UnitNotFound,
+        StationInvalid,
+        NotMerchantManager,
     ),
 )
 async def create_merchant(
-    body: schemas.MerchantCreate, session: SessionDep, staff: CurrentStaff
-) -> schemas.Merchant:
-    return await service.create_merchant(session, staff=staff, data=body)
+    body: schemas.MerchantCreate,
+    request: Request,
+    session: SessionDep,
+    staff: CurrentStaff,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await idempotent(
+        session,
+        request,
+        scope=staff.scope_key,
+        key=idempotency_key,
+        payload=body,
+        status_code=status.HTTP_201_CREATED,
+        run=lambda: service.create_merchant(session, staff=staff, data=body),
+        required=False,
+    )
 
 
 @router.get(
@@ -178,16 +202,30 @@ async def change_merchant_status(
     tags=["merchants"],
     summary="Create a merchant staff login (managers: owners and cashiers; owners: cashiers)",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(*ON_MERCHANT_AS_OWNER, *BODY_ERRORS, MerchantUsernameTaken),
+    response_model=schemas.MerchantStaff,
+    responses=error_responses(
+        *ON_MERCHANT_AS_OWNER, *BODY_ERRORS, *OPTIONAL_IDEMPOTENCY_ERRORS, MerchantUsernameTaken
+    ),
 )
 async def create_merchant_staff(
     merchant_id: uuid.UUID,
     body: schemas.MerchantStaffCreate,
+    request: Request,
     session: SessionDep,
     actor: CurrentMerchantActor,
-) -> schemas.MerchantStaff:
-    return await service.create_merchant_staff(
-        session, actor=actor, merchant_id=merchant_id, data=body
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await idempotent(
+        session,
+        request,
+        scope=actor.label,
+        key=idempotency_key,
+        payload=body,
+        status_code=status.HTTP_201_CREATED,
+        run=lambda: service.create_merchant_staff(
+            session, actor=actor, merchant_id=merchant_id, data=body
+        ),
+        required=False,
     )
 
 
@@ -211,17 +249,33 @@ async def list_merchant_staff(
     tags=["offers"],
     summary="Create an offer priced in 良票",
     status_code=status.HTTP_201_CREATED,
+    response_model=schemas.Offer,
     responses=error_responses(
-        *ON_MERCHANT_AS_OWNER, *BODY_ERRORS, OfferLimitIncomplete, OfferDatesInvalid
+        *ON_MERCHANT_AS_OWNER,
+        *BODY_ERRORS,
+        *OPTIONAL_IDEMPOTENCY_ERRORS,
+        OfferLimitIncomplete,
+        OfferDatesInvalid,
     ),
 )
 async def create_offer(
     merchant_id: uuid.UUID,
     body: schemas.OfferCreate,
+    request: Request,
     session: SessionDep,
     actor: CurrentMerchantActor,
-) -> schemas.Offer:
-    return await service.create_offer(session, actor=actor, merchant_id=merchant_id, data=body)
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await idempotent(
+        session,
+        request,
+        scope=actor.label,
+        key=idempotency_key,
+        payload=body,
+        status_code=status.HTTP_201_CREATED,
+        run=lambda: service.create_offer(session, actor=actor, merchant_id=merchant_id, data=body),
+        required=False,
+    )
 
 
 @router.get(
@@ -289,16 +343,35 @@ async def browse_offers(
     "/merchants/{merchant_id}/terminals",
     tags=["terminals"],
     summary="Register a terminal; a generated private key is shown this once",
+    description="With an `Idempotency-Key`, a retry answers the terminal registered the "
+    "first time, without the private key: it is shown once and never stored.",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(*ON_MERCHANT_AS_OWNER, *BODY_ERRORS, PublicKeyInvalid),
+    response_model=schemas.TerminalRegistered,
+    responses=error_responses(
+        *ON_MERCHANT_AS_OWNER, *BODY_ERRORS, *OPTIONAL_IDEMPOTENCY_ERRORS, PublicKeyInvalid
+    ),
 )
 async def register_terminal(
     merchant_id: uuid.UUID,
     body: schemas.TerminalCreate,
+    request: Request,
     session: SessionDep,
     actor: CurrentMerchantActor,
-) -> schemas.TerminalRegistered:
-    return await service.register_terminal(session, actor=actor, merchant_id=merchant_id, data=body)
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await idempotent(
+        session,
+        request,
+        scope=actor.label,
+        key=idempotency_key,
+        payload=body,
+        status_code=status.HTTP_201_CREATED,
+        run=lambda: service.register_terminal(
+            session, actor=actor, merchant_id=merchant_id, data=body
+        ),
+        required=False,
+        kept=lambda stored: {**stored, "private_key": None},
+    )
 
 
 @router.get(
@@ -515,16 +588,31 @@ async def set_merchant_policy(
     summary="A fresh 60-second redemption code with its QR image; the previous one retires",
     description="Without a body the code pays any amount the balance covers. With "
     "`max_amount` a terminal asking more is refused; with `offer_id` it pays for that offer "
-    "only. A code is spent by its first use that reaches the volunteer, refused or not.",
+    "only. A code is spent by its first use that reaches the volunteer, refused or not. "
+    "With an `Idempotency-Key`, a retry answers the same code (expired after 60 s).",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(*AUTH_ERRORS, *BODY_ERRORS, CodeOfferNotFound),
+    response_model=schemas.RedemptionCodeOut,
+    responses=error_responses(
+        *AUTH_ERRORS, *BODY_ERRORS, *OPTIONAL_IDEMPOTENCY_ERRORS, CodeOfferNotFound
+    ),
 )
 async def create_redemption_code(
+    request: Request,
     session: SessionDep,
     volunteer: CurrentVolunteer,
     body: schemas.RedemptionCodeCreate | None = None,
-) -> schemas.RedemptionCodeOut:
-    return await codes.new_code_for(session, volunteer=volunteer, data=body)
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await idempotent(
+        session,
+        request,
+        scope=f"volunteer:{volunteer.id}",
+        key=idempotency_key,
+        payload=body,
+        status_code=status.HTTP_201_CREATED,
+        run=lambda: codes.new_code_for(session, volunteer=volunteer, data=body),
+        required=False,
+    )
 
 
 @router.post(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from app.core.db import SessionDep
 from app.core.errors import (
@@ -14,6 +15,7 @@ from app.core.errors import (
     InvalidCursor,
     error_responses,
 )
+from app.core.idempotency import OPTIONAL_IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
 from app.identity.principals import CurrentPrincipal, CurrentStaff
 from app.orgs import schemas, service
@@ -91,14 +93,33 @@ async def update_region(
     tags=["org-units"],
     summary="Create a unit under a parent the caller administers",
     status_code=status.HTTP_201_CREATED,
+    response_model=schemas.OrgUnit,
     responses=error_responses(
-        *AUTH_ERRORS, *BODY_ERRORS, UnitNotFound, NotPermittedOnUnit, UnitKindInvalid
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
+        *OPTIONAL_IDEMPOTENCY_ERRORS,
+        UnitNotFound,
+        NotPermittedOnUnit,
+        UnitKindInvalid,
     ),
 )
 async def create_org_unit(
-    data: schemas.OrgUnitCreate, session: SessionDep, staff: CurrentStaff
-) -> schemas.OrgUnit:
-    return await service.create_unit(session, staff=staff, data=data)
+    data: schemas.OrgUnitCreate,
+    request: Request,
+    session: SessionDep,
+    staff: CurrentStaff,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await idempotent(
+        session,
+        request,
+        scope=staff.scope_key,
+        key=idempotency_key,
+        payload=data,
+        status_code=status.HTTP_201_CREATED,
+        run=lambda: service.create_unit(session, staff=staff, data=data),
+        required=False,
+    )
 
 
 @router.get(
@@ -154,14 +175,33 @@ async def update_org_unit(
     tags=["teams"],
     summary="Create a team on a unit the caller administers",
     status_code=status.HTTP_201_CREATED,
+    response_model=schemas.Team,
     responses=error_responses(
-        *AUTH_ERRORS, *BODY_ERRORS, UnitNotFound, NotPermittedOnUnit, TeamCategoryInvalid
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
+        *OPTIONAL_IDEMPOTENCY_ERRORS,
+        UnitNotFound,
+        NotPermittedOnUnit,
+        TeamCategoryInvalid,
     ),
 )
 async def create_team(
-    data: schemas.TeamCreate, session: SessionDep, staff: CurrentStaff
-) -> schemas.Team:
-    return await service.create_team(session, staff=staff, data=data)
+    data: schemas.TeamCreate,
+    request: Request,
+    session: SessionDep,
+    staff: CurrentStaff,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await idempotent(
+        session,
+        request,
+        scope=staff.scope_key,
+        key=idempotency_key,
+        payload=data,
+        status_code=status.HTTP_201_CREATED,
+        run=lambda: service.create_team(session, staff=staff, data=data),
+        required=False,
+    )
 
 
 @router.get(
@@ -224,9 +264,11 @@ async def update_team(
     tags=["staff"],
     summary="Create a staff account with its first roles",
     status_code=status.HTTP_201_CREATED,
+    response_model=schemas.Staff,
     responses=error_responses(
         *AUTH_ERRORS,
         *BODY_ERRORS,
+        *OPTIONAL_IDEMPOTENCY_ERRORS,
         AdminRoleRequired,
         UnitNotFound,
         GrantExceedsReach,
@@ -235,9 +277,22 @@ async def update_team(
     ),
 )
 async def create_staff(
-    data: schemas.StaffCreate, session: SessionDep, staff: CurrentStaff
-) -> schemas.Staff:
-    return await service.create_staff(session, staff=staff, data=data)
+    data: schemas.StaffCreate,
+    request: Request,
+    session: SessionDep,
+    staff: CurrentStaff,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await idempotent(
+        session,
+        request,
+        scope=staff.scope_key,
+        key=idempotency_key,
+        payload=data,
+        status_code=status.HTTP_201_CREATED,
+        run=lambda: service.create_staff(session, staff=staff, data=data),
+        required=False,
+    )
 
 
 @router.get(
@@ -289,9 +344,11 @@ async def update_staff(
     tags=["staff"],
     summary="Grant a role on a unit within the caller's reach",
     status_code=status.HTTP_201_CREATED,
+    response_model=schemas.Grant,
     responses=error_responses(
         *AUTH_ERRORS,
         *BODY_ERRORS,
+        *OPTIONAL_IDEMPOTENCY_ERRORS,
         AdminRoleRequired,
         StaffNotFound,
         UnitNotFound,
@@ -303,10 +360,21 @@ async def update_staff(
 async def grant_role(
     staff_id: uuid.UUID,
     data: schemas.GrantCreate,
+    request: Request,
     session: SessionDep,
     staff: CurrentStaff,
-) -> schemas.Grant:
-    return await service.add_grant(session, staff=staff, staff_id=staff_id, data=data)
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await idempotent(
+        session,
+        request,
+        scope=staff.scope_key,
+        key=idempotency_key,
+        payload=data,
+        status_code=status.HTTP_201_CREATED,
+        run=lambda: service.add_grant(session, staff=staff, staff_id=staff_id, data=data),
+        required=False,
+    )
 
 
 @router.delete(

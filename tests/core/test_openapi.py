@@ -56,3 +56,56 @@ def test_terminal_routes_declare_the_signature_scheme_and_their_refusals(app: An
         if {"TerminalSignature": []} in op.get("security", [])
     ]
     assert bearer_ops == []
+
+
+# POSTs that take no Idempotency-Key, each for its reason. Every other POST documents it.
+NATURALLY_SAFE_POSTS = {
+    # Logins answer fresh tokens; a retry is another login, and tokens are never stored.
+    "/v1/auth/wechat": "a login",
+    "/v1/auth/login": "a login",
+    "/v1/auth/refresh": "rotation: a reused refresh token is the theft signal",
+    "/v1/auth/logout": "ending a login twice ends it once",
+    "/v1/me/phone": "binds the number WeChat vouches for; the same again changes nothing",
+    # A long-lived secret, shown once: never stored for a replay; a retry replaces it.
+    "/v1/me/offline-code-secret": "a new secret replaces the old",
+    # State changes: repeating one leaves the state as it is, or answers a conflict.
+    "/v1/activities/{activity_id}/publish": "a state change",
+    "/v1/activities/{activity_id}/cancel": "a state change",
+    "/v1/activities/{activity_id}/finish": "a state change",
+    "/v1/hours/{record_id}/approve": "a decision, taken once",
+    "/v1/hours/{record_id}/reject": "a decision, taken once",
+    "/v1/hours/bulk-decisions": "decisions, each taken once",
+    "/v1/activities/{activity_id}/bulk-credit": "one record per volunteer: already_credited",
+    "/v1/hours/{record_id}/corrections": "one open correction: correction_already_open",
+    "/v1/hours/corrections/{correction_id}/accept": "a decision, taken once",
+    "/v1/hours/corrections/{correction_id}/refuse": "a decision, taken once",
+    "/v1/merchants/settlements": "one settlement per merchant and month",
+    "/v1/merchants/{merchant_id}/status": "a state change",
+    "/v1/merchants/{merchant_id}/terminals/{terminal_id}/suspend": "a state change",
+    "/v1/merchants/{merchant_id}/terminals/{terminal_id}/resume": "a state change",
+    "/v1/merchants/{merchant_id}/terminals/{terminal_id}/revoke": "a state change",
+    "/v1/merchants/{merchant_id}/redemptions/{redemption_id}/refunds": "the client's refund_no",
+    "/v1/me/reservations/{reservation_id}/cancel": "a state change",
+    # Terminals name each attempt with their own request_no.
+    "/v1/terminal/redemptions": "request_no",
+    "/v1/terminal/redemptions/{request_no}/void": "voiding twice is a no-op",
+    "/v1/terminal/reservations/pickups": "request_no",
+}
+
+
+def test_every_post_documents_the_idempotency_key_or_its_reason_not_to(app: Any) -> None:
+    spec = app.openapi()
+    missing = []
+    for path, item in spec["paths"].items():
+        op = item.get("post")
+        if op is None or path in NATURALLY_SAFE_POSTS:
+            continue
+        headers = {p["name"] for p in op.get("parameters", []) if p["in"] == "header"}
+        if "Idempotency-Key" not in headers:
+            missing.append(path)
+            continue
+        described = " ".join(op["responses"].get("422", {}).get("description", "").split())
+        assert "idempotency_key_reused" in described, path
+    assert missing == []
+    stale = [p for p in NATURALLY_SAFE_POSTS if "post" not in spec["paths"].get(p, {})]
+    assert stale == []

@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run serve test test-pg lint format openapi bench chaos chaos-short fuzz worker clean
+.PHONY: install run serve test test-pg lint format openapi bench chaos chaos-short fuzz mutate worker clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,13 @@ chaos-short: install
 # LIANGPIAO_TEST_DATABASE_URL names a PostgreSQL server; prints each principal's figures.
 fuzz: install
 	LIANGPIAO_FUZZ_PROFILE=full $(PY) -m pytest tests/fuzz/test_fuzz.py -s -q
+
+# Mutation testing of the modules that enforce the invariants (tools/mutate.py), never
+# part of `make test`: one mutant at a time, hours for all of them on 2 cores.
+# `make mutate MUTATE=ledger-repository` runs one module (`$(PY) tools/mutate.py --list`).
+MUTATE ?=
+mutate: install
+	$(PY) tools/mutate.py $(MUTATE)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

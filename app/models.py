@@ -11,12 +11,14 @@ from app.ledger import sealing as ledger_sealing
 from app.merchants import models as merchants_models
 from app.orgs import models as orgs_models
 from app.rewards import models as rewards_models
+from app.rewards.adjustments import models as adjustments_models
 from app.volunteers import models as volunteers_models
 
 metadata = Base.metadata
 
 __all__ = [
     "activities_models",
+    "adjustments_models",
     "hours_models_module",
     "idempotency",
     "identity_models",

@@ -202,7 +202,7 @@ async def idempotent(
     scope: str,
     key: str | None,
     payload: BaseModel | dict[str, Any] | None,
-    status_code: int,
+    status_code: int | Callable[[BaseModel], int],
     run: Callable[[], Awaitable[BaseModel]],
     then_lock: int | None = None,
     required: bool = True,
@@ -210,16 +210,19 @@ async def idempotent(
 ) -> JSONResponse:
     """Run `run()` once per (`scope`, `key`) and answer its stored response ever after.
 
-    `run()` may count on holding the advisory lock `then_lock` (PostgreSQL), taken
-    with the claim. A route that creates something takes the key without requiring
-    it (`required=False`): sent, it has these semantics; left out, the request runs
-    as sent, and a retry creates another. `kept` strips what is shown once (a private
+    `status_code` may depend on the result (say 201 posted, 202 accepted for later):
+    it is stored with the response and replayed as it was. `run()` may count on
+    holding the advisory lock `then_lock` (PostgreSQL), taken with the claim.
+    A route that creates something takes the key without requiring it
+    (`required=False`): sent, it has these semantics; left out, the request runs as
+    sent, and a retry creates another. `kept` strips what is shown once (a private
     key) from the body stored for replays.
     """
     if key is None:
         if not required:
             result = await run()
-            return JSONResponse(result.model_dump(mode="json"), status_code=status_code)
+            unkeyed = status_code(result) if callable(status_code) else status_code
+            return JSONResponse(result.model_dump(mode="json"), status_code=unkeyed)
         raise IdempotencyKeyMissing("Send an Idempotency-Key header with this request")
     data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
     request_fingerprint = fingerprint(request.method, request.scope["path"], data)
@@ -234,15 +237,16 @@ async def idempotent(
         return replay(existing)
     result = await run()
     body = result.model_dump(mode="json")
+    status = status_code(result) if callable(status_code) else status_code
     await store(
         session,
         scope=scope,
         key=key,
         request_fingerprint=request_fingerprint,
-        status_code=status_code,
+        status_code=status,
         body=kept(body) if kept is not None else body,
     )
-    return JSONResponse(body, status_code=status_code)
+    return JSONResponse(body, status_code=status)
 
 
 async def purge_expired(session: AsyncSession) -> int:

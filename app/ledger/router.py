@@ -1,5 +1,6 @@
 """HTTP routes of `app.ledger`: the volunteer's wallet, and the ledger for center admins
-(accounts, transactions, statements, adjustments, reversals)."""
+(accounts, transactions, statements, reversals). Manual adjustments, which the reward
+policy's threshold and budget govern, are `app.rewards.adjustments`' routes."""
 
 from __future__ import annotations
 
@@ -22,11 +23,9 @@ from app.core.pagination import Page, PageDep
 from app.identity.principals import CurrentStaff, CurrentVolunteer
 from app.ledger import schemas, service
 from app.ledger.errors import (
-    AccountKindNotAllowed,
     AccountNotFound,
     AlreadyReversed,
     InsufficientBalance,
-    InvalidPostings,
     LedgerAdminRequired,
     NotReversible,
     ReversalExceedsRemainder,
@@ -112,41 +111,6 @@ async def get_ledger_transaction(
     transaction_id: uuid.UUID, session: SessionDep, staff: CurrentStaff
 ) -> schemas.Transaction:
     return await service.transaction_for_staff(session, staff=staff, transaction_id=transaction_id)
-
-
-@router.post(
-    "/ledger/adjustments",
-    tags=["ledger"],
-    summary="Move 良票 between two named accounts, with a reason (center admins)",
-    status_code=status.HTTP_201_CREATED,
-    response_model=schemas.Transaction,
-    responses=error_responses(
-        *AUTH_ERRORS,
-        *BODY_ERRORS,
-        *IDEMPOTENCY_ERRORS,
-        LedgerAdminRequired,
-        AccountNotFound,
-        AccountKindNotAllowed,
-        InvalidPostings,
-        InsufficientBalance,
-    ),
-)
-async def create_ledger_adjustment(
-    data: schemas.AdjustmentCreate,
-    request: Request,
-    session: SessionDep,
-    staff: CurrentStaff,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
-    return await idempotent(
-        session,
-        request,
-        scope=staff.scope_key,
-        key=idempotency_key,
-        payload=data,
-        status_code=status.HTTP_201_CREATED,
-        run=lambda: service.adjust(session, staff=staff, data=data),
-    )
 
 
 @router.post(

@@ -95,23 +95,6 @@ class WalletEntry(BaseModel):
     )
 
 
-class AdjustmentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    debit_account_id: uuid.UUID = Field(description="The account the 良票 leave")
-    credit_account_id: uuid.UUID = Field(description="The account the 良票 go to")
-    amount: int = Field(ge=1, le=1_000_000_000)
-    reason: str = Field(min_length=1, max_length=500, description="Why; kept in the audit trail")
-    reference: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=100,
-        # PostgreSQL text cannot hold NUL (U+0000): refused here, not failed on in the database.
-        pattern=r"^[^\x00]*$",
-        description="A case or ticket number",
-    )
-
-
 class ReversalCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

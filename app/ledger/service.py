@@ -89,12 +89,14 @@ __all__ = [
     "TxKind",
     "WalletSummary",
     "account_balance",
+    "adjustment_accounts",
     "expire_lots_of_wallet",
     "hold_from_wallet",
     "holds_due",
     "issue_to_wallet",
     "lot_expiry",
     "merchant_account",
+    "post_adjustment",
     "post_hold",
     "refund_spend",
     "reverse_transaction",
@@ -816,7 +818,9 @@ async def reverse_transaction(
     A spend's reversal gives back to its lots like a refund; a credit to a wallet is
     taken back from the lot it created (what is left of it); a transaction between
     other accounts is negated (partly only when it has two postings). Refunds,
-    reversals and expiries are not reversible.
+    reversals and expiries are not reversible; nor are manual adjustments, or what
+    went into the issuance account: 良票 leave it only by reward issuance and
+    adjustments, which the region's budget counts.
     """
     if amount is not None:
         _require_amount(amount)
@@ -829,9 +833,18 @@ async def reverse_transaction(
         or original.refunds_id is not None
     ):
         raise NotReversible(f"A {original.kind} transaction cannot be reversed")
+    if original.reference_type == ADJUSTMENT_REFERENCE:
+        # Its counterpart must meet the same threshold and budget as it did.
+        raise NotReversible("An adjustment is corrected by another adjustment")
     shape = await _shape(session, original)
     if shape.amount < 0:
         raise NotReversible("Only two-posting transactions with a wallet can be reversed")
+    if any(
+        p.amount > 0 and shape.accounts[p.account_id].kind == AccountKind.issuance
+        for p in original.postings
+    ):
+        # Undoing a take-back would pay out of the issuance account past the budget.
+        raise NotReversible("良票 taken back into the issuance account are issued anew")
     # Lock first, then look for an earlier reversal: concurrent reversals queue here and
     # all but the first find it (the unique reverses_id is the last line of defence).
     await repo.lock_accounts(session, [shape.wallet.id] if shape.wallet else shape.accounts)
@@ -1546,69 +1559,86 @@ def _csv_safe(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-async def adjust(
-    session: AsyncSession, *, staff: StaffContext, data: schemas.AdjustmentCreate
-) -> schemas.Transaction:
-    """A center admin's correction: from one named account to another, with a reason.
-
-    A wallet on either side goes through its lots (a debit draws them, a credit makes
-    a new one); the actor and the reason stay in the transaction."""
-    require_ledger_admin(staff)
-    if data.debit_account_id == data.credit_account_id:
+async def adjustment_accounts(
+    session: AsyncSession,
+    *,
+    region_id: uuid.UUID,
+    debit_account_id: uuid.UUID,
+    credit_account_id: uuid.UUID,
+) -> tuple[Account, Account]:
+    """The two accounts of an adjustment, checked: distinct, of the region, not two wallets."""
+    if debit_account_id == credit_account_id:
         raise InvalidPostings("The debit and the credit account must differ")
-    accounts = await repo.accounts_by_id(session, (data.debit_account_id, data.credit_account_id))
-    debit = accounts.get(data.debit_account_id)
-    credit_to = accounts.get(data.credit_account_id)
+    accounts = await repo.accounts_by_id(session, (debit_account_id, credit_account_id))
+    debit = accounts.get(debit_account_id)
+    credit_to = accounts.get(credit_account_id)
     if (
         debit is None
         or credit_to is None
-        or debit.region_id != staff.region_id
-        or credit_to.region_id != staff.region_id
+        or debit.region_id != region_id
+        or credit_to.region_id != region_id
     ):
         raise AccountNotFound("Both accounts must exist in your region")
-    actor = staff.scope_key
-    metadata: dict[str, Any] = {"reason": data.reason, "adjusted_by": str(staff.id)}
-    reference_id = data.reference or str(uuid.uuid4())
+    if debit.kind == AccountKind.wallet and credit_to.kind == AccountKind.wallet:
+        raise AccountKindNotAllowed("An adjustment cannot move 良票 between two wallets")
+    return debit, credit_to
+
+
+async def post_adjustment(
+    session: AsyncSession,
+    *,
+    debit: Account,
+    credit_to: Account,
+    amount: int,
+    reference_id: str,
+    actor: str,
+    metadata: dict[str, Any],
+    transaction_id: uuid.UUID | None = None,
+) -> schemas.Transaction:
+    """Post a correction between two accounts read by `adjustment_accounts`.
+
+    A wallet on either side goes through its lots (a debit draws them, a credit makes
+    a new one); the actor and the reason stay in the transaction. Who may adjust, and
+    when a second person must agree, is `app.rewards.adjustments`' to decide."""
+    region_id = debit.region_id
     common: dict[str, Any] = {
-        "amount": data.amount,
+        "amount": amount,
         "kind": TxKind.adjust,
         "reference_type": ADJUSTMENT_REFERENCE,
         "reference_id": reference_id,
         "actor": actor,
         "metadata": metadata,
+        "transaction_id": transaction_id,
     }
-    if debit.kind == AccountKind.wallet and credit_to.kind == AccountKind.wallet:
-        raise AccountKindNotAllowed("An adjustment cannot move 良票 between two wallets")
     if debit.kind == AccountKind.wallet:
         spent = await spend_from_wallet(
             session,
-            region_id=staff.region_id,
+            region_id=region_id,
             volunteer_id=debit.owner_id,
             to_account_id=credit_to.id,
             **common,
         )
         tx = spent.transaction
     elif credit_to.kind == AccountKind.wallet:
-        # `debit` is read above: in the region, and not a wallet.
         tx = await _credit_wallet(
             session,
-            region_id=staff.region_id,
+            region_id=region_id,
             volunteer_id=credit_to.owner_id,
             source_id=debit.id,
             expires_at=None,
-            transaction_id=None,
             **common,
         )
     else:
         tx = await transfer(
             session,
-            region_id=staff.region_id,
+            region_id=region_id,
             kind=TxKind.adjust,
-            postings=[(debit.id, -data.amount), (credit_to.id, data.amount)],
+            postings=[(debit.id, -amount), (credit_to.id, amount)],
             reference_type=ADJUSTMENT_REFERENCE,
             reference_id=reference_id,
             actor=actor,
             metadata=metadata,
+            transaction_id=transaction_id,
         )
     return transaction_out(tx)
 

@@ -25,3 +25,11 @@ class ProofForbidden(AppError):
         "ledger_proof_forbidden",
         "Only the region's staff or the wallet's owner may read this proof",
     )
+
+
+class BudgetExhausted(AppError):
+    status, code, title = (
+        409,
+        "budget_exhausted",
+        "The region's yearly issuance budget has no room for this",
+    )

@@ -43,6 +43,8 @@ class IssuanceReason(StrEnum):
 
 DEFAULT_RATE_PER_HOUR = 10
 DEFAULT_EARNING_SOURCES: tuple[EarningSource, ...] = (EarningSource.checkin,)
+# 良票 one center admin may adjust alone: fifty hours' worth at the default rate.
+DEFAULT_ADJUSTMENT_THRESHOLD = 500
 
 
 class RewardPolicy(IdMixin, Base):
@@ -64,6 +66,11 @@ class RewardPolicy(IdMixin, Base):
     daily_cap: Mapped[int | None]
     yearly_cap: Mapped[int | None]
     yearly_budget: Mapped[int | None] = mapped_column(BigInteger)
+    # A manual adjustment above this, or one taking an admin's adjustments of one account
+    # on one day above it, waits for a second center admin (see app.rewards.adjustments).
+    adjustment_threshold: Mapped[int] = mapped_column(
+        default=DEFAULT_ADJUSTMENT_THRESHOLD, server_default=str(DEFAULT_ADJUSTMENT_THRESHOLD)
+    )
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)
     updated_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"))
 

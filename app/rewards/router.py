@@ -17,6 +17,7 @@ from app.identity.principals import CurrentPrincipal, CurrentStaff
 from app.ledger.errors import TransactionNotFound
 from app.orgs.errors import RegionNotFound
 from app.rewards import service
+from app.rewards.adjustments.router import router as adjustments_router
 from app.rewards.errors import NoSealedBlock, NotCenterAdmin, ProofForbidden, TransactionNotSealed
 from app.rewards.schemas import (
     LedgerDigest,
@@ -102,3 +103,8 @@ async def get_latest_ledger_digest(
 )
 async def list_ledger_keys(region_id: uuid.UUID, session: SessionDep) -> LedgerKeySet:
     return await service.ledger_keys(session, region_id=region_id)
+
+
+# Manual adjustments live under the ledger's paths; the policy's threshold and budget
+# govern them, so they are served from here.
+router.include_router(adjustments_router)

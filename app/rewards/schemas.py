@@ -8,9 +8,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.rewards.models import EarningSource
+from app.rewards.models import DEFAULT_ADJUSTMENT_THRESHOLD, EarningSource
 
 Cap = Annotated[int | None, Field(ge=0, le=10_000_000)]
+MAX_ADJUSTMENT_THRESHOLD = 10_000
 
 
 class RewardPolicyUpdate(BaseModel):
@@ -32,7 +33,17 @@ class RewardPolicyUpdate(BaseModel):
         default=None, description="Most 良票 one volunteer earns per service year"
     )
     yearly_budget: Annotated[int | None, Field(ge=0, le=10_000_000_000)] = Field(
-        default=None, description="Most 良票 the region issues, net of claw-backs, per year"
+        default=None,
+        description="Most 良票 the region issues per year, net of claw-backs; manual "
+        "adjustments out of (or back into) the issuance account count too",
+    )
+    # Bounded so that one admin cannot lift the two-person rule by policy.
+    adjustment_threshold: int = Field(
+        default=DEFAULT_ADJUSTMENT_THRESHOLD,
+        ge=0,
+        le=MAX_ADJUSTMENT_THRESHOLD,
+        description="Most 良票 one center admin adjusts alone, per call and per account "
+        "and region-local day; above it a second center admin must approve",
     )
 
     @field_validator("earning_sources")
@@ -51,6 +62,7 @@ class RewardPolicyOut(BaseModel):
     daily_cap: int | None
     yearly_cap: int | None
     yearly_budget: int | None
+    adjustment_threshold: int
     is_default: bool = Field(description="True while the region has not set its own policy")
     updated_at: datetime | None
     updated_by_id: uuid.UUID | None

@@ -32,8 +32,10 @@ from app.ledger import service as ledger
 from app.ledger.errors import TransactionNotFound
 from app.orgs.errors import RegionNotFound
 from app.orgs.service import get_region
+from app.rewards.adjustments import repository as adjustments_repository
 from app.rewards.errors import NoSealedBlock, NotCenterAdmin, ProofForbidden, TransactionNotSealed
 from app.rewards.models import (
+    DEFAULT_ADJUSTMENT_THRESHOLD,
     DEFAULT_EARNING_SOURCES,
     DEFAULT_RATE_PER_HOUR,
     EarningSource,
@@ -72,6 +74,7 @@ def _policy_out(region_id: uuid.UUID, policy: RewardPolicy | None) -> RewardPoli
             daily_cap=None,
             yearly_cap=None,
             yearly_budget=None,
+            adjustment_threshold=DEFAULT_ADJUSTMENT_THRESHOLD,
             is_default=True,
             updated_at=None,
             updated_by_id=None,
@@ -84,6 +87,7 @@ def _policy_out(region_id: uuid.UUID, policy: RewardPolicy | None) -> RewardPoli
         daily_cap=policy.daily_cap,
         yearly_cap=policy.yearly_cap,
         yearly_budget=policy.yearly_budget,
+        adjustment_threshold=policy.adjustment_threshold,
         is_default=policy.updated_by_id is None,
         updated_at=policy.updated_at if policy.updated_by_id is not None else None,
         updated_by_id=policy.updated_by_id,
@@ -98,11 +102,11 @@ def _require_center_admin(staff: StaffContext, region_id: uuid.UUID) -> None:
         raise NotCenterAdmin()
 
 
-async def _find_policy(session: AsyncSession, region_id: uuid.UUID) -> RewardPolicy | None:
+async def find_policy(session: AsyncSession, region_id: uuid.UUID) -> RewardPolicy | None:
     return await session.scalar(select(RewardPolicy).where(RewardPolicy.region_id == region_id))
 
 
-async def _lock_policy(session: AsyncSession, region_id: uuid.UUID) -> RewardPolicy:
+async def lock_policy(session: AsyncSession, region_id: uuid.UUID) -> RewardPolicy:
     """The region's policy row, created with the defaults if absent, locked for update."""
     await session.execute(
         session_insert(session)(RewardPolicy)
@@ -129,7 +133,7 @@ async def get_policy(
     session: AsyncSession, *, staff: StaffContext, region_id: uuid.UUID
 ) -> RewardPolicyOut:
     _require_center_admin(staff, region_id)
-    return _policy_out(region_id, await _find_policy(session, region_id))
+    return _policy_out(region_id, await find_policy(session, region_id))
 
 
 async def set_policy(
@@ -140,13 +144,14 @@ async def set_policy(
     update: RewardPolicyUpdate,
 ) -> RewardPolicyOut:
     _require_center_admin(staff, region_id)
-    policy = await _lock_policy(session, region_id)
+    policy = await lock_policy(session, region_id)
     policy.rate_per_hour = update.rate_per_hour
     policy.earning_sources = [s.value for s in update.earning_sources]
     policy.activity_cap = update.activity_cap
     policy.daily_cap = update.daily_cap
     policy.yearly_cap = update.yearly_cap
     policy.yearly_budget = update.yearly_budget
+    policy.adjustment_threshold = update.adjustment_threshold
     policy.updated_at = clock.now()
     policy.updated_by_id = staff.id
     await session.flush()
@@ -239,13 +244,19 @@ async def _held_in_scopes(
     return [int(total) for total in totals]
 
 
-async def _net_issued(session: AsyncSession, *, region_id: uuid.UUID, year: int) -> int:
+async def net_issued(session: AsyncSession, *, region_id: uuid.UUID, year: int) -> int:
+    """What the region put into circulation in a budget year: issuance for hours net of
+    claw-backs, plus manual adjustments out of its issuance account net of those back.
+
+    Callers that compare it with the budget hold the policy row's lock, so that two
+    issuances cannot both fit into the same room."""
     total = await session.scalar(
         select(
             func.coalesce(func.sum(RewardIssuance.issued - RewardIssuance.clawed_back), 0)
         ).where(RewardIssuance.region_id == region_id, RewardIssuance.budget_year == year)
     )
-    return int(total or 0)
+    adjusted = await adjustments_repository.issued_in_year(session, region_id=region_id, year=year)
+    return int(total or 0) + adjusted
 
 
 async def _apply_caps(
@@ -301,7 +312,7 @@ async def _apply_caps(
 
 async def issue_for_hours(session: AsyncSession, *, approval: HoursApproved) -> RewardIssuance:
     """Issue (or claw back) 良票 for one approved hours record, exactly once."""
-    policy = await _lock_policy(session, approval.region_id)
+    policy = await lock_policy(session, approval.region_id)
     existing = await session.scalar(
         select(RewardIssuance).where(
             RewardIssuance.hours_record_id == approval.hours_record_id,
@@ -378,7 +389,7 @@ async def issue_for_hours(session: AsyncSession, *, approval: HoursApproved) -> 
     already = replacing.held if replacing is not None else 0
     delta = target - already
     if delta > 0 and policy.yearly_budget is not None:
-        spent = await _net_issued(session, region_id=approval.region_id, year=budget_year)
+        spent = await net_issued(session, region_id=approval.region_id, year=budget_year)
         room = max(0, policy.yearly_budget - spent)
         if delta > room:
             delta = room

@@ -17,6 +17,7 @@ POLICY = {
     "daily_cap": 60,
     "yearly_cap": 2000,
     "yearly_budget": 1_000_000,
+    "adjustment_threshold": 800,
 }
 
 
@@ -35,6 +36,7 @@ async def test_a_region_without_a_policy_has_the_defaults(client: Any, world: An
         "daily_cap": None,
         "yearly_cap": None,
         "yearly_budget": None,
+        "adjustment_threshold": 500,
         "is_default": True,
         "updated_at": None,
         "updated_by_id": None,
@@ -67,6 +69,8 @@ async def test_setting_the_policy_twice_replaces_it(client: Any, world: Any, app
     assert r.json()["rate_per_hour"] == 5
     assert r.json()["earning_sources"] == []
     assert r.json()["daily_cap"] is None
+    # Left out, the threshold is the default again: the whole policy is replaced.
+    assert r.json()["adjustment_threshold"] == 500
     assert await count(app, RewardPolicy) == 1
 
 
@@ -120,6 +124,10 @@ async def test_a_volunteer_may_not_set_it(client: Any, world: Any, app: Any) -> 
         ({"earning_sources": ["checkin", "checkin"]}, "body.earning_sources"),
         ({"daily_cap": -5}, "body.daily_cap"),
         ({"yearly_budget": 10**11}, "body.yearly_budget"),
+        ({"adjustment_threshold": -1}, "body.adjustment_threshold"),
+        # Bounded: one admin cannot lift the two-person rule by policy.
+        ({"adjustment_threshold": 10_001}, "body.adjustment_threshold"),
+        ({"adjustment_threshold": None}, "body.adjustment_threshold"),
         ({"bonus": 3}, "body.bonus"),
     ],
 )

@@ -571,6 +571,34 @@ async def _adjust(c: Ctx) -> Req:
     )
 
 
+@call("GET /v1/ledger/adjustments")
+async def _adjustments(c: Ctx) -> Req:
+    return Req()
+
+
+@call("GET /v1/ledger/adjustments/{adjustment_id}")
+async def _adjustment(c: Ctx) -> Req:
+    return Req(path={"adjustment_id": c.t.adjustment})
+
+
+@call("POST /v1/ledger/adjustments/{adjustment_id}/approve")
+async def _adjustment_approve(c: Ctx) -> Req:
+    adjustment_id = await c.made(lambda fresh: fresh.pending_adjustment())
+    return Req(
+        path={"adjustment_id": adjustment_id},
+        json={"reason": "核对了凭证"},
+        headers=c.idempotency(),
+    )
+
+
+@call("POST /v1/ledger/adjustments/{adjustment_id}/refuse")
+async def _adjustment_refuse(c: Ctx) -> Req:
+    adjustment_id = await c.made(lambda fresh: fresh.pending_adjustment())
+    return Req(
+        path={"adjustment_id": adjustment_id}, json={"reason": "无凭证"}, headers=c.idempotency()
+    )
+
+
 @call("POST /v1/ledger/transactions/{transaction_id}/reversals")
 async def _reverse(c: Ctx) -> Req:
     return Req(

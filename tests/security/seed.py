@@ -36,6 +36,7 @@ from app.ledger import service as ledger
 from app.ledger.models import AccountKind
 from app.merchants.models import Merchant, MerchantRole, MerchantStatus, TerminalStatus
 from app.orgs.models import Role, StaffGrant, Team, TeamCategory
+from app.rewards.adjustments.models import Adjustment, AdjustmentStatus, ApprovalCause
 from app.volunteers.models import Volunteer
 from bench.terminal_client import TerminalClient, TerminalSigner
 from tests.activities.support import LAT, LNG, make_activity, minute, sign_up_row
@@ -72,6 +73,7 @@ class Targets:
     issuance_account: uuid.UUID
     tx_sealed: uuid.UUID  # an issuance to A, sealed into a block
     tx_to_reverse: uuid.UUID  # another issuance to A
+    adjustment: uuid.UUID  # a pending credit to A, asked by the region's second center admin
     # Merchant M (station X): its offer, terminals and redemptions.
     merchant: uuid.UUID
     offer: uuid.UUID
@@ -160,6 +162,9 @@ class Fresh:
     activity: Activity  # the published one, open for check-in
     finished: Activity
     merchant: Merchant
+    second_admin: StaffUser  # a center admin of the region who is none of the principals
+    issuance_account: uuid.UUID
+    wallet_a: uuid.UUID
 
     async def _commit(self, *rows: Any) -> None:
         async with self.app.state.db.sessions() as session:
@@ -230,6 +235,15 @@ class Fresh:
             terminal, _ = await make_terminal(session, self.merchant, status=status)
             return terminal.id
 
+    async def pending_adjustment(self) -> uuid.UUID:
+        """A credit to A above the threshold, asked by the second center admin: the
+        center admin may decide it."""
+        adjustment = _pending_adjustment(
+            self.second_admin, debit=self.issuance_account, credit=self.wallet_a
+        )
+        await self._commit(adjustment)
+        return adjustment.id
+
     async def organizer_of_x(self) -> tuple[uuid.UUID, uuid.UUID]:
         """A new organizer on station X, and the id of that grant."""
         async with self.app.state.db.sessions() as session:
@@ -270,6 +284,22 @@ def _record(
         service_date=activity.starts_at.date(),
         flags=[],
         created_by_kind=ActorKind.system,
+    )
+
+
+def _pending_adjustment(requester: StaffUser, *, debit: uuid.UUID, credit: uuid.UUID) -> Adjustment:
+    return Adjustment(
+        id=uuid.uuid4(),
+        region_id=requester.region_id,
+        debit_account_id=debit,
+        credit_account_id=credit,
+        amount=600,
+        reason="补发：活动漏记",
+        status=AdjustmentStatus.pending,
+        threshold=500,
+        approval_cause=ApprovalCause.amount,
+        issuance_delta=600,
+        requested_by_id=requester.id,
     )
 
 
@@ -379,6 +409,9 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
         )
         await _checked_in(session, checkout, [a, b])
         victim = await make_staff(session, world.region, role=Role.organizer, unit=station)
+        second_admin = await make_staff(
+            session, world.region, role=Role.center_admin, unit=world.center
+        )
         record = _record(finished, a)
         session.add(record)
         await session.commit()
@@ -393,6 +426,9 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
         tx_to_reverse = await _issue(session, a, 100)
         # What A's reservations of merchant M's offer hold, cell after cell.
         await _issue(session, a, 1000)
+        adjustment = _pending_adjustment(second_admin, debit=issuance_id, credit=wallet_id)
+        session.add(adjustment)
+        await session.commit()
         # The other region seals a block too, so that its people have a digest to read.
         await _issue(session, world.other_volunteer, 10)
 
@@ -439,6 +475,7 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
         issuance_account=issuance_id,
         tx_sealed=tx_sealed,
         tx_to_reverse=tx_to_reverse,
+        adjustment=adjustment.id,
         merchant=merchant.id,
         offer=offer.id,
         redemption=uuid.UUID(redemption["id"]),
@@ -452,7 +489,16 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
         world=world,
         targets=targets,
         principals=principals,
-        fresh=Fresh(app=app, world=world, activity=activity, finished=finished, merchant=merchant),
+        fresh=Fresh(
+            app=app,
+            world=world,
+            activity=activity,
+            finished=finished,
+            merchant=merchant,
+            second_admin=second_admin,
+            issuance_account=issuance_id,
+            wallet_a=wallet_id,
+        ),
     )
 
 

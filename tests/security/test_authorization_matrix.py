@@ -265,6 +265,11 @@ MATRIX: dict[str, Access] = {
     "GET /v1/ledger/accounts/{account_id}/statement.csv": center_admin_only(),
     "GET /v1/ledger/transactions/{transaction_id}": center_admin_only(),
     "POST /v1/ledger/adjustments": center_admin_only(),
+    "GET /v1/ledger/adjustments": a_region_center_admin(),
+    # A pending adjustment the region's other center admin asked for.
+    "GET /v1/ledger/adjustments/{adjustment_id}": center_admin_only(),
+    "POST /v1/ledger/adjustments/{adjustment_id}/approve": center_admin_only(),
+    "POST /v1/ledger/adjustments/{adjustment_id}/refuse": center_admin_only(),
     "POST /v1/ledger/transactions/{transaction_id}/reversals": center_admin_only(),
     "GET /v1/regions/{region_id}/reward-policy": center_admin_only(),
     "PUT /v1/regions/{region_id}/reward-policy": center_admin_only(),

@@ -3,6 +3,9 @@
 An hours record is never deleted nor edited once decided: it is approved,
 rejected, or replaced by a newer record that links to it (`supersedes_id`),
 the old one kept with status `superseded`. Every change is a `HoursAudit` row.
+The database holds to it (migration 0021): no DELETE, no change to what was
+entered, a status that only moves forward and a decision written once; the
+audit trail is append-only.
 """
 
 from __future__ import annotations

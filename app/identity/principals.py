@@ -171,7 +171,11 @@ async def load_staff(session: SessionDep, user: StaffUser) -> StaffContext:
     rows = await session.execute(
         select(StaffGrant.role, StaffGrant.org_unit_id, OrgUnit.path)
         .join(OrgUnit, OrgUnit.id == StaffGrant.org_unit_id)
-        .where(StaffGrant.staff_id == user.id, StaffGrant.region_id == user.region_id)
+        .where(
+            StaffGrant.staff_id == user.id,
+            StaffGrant.region_id == user.region_id,
+            StaffGrant.revoked_at.is_(None),
+        )
     )
     grants = [GrantOn(role=Role(r), unit_id=u, unit_path=p) for r, u, p in rows.all()]
     return StaffContext(user=user, grants=grants)
@@ -198,7 +202,9 @@ async def current_staff(principal: CurrentPrincipal, session: SessionDep) -> Sta
             .outerjoin(
                 StaffGrant,
                 (StaffGrant.staff_id == StaffUser.id)
-                & (StaffGrant.region_id == StaffUser.region_id),
+                & (StaffGrant.region_id == StaffUser.region_id)
+                # A revoked grant is history: it gives no role.
+                & StaffGrant.revoked_at.is_(None),
             )
             .outerjoin(OrgUnit, OrgUnit.id == StaffGrant.org_unit_id)
             .where(StaffUser.id == principal.id)

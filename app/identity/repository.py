@@ -23,7 +23,11 @@ async def staff_by_username_for_update(session: AsyncSession, username: str) -> 
 async def staff_roles(session: AsyncSession, user: StaffUser) -> list[str]:
     rows = await session.scalars(
         select(StaffGrant.role)
-        .where(StaffGrant.staff_id == user.id, StaffGrant.region_id == user.region_id)
+        .where(
+            StaffGrant.staff_id == user.id,
+            StaffGrant.region_id == user.region_id,
+            StaffGrant.revoked_at.is_(None),
+        )
         .distinct()
     )
     return sorted(str(role) for role in rows)

@@ -104,6 +104,7 @@ async def paired_units(session: AsyncSession, *, merchant: Merchant) -> list[Org
         .where(
             MerchantStation.merchant_id == merchant.id,
             MerchantStation.region_id == merchant.region_id,
+            MerchantStation.revoked_at.is_(None),
         )
         .order_by(OrgUnit.id)
     )

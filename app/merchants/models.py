@@ -83,15 +83,30 @@ class Merchant(IdMixin, TimestampMixin, Base):
 
 
 class MerchantStation(IdMixin, Base):
-    """A station the merchant is paired with; its admins may manage the merchant."""
+    """A pairing of the merchant with a station, whose admins may manage the merchant
+    while it lasts. Unpairing keeps the row with who ended it, when and why; pairing
+    the same station again is a new row. The database refuses DELETE, and changes to
+    a pairing other than ending it once (migration 0021)."""
 
     __tablename__ = "merchant_stations"
-    __table_args__ = (UniqueConstraint("merchant_id", "org_unit_id"),)
+    __table_args__ = (
+        Index(
+            "uq_merchant_stations_live",
+            "merchant_id",
+            "org_unit_id",
+            unique=True,
+            postgresql_where=text("revoked_at IS NULL"),
+            sqlite_where=text("revoked_at IS NULL"),
+        ),
+    )
 
     region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"))
     merchant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("merchants.id"))
     org_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_units.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"))
+    revoked_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class MerchantMember(IdMixin, Base):

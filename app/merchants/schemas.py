@@ -81,8 +81,16 @@ class MerchantUpdate(_Request):
     station_ids: list[uuid.UUID] | None = Field(
         default=None,
         max_length=20,
-        description="Replaces the paired stations; you must administer each added or removed",
+        description="Replaces the paired stations; you must administer each added or removed. "
+        "An unpaired station's pairing is kept, ended, with who ended it and `pairing_reason`",
     )
+    pairing_reason: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=_NO_NUL),
+        ]
+        | None
+    ) = Field(default=None, description="Why stations are unpaired; kept with those pairings")
 
 
 class MerchantStatusChange(_Request):

@@ -12,7 +12,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import ColumnElement, delete, false, null, or_, select, update
+from sqlalchemy import ColumnElement, false, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
@@ -86,10 +86,10 @@ async def _station_ids(session: AsyncSession, merchant: Merchant) -> list[uuid.U
 async def _stations_of(
     session: AsyncSession, merchant_ids: list[uuid.UUID]
 ) -> defaultdict[uuid.UUID, list[uuid.UUID]]:
-    """The paired stations of each merchant, in one query."""
+    """The paired stations of each merchant, in one query (ended pairings are history)."""
     rows = await session.execute(
         select(MerchantStation.merchant_id, MerchantStation.org_unit_id)
-        .where(MerchantStation.merchant_id.in_(merchant_ids))
+        .where(MerchantStation.merchant_id.in_(merchant_ids), MerchantStation.revoked_at.is_(None))
         .order_by(MerchantStation.org_unit_id)
     )
     stations: defaultdict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
@@ -188,7 +188,10 @@ async def list_merchants(
             in_reach = (
                 select(MerchantStation.merchant_id)
                 .join(OrgUnit, OrgUnit.id == MerchantStation.org_unit_id)
-                .where(or_(false(), *(OrgUnit.path.startswith(p) for p in paths)))
+                .where(
+                    MerchantStation.revoked_at.is_(None),
+                    or_(false(), *(OrgUnit.path.startswith(p) for p in paths)),
+                )
             )
             query = query.where(Merchant.id.in_(in_reach))
     else:
@@ -222,7 +225,7 @@ async def update_merchant(
     merchant = await merchant_for(
         session, actor=MerchantActor(staff=staff), merchant_id=merchant_id
     )
-    fields = data.model_dump(exclude_unset=True, exclude={"station_ids"})
+    fields = data.model_dump(exclude_unset=True, exclude={"station_ids", "pairing_reason"})
     for name in ("name", "address", "latitude", "longitude", "category"):
         if name in fields and fields[name] is None:
             del fields[name]
@@ -233,11 +236,20 @@ async def update_merchant(
         wanted = set(data.station_ids)
         await _stations(session, staff=staff, station_ids=current ^ wanted)
         if current - wanted:
+            # The pairings end and stay: who ended them, when and why.
             await session.execute(
-                delete(MerchantStation).where(
+                update(MerchantStation)
+                .where(
                     MerchantStation.merchant_id == merchant.id,
                     MerchantStation.org_unit_id.in_(current - wanted),
+                    MerchantStation.revoked_at.is_(None),
                 )
+                .values(
+                    revoked_at=clock.now(),
+                    revoked_by=staff.id,
+                    revoked_reason=data.pairing_reason,
+                )
+                .execution_options(synchronize_session=False)
             )
         for unit_id in sorted(wanted - current):
             session.add(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, IdMixin, TimestampMixin
@@ -102,11 +103,29 @@ class Team(IdMixin, TimestampMixin, Base):
 
 
 class StaffGrant(IdMixin, TimestampMixin, Base):
+    """A role on an org unit. Revoking keeps the row, with who revoked it, when and
+    why; only a grant without `revoked_at` gives its role. The database refuses to
+    delete a grant, to change what it granted, or to change a revoked one (0021)."""
+
     __tablename__ = "staff_grants"
-    __table_args__ = (UniqueConstraint("staff_id", "org_unit_id", "role"),)
+    __table_args__ = (
+        # One live grant per role and unit; revoked ones may repeat it.
+        Index(
+            "uq_staff_grants_live",
+            "staff_id",
+            "org_unit_id",
+            "role",
+            unique=True,
+            postgresql_where=text("revoked_at IS NULL"),
+            sqlite_where=text("revoked_at IS NULL"),
+        ),
+    )
 
     region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"), index=True)
     staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"), index=True)
     org_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_units.id"), index=True)
     role: Mapped[Role] = mapped_column(String(32))
     granted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"))
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"))
+    revoked_reason: Mapped[str | None] = mapped_column(String(500))

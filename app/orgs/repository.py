@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.core import clock
 from app.core.pagination import Keyset, after_keyset
 from app.identity.models import StaffKind, StaffUser
 from app.orgs.models import OrgUnit, Role, StaffGrant, Team, TeamCategory, UnitKind
@@ -113,6 +114,7 @@ async def staff_page(
             .where(
                 StaffGrant.staff_id == StaffUser.id,
                 StaffGrant.region_id == region_id,
+                StaffGrant.revoked_at.is_(None),
                 OrgUnit.id == StaffGrant.org_unit_id,
                 or_(*(OrgUnit.path.startswith(p, autoescape=True) for p in within)),
             )
@@ -125,15 +127,35 @@ async def staff_page(
 async def grants_of(
     session: AsyncSession, *, region_id: uuid.UUID, staff_ids: Sequence[uuid.UUID]
 ) -> list[tuple[StaffGrant, OrgUnit]]:
+    """The live grants of the accounts, with their units; revoked ones are history."""
     if not staff_ids:
         return []
     rows = await session.execute(
         select(StaffGrant, OrgUnit)
         .join(OrgUnit, OrgUnit.id == StaffGrant.org_unit_id)
-        .where(StaffGrant.region_id == region_id, StaffGrant.staff_id.in_(staff_ids))
+        .where(
+            StaffGrant.region_id == region_id,
+            StaffGrant.staff_id.in_(staff_ids),
+            StaffGrant.revoked_at.is_(None),
+        )
         .order_by(StaffGrant.created_at, StaffGrant.id)
     )
     return [(grant, unit) for grant, unit in rows.all()]
+
+
+async def revoke_grant(
+    session: AsyncSession, *, grant_id: uuid.UUID, by: uuid.UUID, reason: str
+) -> StaffGrant | None:
+    """Mark the grant revoked, unless it already is (then None): of two revocations at
+    once, the second finds nothing left to revoke."""
+    now = clock.now()
+    return await session.scalar(
+        update(StaffGrant)
+        .where(StaffGrant.id == grant_id, StaffGrant.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_by=by, revoked_reason=reason, updated_at=now)
+        .returning(StaffGrant)
+        .execution_options(populate_existing=True)
+    )
 
 
 async def grant_exists(
@@ -144,6 +166,7 @@ async def grant_exists(
             StaffGrant.staff_id == staff_id,
             StaffGrant.org_unit_id == org_unit_id,
             StaffGrant.role == role,
+            StaffGrant.revoked_at.is_(None),
         )
     )
     return found is not None
@@ -162,6 +185,7 @@ async def count_center_admins(session: AsyncSession, *, region_id: uuid.UUID) ->
         .where(
             StaffGrant.region_id == region_id,
             StaffGrant.role == Role.center_admin,
+            StaffGrant.revoked_at.is_(None),
             StaffUser.is_active.is_(True),
         )
     )

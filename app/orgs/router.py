@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from app.core.db import SessionDep
@@ -377,13 +377,13 @@ async def grant_role(
     )
 
 
-@router.delete(
-    "/staff/{staff_id}/grants/{grant_id}",
+@router.post(
+    "/staff/{staff_id}/grants/{grant_id}/revoke",
     tags=["staff"],
-    summary="Revoke a role within the caller's reach",
-    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke a role within the caller's reach, with a reason; the grant is kept",
     responses=error_responses(
         *AUTH_ERRORS,
+        *BODY_ERRORS,
         AdminRoleRequired,
         StaffNotFound,
         GrantNotFound,
@@ -392,7 +392,12 @@ async def grant_role(
     ),
 )
 async def revoke_grant(
-    staff_id: uuid.UUID, grant_id: uuid.UUID, session: SessionDep, staff: CurrentStaff
-) -> Response:
-    await service.revoke_grant(session, staff=staff, staff_id=staff_id, grant_id=grant_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    staff_id: uuid.UUID,
+    grant_id: uuid.UUID,
+    data: schemas.GrantRevoke,
+    session: SessionDep,
+    staff: CurrentStaff,
+) -> schemas.Grant:
+    return await service.revoke_grant(
+        session, staff=staff, staff_id=staff_id, grant_id=grant_id, reason=data.reason
+    )

@@ -214,11 +214,18 @@ class Grant(BaseModel):
     role: Role
     granted_by: uuid.UUID | None
     created_at: datetime
+    revoked_at: datetime | None = Field(description="Set once revoked: the role is gone")
+    revoked_by: uuid.UUID | None
+    revoked_reason: str | None
 
 
 class GrantCreate(Request):
     org_unit_id: uuid.UUID
     role: Role
+
+
+class GrantRevoke(Request):
+    reason: Annotated[str, _text(500)] = Field(description="Why; kept with the revoked grant")
 
 
 class Staff(BaseModel):

@@ -438,6 +438,9 @@ def _grant_out(grant: StaffGrant) -> schemas.Grant:
         role=Role(grant.role),
         granted_by=grant.granted_by,
         created_at=grant.created_at,
+        revoked_at=grant.revoked_at,
+        revoked_by=grant.revoked_by,
+        revoked_reason=grant.revoked_reason,
     )
 
 
@@ -610,7 +613,9 @@ async def revoke_grant(
     staff: StaffContext,
     staff_id: uuid.UUID,
     grant_id: uuid.UUID,
-) -> None:
+    reason: str,
+) -> schemas.Grant:
+    """Revoke a live grant: the row stays, with who revoked it, when and why."""
     user, grants = await _visible_staff(session, staff=staff, staff_id=staff_id)
     found = next(((g, u) for g, u in grants if g.id == grant_id), None)
     if found is None:
@@ -625,5 +630,7 @@ async def revoke_grant(
         and await repository.count_center_admins(session, region_id=staff.region_id) <= 1
     ):
         raise LastCenterAdmin()
-    await session.delete(grant)
-    await session.flush()
+    revoked = await repository.revoke_grant(session, grant_id=grant.id, by=staff.id, reason=reason)
+    if revoked is None:
+        raise GrantNotFound()
+    return _grant_out(revoked)

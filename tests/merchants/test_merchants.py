@@ -6,7 +6,9 @@ import uuid
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.identity.models import StaffKind, StaffUser
@@ -146,7 +148,11 @@ async def test_managers_update_details_and_paired_stations(
     )
     by_center = await client.patch(
         url,
-        json={"name": "新名字", "station_ids": [str(shop.world.station_y.id)]},
+        json={
+            "name": "新名字",
+            "station_ids": [str(shop.world.station_y.id)],
+            "pairing_reason": "迁至Y站",
+        },
         headers=shop.auth("center_admin"),
     )
 
@@ -157,11 +163,90 @@ async def test_managers_update_details_and_paired_stations(
     assert by_center.status_code == 200, by_center.text
     assert by_center.json()["name"] == "新名字"
     assert by_center.json()["station_ids"] == [str(shop.world.station_y.id)]
-    stations = await fetch_all(session, select(MerchantStation))
-    assert [s.org_unit_id for s in stations] == [shop.world.station_y.id]
+    # The pairing with station X ended and is kept: who ended it, when and why.
+    ended, live = await _pairings(session, shop)
+    assert [(s.org_unit_id, s.revoked_by, s.revoked_reason) for s in ended] == [
+        (shop.world.station_x.id, shop.world.center_admin.id, "迁至Y站")
+    ]
+    assert ended[0].revoked_at is not None
+    assert [s.org_unit_id for s in live] == [shop.world.station_y.id]
     # Station X's admin no longer reaches it.
     lost = await client.get(url, headers=shop.auth("station_admin_x"))
     assert (lost.status_code, lost.json()["code"]) == (403, "not_merchant_manager")
+
+
+async def _pairings(
+    session: AsyncSession, shop: Shop
+) -> tuple[list[MerchantStation], list[MerchantStation]]:
+    """The merchant's ended pairings and its live ones, oldest first."""
+    rows = await fetch_all(
+        session,
+        select(MerchantStation)
+        .where(MerchantStation.merchant_id == shop.merchant.id)
+        .order_by(MerchantStation.created_at, MerchantStation.id),
+    )
+    return [s for s in rows if s.revoked_at], [s for s in rows if not s.revoked_at]
+
+
+async def test_pairing_a_station_again_keeps_the_history(
+    client: httpx.AsyncClient, session: AsyncSession, shop: Shop
+) -> None:
+    url = f"/v1/merchants/{shop.merchant.id}"
+    x, y = str(shop.world.station_x.id), str(shop.world.station_y.id)
+    admin = shop.auth("center_admin")
+
+    for stations in ([y], [x, y], [x]):
+        response = await client.patch(url, json={"station_ids": stations}, headers=admin)
+        assert response.status_code == 200, response.text
+        assert response.json()["station_ids"] == sorted(stations)
+
+    ended, live = await _pairings(session, shop)
+    # X, ended; X again; Y, ended: three pairings, the last X live.
+    assert [s.org_unit_id for s in ended] == [shop.world.station_x.id, shop.world.station_y.id]
+    assert [s.revoked_reason for s in ended] == [None, None]
+    assert [s.org_unit_id for s in live] == [shop.world.station_x.id]
+    back = await client.get(url, headers=shop.auth("station_admin_x"))
+    assert back.status_code == 200
+
+
+async def test_the_database_refuses_to_delete_or_revive_a_pairing(
+    client: httpx.AsyncClient, app: Any, session: AsyncSession, shop: Shop
+) -> None:
+    response = await client.patch(
+        f"/v1/merchants/{shop.merchant.id}",
+        json={"station_ids": [str(shop.world.station_y.id)], "pairing_reason": "迁站"},
+        headers=shop.auth("center_admin"),
+    )
+    assert response.status_code == 200, response.text
+
+    for sql in (
+        "DELETE FROM merchant_stations",
+        "UPDATE merchant_stations SET revoked_at = NULL",
+        "UPDATE merchant_stations SET revoked_reason = 'rewritten'",
+        "UPDATE merchant_stations SET org_unit_id = region_id",
+    ):
+        with pytest.raises(DBAPIError, match="rows are kept as written"):
+            async with app.state.db.sessions() as s, s.begin():
+                await s.execute(text(sql))
+
+    ended, live = await _pairings(session, shop)
+    assert [(s.org_unit_id, s.revoked_reason) for s in ended] == [(shop.world.station_x.id, "迁站")]
+    assert [s.org_unit_id for s in live] == [shop.world.station_y.id]
+
+
+async def test_a_pairing_reason_is_bounded(
+    client: httpx.AsyncClient, session: AsyncSession, shop: Shop
+) -> None:
+    url = f"/v1/merchants/{shop.merchant.id}"
+    for reason in ("", "x" * 501, "a\x00"):
+        response = await client.patch(
+            url,
+            json={"station_ids": [str(shop.world.station_y.id)], "pairing_reason": reason},
+            headers=shop.auth("center_admin"),
+        )
+        assert (response.status_code, response.json()["code"]) == (422, "validation_failed")
+    ended, live = await _pairings(session, shop)
+    assert (ended, [s.org_unit_id for s in live]) == ([], [shop.world.station_x.id])
 
 
 async def test_who_sees_which_merchants(

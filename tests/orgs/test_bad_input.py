@@ -276,7 +276,7 @@ async def test_bad_ids_in_paths_are_refused(
         ("GET", "/v1/staff/%20"),
         ("PATCH", "/v1/staff/%20"),
         ("POST", "/v1/staff/x/grants"),
-        ("DELETE", f"/v1/staff/{world.organizer_x.id}/grants/not-a-grant"),
+        ("POST", f"/v1/staff/{world.organizer_x.id}/grants/not-a-grant/revoke"),
         ("GET", "/v1/volunteers/volunteer-1"),
     ]
     for method, url in requests:

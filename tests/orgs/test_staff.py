@@ -8,12 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import verify_password
 from app.identity.models import StaffKind, StaffUser
 from app.orgs.models import Role, StaffGrant
+from tests.activities.support import make_activity
 from tests.builders import World, make_staff, staff_auth
 from tests.orgs.support import Reader, assert_problem, walk
 
@@ -34,8 +36,23 @@ def new_staff(world: World, *grants: tuple[str, Role], **extra: Any) -> dict[str
 
 
 async def grants_of(db: Reader, staff_id: uuid.UUID) -> set[tuple[uuid.UUID, str]]:
-    rows = await db.all(select(StaffGrant).where(StaffGrant.staff_id == staff_id))
+    """The account's live grants; revoked ones stay as history."""
+    rows = await db.all(
+        select(StaffGrant).where(StaffGrant.staff_id == staff_id, StaffGrant.revoked_at.is_(None))
+    )
     return {(g.org_unit_id, g.role) for g in rows}
+
+
+async def revoke(
+    client: httpx.AsyncClient,
+    staff_id: uuid.UUID,
+    grant_id: uuid.UUID | str,
+    headers: dict[str, str],
+    reason: str = "调岗",
+) -> httpx.Response:
+    return await client.post(
+        f"/v1/staff/{staff_id}/grants/{grant_id}/revoke", json={"reason": reason}, headers=headers
+    )
 
 
 async def test_center_admin_creates_a_station_admin(
@@ -253,26 +270,102 @@ async def test_no_grant_reaches_beyond_its_granter(
 
 
 async def _grant_id(db: Reader, staff: StaffUser) -> uuid.UUID:
-    grants = await db.all(select(StaffGrant.id).where(StaffGrant.staff_id == staff.id))
+    grants = await db.all(
+        select(StaffGrant.id).where(
+            StaffGrant.staff_id == staff.id, StaffGrant.revoked_at.is_(None)
+        )
+    )
     assert len(grants) == 1
     return uuid.UUID(str(grants[0]))
 
 
-async def test_station_admin_revokes_its_organizers_role(
-    client: httpx.AsyncClient, world: World, db: Reader
+async def test_station_admin_revokes_its_organizers_role_and_the_grant_is_kept(
+    client: httpx.AsyncClient, app: Any, world: World, db: Reader, session: AsyncSession
 ) -> None:
     grant_id = await _grant_id(db, world.organizer_x)
-    response = await client.delete(
-        f"/v1/staff/{world.organizer_x.id}/grants/{grant_id}",
-        headers=world.auth["station_admin_x"],
+    organizer = staff_auth(app, world.organizer_x)
+    activity = await make_activity(session, world.station_x, world.organizer_x)
+    attendances = f"/v1/activities/{activity.id}/attendances"
+    assert (await client.get(attendances, headers=organizer)).status_code == 200
+
+    response = await revoke(
+        client, world.organizer_x.id, grant_id, world.auth["station_admin_x"], reason="离职"
     )
-    assert response.status_code == 204
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["id"], body["revoked_by"], body["revoked_reason"]) == (
+        str(grant_id),
+        str(world.station_admin_x.id),
+        "离职",
+    )
+    assert body["revoked_at"] is not None
+    kept = await db.get(StaffGrant, grant_id)
+    assert (kept.role, kept.org_unit_id) == ("organizer", world.station_x.id)
+    assert (kept.revoked_by, kept.revoked_reason) == (world.station_admin_x.id, "离职")
     assert await grants_of(db, world.organizer_x.id) == set()
+    # The role no longer works, for the token issued while it did too.
+    assert_problem(await client.get(attendances, headers=organizer), 403, "not_permitted_on_unit")
     # Without a grant the account drops out of the station admin's sight.
     gone = await client.get(
         f"/v1/staff/{world.organizer_x.id}", headers=world.auth["station_admin_x"]
     )
     assert_problem(gone, 404, "staff_not_found")
+
+
+async def test_a_revoked_grant_is_not_revoked_again_and_the_role_may_be_granted_anew(
+    client: httpx.AsyncClient, world: World, db: Reader
+) -> None:
+    grant_id = await _grant_id(db, world.organizer_x)
+    admin = world.auth["center_admin"]
+    assert (await revoke(client, world.organizer_x.id, grant_id, admin)).status_code == 200
+
+    again = await revoke(client, world.organizer_x.id, grant_id, admin, reason="再撤一次")
+    granted = await client.post(
+        f"/v1/staff/{world.organizer_x.id}/grants",
+        json={"org_unit_id": str(world.station_x.id), "role": "organizer"},
+        headers=admin,
+    )
+
+    assert_problem(again, 404, "grant_not_found")
+    assert (await db.get(StaffGrant, grant_id)).revoked_reason == "调岗"
+    assert granted.status_code == 201, granted.text
+    assert granted.json()["id"] != str(grant_id)
+    history = await db.all(select(StaffGrant).where(StaffGrant.staff_id == world.organizer_x.id))
+    assert sorted(g.revoked_at is None for g in history) == [False, True]
+
+
+async def test_the_database_refuses_to_delete_a_grant_or_undo_a_revocation(
+    client: httpx.AsyncClient, app: Any, world: World, db: Reader
+) -> None:
+    grant_id = await _grant_id(db, world.organizer_x)
+    admin = world.auth["center_admin"]
+    assert (await revoke(client, world.organizer_x.id, grant_id, admin)).status_code == 200
+    before = await db.all(select(StaffGrant.id, StaffGrant.revoked_at, StaffGrant.role))
+
+    for sql in (
+        "DELETE FROM staff_grants",
+        "UPDATE staff_grants SET revoked_at = NULL",
+        "UPDATE staff_grants SET revoked_reason = 'rewritten'",
+        "UPDATE staff_grants SET role = 'center_admin'",
+    ):
+        with pytest.raises(DBAPIError, match="rows are kept as written"):
+            async with app.state.db.sessions() as s, s.begin():
+                await s.execute(text(sql))
+
+    assert await db.all(select(StaffGrant.id, StaffGrant.revoked_at, StaffGrant.role)) == before
+
+
+async def test_a_revocation_needs_a_reason(
+    client: httpx.AsyncClient, world: World, db: Reader, subtests: pytest.Subtests
+) -> None:
+    grant_id = await _grant_id(db, world.organizer_x)
+    url = f"/v1/staff/{world.organizer_x.id}/grants/{grant_id}/revoke"
+    for body in ({}, {"reason": ""}, {"reason": "   "}, {"reason": "x" * 501}, {"reason": "a\x00"}):
+        with subtests.test(body=body):
+            response = await client.post(url, json=body, headers=world.auth["center_admin"])
+            assert_problem(response, 422, "validation_failed")
+    assert await grants_of(db, world.organizer_x.id) == {(world.station_x.id, "organizer")}
 
 
 async def test_a_role_above_the_revoker_stays(
@@ -294,9 +387,7 @@ async def test_a_role_above_the_revoker_stays(
         for g in await db.all(select(StaffGrant).where(StaffGrant.staff_id == both.id))
         if g.role == Role.institute_admin
     )
-    response = await client.delete(
-        f"/v1/staff/{both.id}/grants/{higher.id}", headers=world.auth["station_admin_x"]
-    )
+    response = await revoke(client, both.id, higher.id, world.auth["station_admin_x"])
     assert_problem(response, 403, "grant_exceeds_reach")
     assert len(await grants_of(db, both.id)) == 2
 
@@ -312,15 +403,9 @@ async def test_grants_of_other_accounts_and_unknown_grants_are_not_found(
     client: httpx.AsyncClient, world: World, db: Reader
 ) -> None:
     others_grant = await _grant_id(db, world.station_admin_x)
-    response = await client.delete(
-        f"/v1/staff/{world.organizer_x.id}/grants/{others_grant}",
-        headers=world.auth["center_admin"],
-    )
+    response = await revoke(client, world.organizer_x.id, others_grant, world.auth["center_admin"])
     assert_problem(response, 404, "grant_not_found")
-    unknown = await client.delete(
-        f"/v1/staff/{world.organizer_x.id}/grants/{uuid.uuid4()}",
-        headers=world.auth["center_admin"],
-    )
+    unknown = await revoke(client, world.organizer_x.id, uuid.uuid4(), world.auth["center_admin"])
     assert_problem(unknown, 404, "grant_not_found")
     assert len(await grants_of(db, world.station_admin_x.id)) == 1
 
@@ -329,8 +414,7 @@ async def test_the_last_center_admin_keeps_the_role(
     client: httpx.AsyncClient, world: World, db: Reader
 ) -> None:
     own = await _grant_id(db, world.center_admin)
-    url = f"/v1/staff/{world.center_admin.id}/grants/{own}"
-    refused = await client.delete(url, headers=world.auth["center_admin"])
+    refused = await revoke(client, world.center_admin.id, own, world.auth["center_admin"])
     assert_problem(refused, 409, "last_center_admin")
     assert len(await grants_of(db, world.center_admin.id)) == 1
 
@@ -340,7 +424,8 @@ async def test_the_last_center_admin_keeps_the_role(
         headers=world.auth["center_admin"],
     )
     assert created.status_code == 201
-    assert (await client.delete(url, headers=world.auth["center_admin"])).status_code == 204
+    revoked = await revoke(client, world.center_admin.id, own, world.auth["center_admin"])
+    assert revoked.status_code == 200
 
 
 async def test_an_admin_renames_deactivates_and_resets_a_password(

@@ -299,10 +299,10 @@ async def _grant(c: Ctx) -> Req:
     )
 
 
-@call("DELETE /v1/staff/{staff_id}/grants/{grant_id}")
+@call("POST /v1/staff/{staff_id}/grants/{grant_id}/revoke")
 async def _revoke_grant(c: Ctx) -> Req:
     staff_id, grant_id = await c.organizer_grant()
-    return Req(path={"staff_id": staff_id, "grant_id": grant_id})
+    return Req(path={"staff_id": staff_id, "grant_id": grant_id}, json={"reason": "调岗"})
 
 
 # Volunteers

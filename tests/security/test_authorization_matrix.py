@@ -206,7 +206,7 @@ MATRIX: dict[str, Access] = {
     "GET /v1/staff/{staff_id}": admins_of_x(),
     "PATCH /v1/staff/{staff_id}": admins_of_x(),
     "POST /v1/staff/{staff_id}/grants": admins_of_x(),
-    "DELETE /v1/staff/{staff_id}/grants/{grant_id}": admins_of_x(),
+    "POST /v1/staff/{staff_id}/grants/{grant_id}/revoke": admins_of_x(),
     # Volunteers
     "GET /v1/me": volunteers_only(),
     "PATCH /v1/me": volunteers_only(),

@@ -335,6 +335,31 @@ async def test_a_revoked_grant_is_not_revoked_again_and_the_role_may_be_granted_
     assert sorted(g.revoked_at is None for g in history) == [False, True]
 
 
+@pytest.mark.postgres_only
+async def test_simultaneous_revocations_of_a_grant_revoke_it_once(
+    client: httpx.AsyncClient, world: World, db: Reader
+) -> None:
+    grant_id = await _grant_id(db, world.organizer_x)
+    admins = [world.auth["center_admin"], world.auth["station_admin_x"]] * 4
+
+    responses = await asyncio.gather(
+        *(
+            revoke(client, world.organizer_x.id, grant_id, headers, reason=f"第{i}次")
+            for i, headers in enumerate(admins)
+        )
+    )
+
+    assert sorted(r.status_code for r in responses) == [200] + [404] * 7, [
+        r.text for r in responses
+    ]
+    [winner] = [r.json() for r in responses if r.status_code == 200]
+    kept = await db.get(StaffGrant, grant_id)
+    assert (str(kept.revoked_by), kept.revoked_reason) == (
+        winner["revoked_by"],
+        winner["revoked_reason"],
+    )
+
+
 async def test_the_database_refuses_to_delete_a_grant_or_undo_a_revocation(
     client: httpx.AsyncClient, app: Any, world: World, db: Reader
 ) -> None:

@@ -8,6 +8,7 @@ run at once. The embedded default runs them inside the API process
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,10 +16,12 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.activities.jobs import close_forgotten_checkouts
+from app.core.config import Settings
 from app.core.db import Database
 from app.integrations import outbox
 from app.ledger.jobs import expire_lots, time_out_holds
 from app.ledger.sealing import seal_pending
+from app.ledger.signer import load_signer
 from app.merchants.jobs import expire_reservations
 from app.merchants.jobs import purge_expired as purge_merchant_nonces_and_codes
 from app.rewards.handlers import on_hours_approved
@@ -47,13 +50,15 @@ def register_event_handlers() -> None:
     outbox.subscribe("hours.approved", on_hours_approved)
 
 
-def jobs() -> list[Job]:
+def jobs(settings: Settings) -> list[Job]:
+    # The ledger's signing key is read once, when the worker starts.
+    seal = functools.partial(seal_pending, signer=load_signer(settings))
     return [
         Job("outbox", 1.0, outbox.dispatch_batch),
         Job("purge-idempotency-keys", 3600.0, _purge_idempotency_keys),
         Job("ledger-hold-timeouts", 10.0, time_out_holds),
         Job("ledger-lot-expiry", 300.0, expire_lots),
-        Job("seal-ledger", 5.0, seal_pending),
+        Job("seal-ledger", 5.0, seal),
         Job("close-forgotten-checkouts", 60.0, close_forgotten_checkouts),
         Job("purge-terminal-nonces-and-codes", 300.0, purge_merchant_nonces_and_codes),
         Job("expire-reservations", 30.0, expire_reservations),
@@ -64,7 +69,7 @@ async def run_once(db: Database) -> dict[str, int]:
     """Run every job once until it has nothing left to do (tests and the CLI use this)."""
     register_event_handlers()
     counts: dict[str, int] = {}
-    for job in jobs():
+    for job in jobs(db.settings):
         total = 0
         while True:
             n = await job.run(db.sessions)
@@ -78,9 +83,10 @@ async def run_once(db: Database) -> dict[str, int]:
 async def run_jobs_forever(db: Database, *, stop: asyncio.Event | None = None) -> None:
     register_event_handlers()
     loop = asyncio.get_running_loop()
-    due = dict.fromkeys((job.name for job in jobs()), 0.0)
+    scheduled = jobs(db.settings)
+    due = dict.fromkeys((job.name for job in scheduled), 0.0)
     while stop is None or not stop.is_set():
-        for job in jobs():
+        for job in scheduled:
             if loop.time() < due[job.name]:
                 continue
             try:

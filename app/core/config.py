@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
     refresh_token_ttl_seconds: int = Field(default=30 * 86400, ge=3600, le=365 * 86400)
 
+    # The Ed25519 key that signs the ledger's blocks (app/ledger/signer.py): a PEM
+    # secret, a PEM file, or a factory of a KMS-backed signer ("package.module:factory").
+    ledger_signing_key: SecretStr | None = None
+    ledger_signing_key_file: Path | None = None
+    ledger_signer: str | None = None
+
     wechat_appid: str = "wxdevappid000000"
     wechat_secret: SecretStr = SecretStr(DEV_WECHAT_SECRET)
     wechat_api_base: str = "http://127.0.0.1:8000/__fake_wechat"
@@ -85,6 +91,15 @@ class Settings(BaseSettings):
             problems.append("LIANGPIAO_JWT_PRIVATE_KEY (an ES256 private key, PEM) is not set")
         if self.jwt_kid is None:
             problems.append("LIANGPIAO_JWT_KID is not set")
+        if (
+            self.ledger_signing_key is None
+            and self.ledger_signing_key_file is None
+            and self.ledger_signer is None
+        ):
+            problems.append(
+                "no ledger signing key: set LIANGPIAO_LEDGER_SIGNING_KEY (Ed25519, PEM), "
+                "LIANGPIAO_LEDGER_SIGNING_KEY_FILE or LIANGPIAO_LEDGER_SIGNER"
+            )
         if self.wechat_secret.get_secret_value() == DEV_WECHAT_SECRET:
             problems.append("LIANGPIAO_WECHAT_SECRET is the development default")
         if self.mount_fake_wechat or "__fake_wechat" in self.wechat_api_base:

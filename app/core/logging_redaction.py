@@ -44,6 +44,7 @@ SENSITIVE_NAMES = frozenset(
         "js_code",
         "authorization",
         "private_key",
+        "signing_key",
         "id_number",
         "phone",
         "phone_number",

@@ -18,15 +18,14 @@ it only moves past transactions older than `SETTLE_AFTER` (a database
 transaction never runs that long), and a full sweep every `SWEEP_EVERY` catches
 anything that still slipped behind it.
 
-The private keys live in `ledger_signing_keys` (a KMS would hold them in
-production) and never leave this module: no response or log line carries them.
+The private key is the signer's (`app.ledger.signer`: a key file, an environment
+secret or a KMS), never the database's: `ledger_signing_keys` holds the public keys
+that blocks name, so the database's credentials are not enough to sign a block.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import logging
 import uuid
 from collections.abc import Sequence
@@ -34,8 +33,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import (
     BigInteger,
     ForeignKey,
@@ -52,35 +49,46 @@ from sqlalchemy.orm import Mapped, mapped_column, selectinload
 from app.core import clock
 from app.core.db import Base, IdMixin, session_insert
 from app.ledger.models import Account, AccountKind, LedgerTransaction, Posting
+from app.ledger.signer import LedgerSigner
+from app.ledger.standalone_verify import (
+    GENESIS_HASH,
+    audit_path,
+    b64url,
+    canonical_json,
+    leaf_hash,
+    merkle_root,
+    signature_valid,
+)
 from app.orgs.models import Region
 
 log = logging.getLogger("liangpiao.ledger.sealing")
 
 BLOCK_VERSION = 1
-GENESIS_HASH = "0" * 64
 MAX_BLOCK_SIZE = 1000
 SETTLE_AFTER = timedelta(minutes=10)
 SWEEP_EVERY = timedelta(hours=1)
-
-_LEAF_PREFIX = b"\x00"
-_NODE_PREFIX = b"\x01"
 
 
 # --- tables ---------------------------------------------------------------------------
 
 
 class SigningKey(IdMixin, Base):
-    """A region's Ed25519 key pair. Blocks name the key (`kid`) that signed them."""
+    """A public key that has signed a region's blocks; blocks name it by `kid`.
+
+    Only the public half is here: the private key is the signer's (`app.ledger.signer`).
+    A new generation appears when the signer's key changes."""
 
     __tablename__ = "ledger_signing_keys"
-    __table_args__ = (UniqueConstraint("region_id", "generation"),)
+    __table_args__ = (
+        UniqueConstraint("region_id", "generation"),
+        UniqueConstraint("region_id", "kid"),
+    )
 
     region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"))
     generation: Mapped[int]
-    kid: Mapped[str] = mapped_column(String(64), unique=True)
-    # Raw 32-byte keys, base64url without padding.
+    kid: Mapped[str] = mapped_column(String(64))
+    # The raw 32-byte key, base64url without padding.
     public_key: Mapped[str] = mapped_column(String(64))
-    private_key: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
 
@@ -128,19 +136,6 @@ class SealedTransaction(Base):
 # --- canonical forms and hashing --------------------------------------------------------
 
 
-def b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def canonical_json(value: Any) -> bytes:
-    """Sorted keys, no whitespace, UTF-8: one byte string per value."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def instant(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
@@ -169,62 +164,6 @@ def canonical_transaction(tx: LedgerTransaction, postings: Sequence[Posting]) ->
     )
 
 
-def leaf_hash(data: bytes) -> bytes:
-    return hashlib.sha256(_LEAF_PREFIX + data).digest()
-
-
-def _node_hash(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(_NODE_PREFIX + left + right).digest()
-
-
-def _split(n: int) -> int:
-    """The largest power of two smaller than n (n > 1)."""
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return k
-
-
-def merkle_root(leaves: Sequence[bytes]) -> bytes:
-    """RFC 6962 Merkle Tree Hash over leaf hashes (at least one)."""
-    if len(leaves) == 1:
-        return leaves[0]
-    k = _split(len(leaves))
-    return _node_hash(merkle_root(leaves[:k]), merkle_root(leaves[k:]))
-
-
-def audit_path(index: int, leaves: Sequence[bytes]) -> list[bytes]:
-    """RFC 6962 PATH(index, leaves): the sibling hashes from the leaf up to the root."""
-    if len(leaves) == 1:
-        return []
-    k = _split(len(leaves))
-    if index < k:
-        return [*audit_path(index, leaves[:k]), merkle_root(leaves[k:])]
-    return [*audit_path(index - k, leaves[k:]), merkle_root(leaves[:k])]
-
-
-def verify_inclusion(
-    leaf: bytes, *, index: int, size: int, path: Sequence[bytes], root: bytes
-) -> bool:
-    """RFC 9162 §2.1.3.2: does `path` lead from `leaf` at `index` to `root`?"""
-    if index >= size:
-        return False
-    fn, sn, r = index, size - 1, leaf
-    for p in path:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = _node_hash(p, r)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            r = _node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and r == root
-
-
 def block_header(block: Block) -> dict[str, Any]:
     return {
         "v": BLOCK_VERSION,
@@ -238,10 +177,18 @@ def block_header(block: Block) -> dict[str, Any]:
     }
 
 
-def key_thumbprint(public_raw: bytes) -> str:
-    """RFC 7638 JWK thumbprint of an Ed25519 public key (RFC 8037)."""
-    jwk = {"crv": "Ed25519", "kty": "OKP", "x": b64url(public_raw)}
-    return b64url(hashlib.sha256(canonical_json(jwk)).digest())
+def head_record(block: Block) -> dict[str, Any]:
+    """A signed block head as JSON: what the digest route answers, the head log keeps and
+    the `ledger.block_sealed` event carries."""
+    header = block_header(block)
+    return {
+        "block_id": str(block.id),
+        "header": header,
+        "signed_header": canonical_json(header).decode(),
+        "block_hash": block.block_hash,
+        "signature": block.signature,
+        "algorithm": "Ed25519",
+    }
 
 
 # --- keys -------------------------------------------------------------------------------
@@ -254,48 +201,44 @@ async def public_keys(session: AsyncSession, *, region_id: uuid.UUID) -> list[Si
     return list(rows)
 
 
-async def _signing_key(session: AsyncSession, region_id: uuid.UUID) -> SigningKey:
-    """The region's newest key, generated on first use."""
+class SignerKeyMismatch(RuntimeError):
+    """The database's public key under the signer's `kid` is not the signer's key."""
+
+
+async def _signing_key(
+    session: AsyncSession, region_id: uuid.UUID, signer: LedgerSigner
+) -> SigningKey:
+    """The region's row of the signer's public key, added as a new generation on first use.
+
+    Refuses to sign when the row under the signer's `kid` holds another key: someone
+    changed it, and blocks signed now would verify against neither."""
+    kid = signer.key_id
     key = await session.scalar(
-        select(SigningKey)
-        .where(SigningKey.region_id == region_id)
-        .order_by(SigningKey.generation.desc())
-        .limit(1)
+        select(SigningKey).where(SigningKey.region_id == region_id, SigningKey.kid == kid)
     )
     if key is not None:
+        if key.public_key != b64url(signer.public_key):
+            raise SignerKeyMismatch(
+                f"ledger_signing_keys holds another public key under kid {kid}; refusing to seal"
+            )
         return key
-    private = Ed25519PrivateKey.generate()
-    public_raw = private.public_key().public_bytes_raw()
+    newest = await session.scalar(
+        select(func.max(SigningKey.generation)).where(SigningKey.region_id == region_id)
+    )
     await session.execute(
         session_insert(session)(SigningKey)
         .values(
             id=uuid.uuid4(),
             region_id=region_id,
-            generation=1,
-            kid=key_thumbprint(public_raw),
-            public_key=b64url(public_raw),
-            private_key=b64url(private.private_bytes_raw()),
+            generation=int(newest or 0) + 1,
+            kid=kid,
+            public_key=b64url(signer.public_key),
             created_at=clock.now(),
         )
-        .on_conflict_do_nothing(index_elements=["region_id", "generation"])
+        .on_conflict_do_nothing(index_elements=["region_id", "kid"])
     )
-    log.info("ledger signing key created", extra={"region_id": str(region_id)})
-    return await _signing_key(session, region_id)
-
-
-def _sign(key: SigningKey, message: bytes) -> str:
-    private = Ed25519PrivateKey.from_private_bytes(b64url_decode(key.private_key))
-    return b64url(private.sign(message))
-
-
-def signature_valid(public_key: str, signature: str, message: bytes) -> bool:
-    try:
-        Ed25519PublicKey.from_public_bytes(b64url_decode(public_key)).verify(
-            b64url_decode(signature), message
-        )
-    except (InvalidSignature, ValueError):
-        return False
-    return True
+    log.info("ledger signing key registered", extra={"region_id": str(region_id), "kid": kid})
+    return await _signing_key(session, region_id, signer)
 
 
 # --- sealing ----------------------------------------------------------------------------
@@ -357,7 +300,11 @@ async def _advance_watermark(session: AsyncSession, state: SealState, now: datet
 
 
 async def seal_block(
-    session: AsyncSession, *, region_id: uuid.UUID, limit: int = MAX_BLOCK_SIZE
+    session: AsyncSession,
+    *,
+    region_id: uuid.UUID,
+    signer: LedgerSigner,
+    limit: int = MAX_BLOCK_SIZE,
 ) -> Block | None:
     """Seal up to `limit` of the region's unsealed transactions into its next block."""
     state = await _lock_state(session, region_id)
@@ -383,7 +330,7 @@ async def seal_block(
     )
     leaves = [leaf_hash(canonical_transaction(tx, tx.postings)) for tx in txs]
     previous = await latest_block(session, region_id=region_id)
-    key = await _signing_key(session, region_id)
+    key = await _signing_key(session, region_id, signer)
     block = Block(
         id=uuid.uuid4(),
         region_id=region_id,
@@ -398,7 +345,7 @@ async def seal_block(
     )
     signed = canonical_json(block_header(block))
     block.block_hash = hashlib.sha256(signed).hexdigest()
-    block.signature = _sign(key, signed)
+    block.signature = b64url(await signer.sign(signed))
     session.add(block)
     await session.flush()
     await session.execute(
@@ -439,7 +386,7 @@ async def _regions_to_seal(session: AsyncSession) -> list[uuid.UUID]:
     return due
 
 
-async def seal_pending(sessions: async_sessionmaker[AsyncSession]) -> int:
+async def seal_pending(sessions: async_sessionmaker[AsyncSession], *, signer: LedgerSigner) -> int:
     """The sealing job: one block per region that has unsealed transactions.
 
     Returns how many transactions it sealed, so that a caller running it until idle
@@ -450,7 +397,7 @@ async def seal_pending(sessions: async_sessionmaker[AsyncSession]) -> int:
     sealed = 0
     for region_id in regions:
         async with sessions() as session, session.begin():
-            block = await seal_block(session, region_id=region_id)
+            block = await seal_block(session, region_id=region_id, signer=signer)
             sealed += block.tx_count if block else 0
     return sealed
 
@@ -553,7 +500,7 @@ async def verify_blocks(session: AsyncSession) -> list[str]:
     against the one recorded when sealed, and the Merkle root over them all).
     """
     problems: list[str] = []
-    keys = {k.kid: k for k in await session.scalars(select(SigningKey))}
+    keys = {(k.region_id, k.kid): k for k in await session.scalars(select(SigningKey))}
     previous: Block | None = None
     blocks = await session.scalars(select(Block).order_by(Block.region_id, Block.height))
     for block in blocks:
@@ -569,8 +516,8 @@ async def verify_blocks(session: AsyncSession) -> list[str]:
         signed = canonical_json(block_header(block))
         if hashlib.sha256(signed).hexdigest() != block.block_hash:
             problems.append(f"{name}: header does not match block_hash")
-        key = keys.get(block.kid)
-        if key is None or key.region_id != block.region_id:
+        key = keys.get((block.region_id, block.kid))
+        if key is None:
             problems.append(f"{name}: signed by unknown key {block.kid}")
         elif not signature_valid(key.public_key, block.signature, signed):
             problems.append(f"{name}: signature is not valid")

@@ -44,7 +44,6 @@ from app.rewards.models import (
     RewardPolicy,
 )
 from app.rewards.schemas import (
-    BlockHeader,
     LedgerDigest,
     LedgerKey,
     LedgerKeySet,
@@ -483,14 +482,7 @@ async def _claw_back(
 
 
 def _digest_out(block: sealing.Block) -> LedgerDigest:
-    header = sealing.block_header(block)
-    return LedgerDigest(
-        block_id=block.id,
-        header=BlockHeader.model_validate(header),
-        signed_header=sealing.canonical_json(header).decode(),
-        block_hash=block.block_hash,
-        signature=block.signature,
-    )
+    return LedgerDigest.model_validate(sealing.head_record(block))
 
 
 async def ledger_keys(session: AsyncSession, *, region_id: uuid.UUID) -> LedgerKeySet:

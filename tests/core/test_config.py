@@ -9,6 +9,7 @@ from pydantic import SecretStr
 
 from app.core.config import ConfigurationError, Settings
 from app.core.security import KeyRing, generate_private_key_pem
+from app.ledger import signer as ledger_signer
 
 
 def test_prod_refuses_to_start_with_dev_defaults() -> None:
@@ -18,6 +19,7 @@ def test_prod_refuses_to_start_with_dev_defaults() -> None:
     assert "refusing to start in prod" in message
     assert "LIANGPIAO_JWT_PRIVATE_KEY" in message
     assert "LIANGPIAO_WECHAT_SECRET" in message
+    assert "LIANGPIAO_LEDGER_SIGNING_KEY" in message
 
 
 def test_prod_starts_with_real_keys() -> None:
@@ -26,6 +28,7 @@ def test_prod_starts_with_real_keys() -> None:
         environment="prod",
         jwt_private_key=SecretStr(generate_private_key_pem()),
         jwt_kid="2026-11",
+        ledger_signing_key=SecretStr(ledger_signer.generate_private_key_pem().decode()),
         wechat_secret=SecretStr("a-real-secret"),
         wechat_api_base="https://api.weixin.qq.com",
     )

@@ -13,15 +13,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import func, select, update
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import func, inspect, select, update
 
 from app.core import clock
 from app.ledger import sealing
 from app.ledger import service as ledger
 from app.ledger.models import LedgerTransaction, TxKind
 from app.ledger.sealing import Block, SealedTransaction, SealState, SigningKey
-from tests.rewards.support import count, issue, seal
+from app.ledger.signer import DEV_KEY_FILE
+from tests.rewards.support import count, issue, seal, signer
 
 
 def _b64url(text: str) -> bytes:
@@ -279,7 +281,7 @@ async def test_the_latest_digest_is_the_regions_newest_signed_head(
     )
 
 
-async def test_the_public_keys_are_public_and_the_private_key_stays_inside(
+async def test_the_public_keys_are_public_and_the_private_key_stays_outside_the_database(
     app: Any, world: Any, client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     empty = await client.get(f"/v1/regions/{world.region.id}/ledger-keys")
@@ -301,8 +303,21 @@ async def test_the_public_keys_are_public_and_the_private_key_stays_inside(
         f"/v1/ledger/transactions/{tx.id}/proof", headers=world.auth["volunteer_a"]
     )
     digest = await client.get("/v1/ledger/digests/latest", headers=world.auth["volunteer_a"])
-    for text in (keys.text, proof.text, digest.text, caplog.text):
-        assert key.private_key not in text
+    assert jwk["x"] == sealing.b64url(signer(app).public_key)
+    # The signer's key file is the only place the private key is; the database has none.
+    pem = (app.state.settings.var_dir / DEV_KEY_FILE).read_bytes()
+    private = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(private, Ed25519PrivateKey)
+    raw = private.private_bytes_raw()
+    async with app.state.db.engine.connect() as conn:
+        columns = await conn.run_sync(
+            lambda sync: [c["name"] for c in inspect(sync).get_columns("ledger_signing_keys")]
+        )
+        rows = (await conn.execute(select(SigningKey.__table__))).all()
+    assert "private_key" not in columns
+    for text in (keys.text, proof.text, digest.text, caplog.text, repr(rows)):
+        assert sealing.b64url(raw) not in text
+        assert raw.hex() not in text
 
     unknown = await client.get(f"/v1/regions/{uuid.uuid4()}/ledger-keys")
     assert (unknown.status_code, unknown.json()["code"]) == (404, "region_not_found")
@@ -400,7 +415,9 @@ async def test_sealers_running_at_once_build_one_chain(app: Any, world: Any) -> 
         volunteer = world.volunteer_a if n % 2 else world.volunteer_b
         await issue(app, region_id=world.region.id, volunteer_id=volunteer.id, amount=n + 1)
 
-    await asyncio.gather(*(sealing.seal_pending(app.state.db.sessions) for _ in range(6)))
+    await asyncio.gather(
+        *(sealing.seal_pending(app.state.db.sessions, signer=signer(app)) for _ in range(6))
+    )
     await seal(app)
 
     blocks = await blocks_of(app, world.region.id)

@@ -14,6 +14,7 @@ from app.integrations import outbox
 from app.ledger import sealing
 from app.ledger import service as ledger
 from app.ledger.models import LedgerTransaction
+from app.ledger.signer import LedgerSigner, load_signer
 from app.rewards.models import RewardIssuance
 from app.worker import register_event_handlers
 
@@ -64,9 +65,14 @@ async def deliver(app: Any) -> int:
 async def seal(app: Any) -> int:
     """Run the sealing job until it is idle; returns transactions sealed."""
     total = 0
-    while n := await sealing.seal_pending(app.state.db.sessions):
+    while n := await sealing.seal_pending(app.state.db.sessions, signer=signer(app)):
         total += n
     return total
+
+
+def signer(app: Any) -> LedgerSigner:
+    """The app's ledger signer: in tests, a key generated under the test's var directory."""
+    return load_signer(app.state.settings)
 
 
 async def balance(app: Any, *, region_id: uuid.UUID, volunteer_id: uuid.UUID) -> int:

@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "worker":
         asyncio.run(_worker(settings, args.once))
     elif args.command == "verify-ledger":
-        from app.ledger.verify import run_cli
+        from app.verification import run_cli
 
         return run_cli(settings)
     return 0

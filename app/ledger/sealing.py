@@ -28,12 +28,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     ForeignKey,
     String,
@@ -42,6 +43,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column, selectinload
@@ -64,6 +66,8 @@ from app.orgs.models import Region
 log = logging.getLogger("liangpiao.ledger.sealing")
 
 BLOCK_VERSION = 1
+# Headers that attest the ledger's unused sequence numbers (`seq_through`, `unused_seqs`).
+HEADER_VERSION = 2
 MAX_BLOCK_SIZE = 1000
 SETTLE_AFTER = timedelta(minutes=10)
 SWEEP_EVERY = timedelta(hours=1)
@@ -116,6 +120,12 @@ class Block(IdMixin, Base):
     kid: Mapped[str] = mapped_column(String(64))
     block_hash: Mapped[str] = mapped_column(String(64), unique=True)
     signature: Mapped[str] = mapped_column(String(128))
+    # What the block attests about the whole ledger's sequence, every region's: each
+    # number up to `seq_through` is a transaction's, or lies in one of `unused_seqs`
+    # (inclusive [first, last] ranges no transaction took, e.g. rolled back), counted
+    # from the previous block's `seq_through`. Null on blocks sealed before headers v2.
+    seq_through: Mapped[int | None] = mapped_column(BigInteger)
+    unused_seqs: Mapped[list[list[int]] | None] = mapped_column(JSON)
 
 
 class SealedTransaction(Base):
@@ -165,7 +175,7 @@ def canonical_transaction(tx: LedgerTransaction, postings: Sequence[Posting]) ->
 
 
 def block_header(block: Block) -> dict[str, Any]:
-    return {
+    header: dict[str, Any] = {
         "v": BLOCK_VERSION,
         "region_id": str(block.region_id),
         "height": block.height,
@@ -175,6 +185,11 @@ def block_header(block: Block) -> dict[str, Any]:
         "sealed_at": instant(block.sealed_at),
         "kid": block.kid,
     }
+    if block.seq_through is not None:
+        header.update(
+            v=HEADER_VERSION, seq_through=block.seq_through, unused_seqs=block.unused_seqs or []
+        )
+    return header
 
 
 def head_record(block: Block) -> dict[str, Any]:
@@ -299,6 +314,52 @@ async def _advance_watermark(session: AsyncSession, state: SealState, now: datet
         state.sealed_through_seq = int(settled)
 
 
+# Each run of consecutive missing sequence numbers in (after, through]: the previous
+# number present (or `after`) is `prev`; the last part picks up a run at the end.
+_UNUSED_RANGES = text(
+    """
+    SELECT first, last FROM (
+        SELECT prev + 1 AS first, seq - 1 AS last FROM (
+            SELECT seq, LAG(seq, 1, :after) OVER (ORDER BY seq) AS prev
+            FROM ledger_transactions WHERE seq > :after AND seq <= :through
+        ) s
+        WHERE seq - prev > 1
+        UNION ALL
+        SELECT COALESCE(MAX(seq), :after) + 1 AS first, :through AS last
+        FROM ledger_transactions WHERE seq > :after AND seq <= :through
+        HAVING COALESCE(MAX(seq), :after) < :through
+    ) gaps
+    ORDER BY first
+    """
+)
+
+
+async def unused_ranges(session: AsyncSession, *, after: int, through: int) -> list[list[int]]:
+    """The sequence numbers in (after, through] that no transaction holds, as ranges."""
+    rows = await session.execute(_UNUSED_RANGES, {"after": after, "through": through})
+    return [[int(first), int(last)] for first, last in rows]
+
+
+async def _attest_sequence(session: AsyncSession, now: datetime) -> tuple[int, list[list[int]]]:
+    """How far the ledger's sequence is settled, and its unused numbers since the last
+    attestation (any region's block).
+
+    A number is settled once a transaction with a higher one is older than
+    `SETTLE_AFTER`: the transaction that drew it would have committed by then, so
+    if it is missing now, it was rolled back. A transaction deleted later leaves a
+    missing number the blocks do not account for."""
+    attested = int(await session.scalar(select(func.max(Block.seq_through))) or 0)
+    settled = await session.scalar(
+        select(func.max(LedgerTransaction.seq)).where(
+            LedgerTransaction.seq > attested,
+            LedgerTransaction.created_at < now - SETTLE_AFTER,
+        )
+    )
+    if settled is None:
+        return attested, []
+    return int(settled), await unused_ranges(session, after=attested, through=int(settled))
+
+
 async def seal_block(
     session: AsyncSession,
     *,
@@ -331,6 +392,7 @@ async def seal_block(
     leaves = [leaf_hash(canonical_transaction(tx, tx.postings)) for tx in txs]
     previous = await latest_block(session, region_id=region_id)
     key = await _signing_key(session, region_id, signer)
+    seq_through, unused = await _attest_sequence(session, now)
     block = Block(
         id=uuid.uuid4(),
         region_id=region_id,
@@ -342,6 +404,8 @@ async def seal_block(
         kid=key.kid,
         block_hash="",
         signature="",
+        seq_through=seq_through,
+        unused_seqs=unused,
     )
     signed = canonical_json(block_header(block))
     block.block_hash = hashlib.sha256(signed).hexdigest()
@@ -492,17 +556,32 @@ async def proof(session: AsyncSession, *, transaction_id: uuid.UUID) -> Proof | 
 # --- verification -----------------------------------------------------------------------
 
 
-async def verify_blocks(session: AsyncSession) -> list[str]:
+async def verify_blocks(
+    session: AsyncSession, *, pinned_keys: Mapping[str, str] | None = None
+) -> list[str]:
     """Recompute every block from the current rows; name each thing that does not match.
 
     Checks, per region and block: the chain (heights and previous hashes), each
     header against its hash and signature, the block's transactions (each leaf
-    against the one recorded when sealed, and the Merkle root over them all).
+    against the one recorded when sealed, and the Merkle root over them all); and
+    that every sequence number up to what the blocks attest is a transaction's or
+    one the blocks record as unused. With `pinned_keys` (public keys by `kid`, held
+    outside the database) signatures are checked against those alone, and a key row
+    of the database that differs from its pinned key is reported.
     """
     problems: list[str] = []
-    keys = {(k.region_id, k.kid): k for k in await session.scalars(select(SigningKey))}
+    db_keys = list(await session.scalars(select(SigningKey)))
+    if pinned_keys is None:
+        keys = {(k.region_id, k.kid): k.public_key for k in db_keys}
+    else:
+        for k in db_keys:
+            if pinned_keys.get(k.kid, k.public_key) != k.public_key:
+                problems.append(
+                    f"signing key {k.kid} of region {k.region_id}: the database holds another "
+                    "public key than the pinned one"
+                )
     previous: Block | None = None
-    blocks = await session.scalars(select(Block).order_by(Block.region_id, Block.height))
+    blocks = list(await session.scalars(select(Block).order_by(Block.region_id, Block.height)))
     for block in blocks:
         name = f"block {block.id} (region {block.region_id}, height {block.height})"
         if previous is None or previous.region_id != block.region_id:
@@ -516,14 +595,56 @@ async def verify_blocks(session: AsyncSession) -> list[str]:
         signed = canonical_json(block_header(block))
         if hashlib.sha256(signed).hexdigest() != block.block_hash:
             problems.append(f"{name}: header does not match block_hash")
-        key = keys.get((block.region_id, block.kid))
-        if key is None:
+        public_key = (
+            keys.get((block.region_id, block.kid))
+            if pinned_keys is None
+            else pinned_keys.get(block.kid)
+        )
+        if public_key is None:
             problems.append(f"{name}: signed by unknown key {block.kid}")
-        elif not signature_valid(key.public_key, block.signature, signed):
+        elif not signature_valid(public_key, block.signature, signed):
             problems.append(f"{name}: signature is not valid")
         problems.extend(await _verify_block_transactions(session, block, name))
         previous = block
+    problems.extend(await _verify_sequence(session, blocks))
     return problems
+
+
+def _uncovered(ranges: Sequence[Sequence[int]], covers: Sequence[Sequence[int]]) -> list[range]:
+    """The parts of `ranges` that no range of `covers` contains (all inclusive)."""
+    merged: list[list[int]] = []
+    for first, last in sorted((c[0], c[1]) for c in covers):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], last)
+        else:
+            merged.append([first, last])
+    left: list[range] = []
+    for first, last in ranges:
+        at = first
+        for c_first, c_last in merged:
+            if c_last < at or c_first > last:
+                continue
+            if c_first > at:
+                left.append(range(at, c_first))
+            at = max(at, c_last + 1)
+        if at <= last:
+            left.append(range(at, last + 1))
+    return left
+
+
+async def _verify_sequence(session: AsyncSession, blocks: Sequence[Block]) -> list[str]:
+    """Every number the blocks attest is a transaction's, or one they record as unused."""
+    through = max((b.seq_through or 0 for b in blocks), default=0)
+    if through == 0:
+        return []
+    recorded = [r for b in blocks for r in b.unused_seqs or []]
+    missing = await unused_ranges(session, after=0, through=through)
+    return [
+        f"sequence numbers {gap.start} to {gap.stop - 1} are missing, though the blocks "
+        f"attest the ledger through {through} and record them as used: transactions were "
+        "deleted"
+        for gap in _uncovered(missing, recorded)
+    ]
 
 
 async def _verify_block_transactions(session: AsyncSession, block: Block, name: str) -> list[str]:

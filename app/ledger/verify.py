@@ -1,4 +1,4 @@
-"""`python -m app verify-ledger`: replay the ledger's facts and compare with what it claims.
+"""The ledger's own checks: replay its facts and compare with what it claims.
 
 Checks that every transaction has two or more postings summing to zero, that no
 posting, lot entry or hold points at nothing, that every cached balance (posted,
@@ -10,21 +10,21 @@ transaction, that no refund or reversal gives back more than its spend took, and
 that the sealed blocks still match (`app.ledger.sealing.verify_blocks`).
 
 Each problem names the row. Sequence numbers may skip (PostgreSQL spends one on a
-transaction that rolls back), so gaps are reported as a count, not as a problem;
-a transaction removed from a sealed block is caught by the block check.
+transaction that rolls back): the summary counts them, and the blocks attest which
+are unused once settled, so a missing number they do not account for (a deleted
+transaction, sealed or not) is a problem. `python -m app verify-ledger` runs these
+checks with the features' (`app.verification`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.config import Settings
 from app.ledger import sealing
 
 
@@ -62,6 +62,11 @@ def _id(value: Any) -> str:
         return str(uuid.UUID(str(value)))
     except ValueError:
         return str(value)
+
+
+def format_row(message: str, row: Row[Any]) -> str:
+    """A check's message for one offending row: ids spelled as UUIDs on both databases."""
+    return message.format(*(_id(v) if not isinstance(v, int) else v for v in row))
 
 
 # Each check: a query returning the offending rows, and how to name one.
@@ -249,34 +254,6 @@ async def verify(session: AsyncSession) -> Report:
         report.sequence_gaps = int(last) - int(first) + 1 - report.transactions
     for query, message in _CHECKS:
         for row in await session.execute(text(query)):
-            report.problems.append(
-                message.format(*(_id(v) if not isinstance(v, int) else v for v in row))
-            )
+            report.problems.append(format_row(message, row))
     report.problems.extend(await sealing.verify_blocks(session))
     return report
-
-
-async def _run(settings: Settings) -> Report:
-    from app.core.db import Database
-
-    db = Database(settings)
-    try:
-        async with db.sessions() as session:
-            if db.dialect == "postgresql":
-                # One snapshot for every check, so concurrent writes cannot look like errors.
-                await session.connection(
-                    execution_options={
-                        "isolation_level": "REPEATABLE READ",
-                        "postgresql_readonly": True,
-                    }
-                )
-            return await verify(session)
-    finally:
-        await db.dispose()
-
-
-def run_cli(settings: Settings) -> int:
-    """Print the summary; exit status 1 when the ledger has any problem."""
-    report = asyncio.run(_run(settings))
-    print(report.summary())
-    return 0 if report.ok else 1

@@ -96,6 +96,16 @@ class BlockHeader(BaseModel):
     tx_count: int
     sealed_at: str
     kid: str
+    seq_through: int | None = Field(
+        default=None,
+        description="Headers v2: every ledger sequence number up to this one is a "
+        "transaction's or listed in some block's `unused_seqs`",
+    )
+    unused_seqs: list[list[int]] | None = Field(
+        default=None,
+        description="Headers v2: [first, last] ranges of sequence numbers no transaction took, "
+        "since the previous attestation",
+    )
 
 
 class LedgerDigest(BaseModel):

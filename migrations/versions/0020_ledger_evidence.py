@@ -9,6 +9,10 @@ signer is configured). One signer may sign for several regions, so `kid` is
 unique per region rather than across them. The key rows become append-only like
 the blocks they verify.
 
+Blocks attest the ledger's sequence (`seq_through`, `unused_seqs`, signed in
+headers v2): a missing sequence number is a rolled-back transaction only if a
+block recorded it unused once it had settled; any other is a deleted one.
+
 Revision ID: 0020
 Revises: 0016
 """
@@ -26,6 +30,15 @@ depends_on: str | Sequence[str] | None = None
 KEYS = "ledger_signing_keys"
 
 
+def _sqlite_append_only(table: str) -> None:
+    for event in ("UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} BEGIN "
+            f"SELECT RAISE(ABORT, 'ledger rows are append-only: {event} on {table} refused'); "
+            "END"
+        )
+
+
 def _keys_upgrade() -> None:
     with op.batch_alter_table(KEYS) as batch:
         batch.drop_constraint(op.f("uq_ledger_signing_keys_kid"), type_="unique")
@@ -40,12 +53,7 @@ def _keys_upgrade() -> None:
             "FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()"
         )
     else:
-        for event in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {KEYS}_no_{event.lower()} BEFORE {event} ON {KEYS} BEGIN "
-                f"SELECT RAISE(ABORT, 'ledger rows are append-only: {event} on {KEYS} refused'); "
-                "END"
-            )
+        _sqlite_append_only(KEYS)
 
 
 def _keys_downgrade() -> None:
@@ -64,7 +72,16 @@ def _keys_downgrade() -> None:
 
 def upgrade() -> None:
     _keys_upgrade()
+    # Plain ADD COLUMN on both databases: SQLite keeps the table and its triggers.
+    op.add_column("ledger_blocks", sa.Column("seq_through", sa.BigInteger(), nullable=True))
+    op.add_column("ledger_blocks", sa.Column("unused_seqs", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("ledger_blocks") as batch:
+        batch.drop_column("unused_seqs")
+        batch.drop_column("seq_through")
+    if op.get_bind().dialect.name == "sqlite":
+        # The batch rebuilt the table without migration 0009's triggers.
+        _sqlite_append_only("ledger_blocks")
     _keys_downgrade()

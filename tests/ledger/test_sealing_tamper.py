@@ -208,7 +208,7 @@ async def test_reordered_transactions_in_a_block_are_caught(app: Any, world: Any
 async def test_the_ledger_verifier_reports_a_tampered_block_and_fails(
     app: Any, world: Any, settings: Any, capsys: Any
 ) -> None:
-    from app.ledger.verify import run_cli
+    from app.verification import run_cli
 
     txs = await sealed_history(app, world)
     await tamper(

@@ -22,7 +22,7 @@ from app.ledger.signer import (
     load_signer,
 )
 from app.ledger.standalone_verify import key_thumbprint, signature_valid
-from tests.ledger.test_sealing_tamper import tamper
+from tests.ledger.evidence_support import tamper
 from tests.rewards.support import issue, seal
 
 

@@ -7,15 +7,12 @@ table's triggers are dropped and recreated around the change.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from app.core.config import Settings
 from app.ledger.models import AccountKind
-from app.ledger.verify import run_cli
 from tests.ledger.support import Ledger
 
 
@@ -151,20 +148,3 @@ async def test_an_edited_lot_remainder_is_caught(ledger: Ledger, spent: dict[str
     assert "cached remainder 16, but its credit and entries give 15" in problems
     assert f"wallet {spent['wallet_id']}: balance 15, but its lots hold 16" in problems
     assert lot_id is not None
-
-
-async def test_the_command_prints_a_summary_and_fails_on_a_problem(
-    ledger: Ledger, settings: Settings, spent: dict[str, Any], capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert await asyncio.to_thread(run_cli, settings) == 0
-    assert "ledger OK" in capsys.readouterr().out
-
-    await ledger.execute("UPDATE ledger_accounts SET pending = 1 WHERE kind = 'merchant'")
-
-    assert await asyncio.to_thread(run_cli, settings) == 1
-    out = capsys.readouterr().out
-    assert "ledger has 1 problem(s)" in out
-    assert (
-        f"account {spent['shop'].id} (merchant): cached pending 1, but its open holds sum to 0"
-        in out
-    )

@@ -1,5 +1,5 @@
 """`python -m app <command>`: migrate, seed-demo, create-admin, openapi, serve, worker,
-verify-ledger."""
+verify-ledger, export-ledger, ledger-public-key."""
 
 from __future__ import annotations
 
@@ -173,7 +173,9 @@ async def _worker(settings: Settings, once: bool) -> None:
 
 
 # Commands that only make sense on a migrated database: each says so in one line if not.
-NEEDS_SCHEMA = frozenset({"seed-demo", "create-admin", "serve", "worker", "verify-ledger"})
+NEEDS_SCHEMA = frozenset(
+    {"seed-demo", "create-admin", "serve", "worker", "verify-ledger", "export-ledger"}
+)
 
 EPILOG = """Settings come from LIANGPIAO_* environment variables or a .env file (see README.md):
 LIANGPIAO_DATABASE_URL (default sqlite+aiosqlite:///var/liangpiao.db) and
@@ -197,8 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"liangpiao {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, summary: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=summary, description=summary, formatter_class=defaults)
+    def command(name: str, summary: str, description: str | None = None) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, help=summary, description=description or summary, formatter_class=defaults
+        )
 
     command("migrate", "upgrade the database to the newest schema (creates a SQLite file)")
     command("seed-demo", "load the 吴江区 demo region (idempotent)")
@@ -209,14 +213,36 @@ def build_parser() -> argparse.ArgumentParser:
     srv = command("serve", "serve the API with uvicorn")
     srv.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     srv.add_argument("--port", type=int, default=8000, help="the port to listen on")
-    command("verify-ledger", "replay the ledger and check every invariant")
+    verify = command(
+        "verify-ledger",
+        "replay the ledger and check every invariant",
+        "Replay the ledger and check every invariant. With --key, block signatures "
+        "are checked against the given public keys, not the database's; with --pin too, the "
+        "chain must hold every head of HEADS_FILE.",
+    )
+    verify.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        metavar="PUBLIC_KEY",
+        help="a ledger public key: PEM or JWK (set) file, or base64url; repeat for several",
+    )
+    verify.add_argument(
+        "--pin", metavar="HEADS_FILE", help="JSON-lines signed heads (the head log); needs --key"
+    )
+    export = command("export-ledger", "print every block and transaction as JSON")
+    export.add_argument("--output", help="write to this file (default: standard output)")
+    command("ledger-public-key", "print the ledger signer's public key as a JWK")
     wrk = command("worker", "run the background jobs (outbox, holds, expiry, sealing)")
     wrk.add_argument("--once", action="store_true", help="run every job until idle, then exit")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "verify-ledger" and args.pin and not args.key:
+        parser.error("verify-ledger --pin needs --key: heads are checked with a key held apart")
 
     if args.command == "openapi":
         print_openapi()
@@ -248,5 +274,16 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "verify-ledger":
         from app.verification import run_cli
 
-        return run_cli(settings)
+        return run_cli(settings, key_specs=args.key, heads_file=args.pin)
+    elif args.command == "export-ledger":
+        from app.ledger.export import run_cli as export_cli
+
+        return export_cli(settings, args.output)
+    elif args.command == "ledger-public-key":
+        from app.ledger.signer import load_signer
+        from app.ledger.standalone_verify import b64url
+
+        signer = load_signer(settings)
+        jwk = {"kty": "OKP", "crv": "Ed25519", "kid": signer.key_id, "x": b64url(signer.public_key)}
+        print(json.dumps(jwk))
     return 0

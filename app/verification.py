@@ -1,6 +1,13 @@
 """`python -m app verify-ledger`: the ledger's own checks, the cause behind each of its
 transactions, and, when pinned, the evidence kept outside the database.
 
+Pinned (`--pin HEADS_FILE --key PUBLIC_KEY`), nothing the database says about keys
+is believed: every block's signature is checked against the given public keys, a
+key row that differs from them is reported, and each head of the file (the head
+log, or heads a subscriber kept from `ledger.block_sealed` events) must be in the
+chain with the same hash. Re-signing edited blocks needs the signer's key; cutting,
+emptying or rewriting the chain leaves a pinned head missing or different.
+
 The ledger does not know why value moved (`app.ledger.verify` checks that it moved
 soundly); the features that move it do. Here each `issue` transaction is checked
 against the reward issuance that made it, and each `redeem` against the terminal's
@@ -11,11 +18,16 @@ approved hours or redemption behind it, is a problem like an unbalanced one.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.ledger import sealing
+from app.ledger.standalone_verify import check_pins, load_keys, read_heads
 from app.ledger.verify import Report, format_row, verify
 
 # Each check: a query returning the offending rows, and how to name one.
@@ -95,14 +107,34 @@ async def verify_causes(session: AsyncSession) -> list[str]:
     return problems
 
 
-async def verify_all(session: AsyncSession) -> Report:
-    """The ledger's own checks, then the causes of its transactions."""
-    report = await verify(session)
+@dataclass(frozen=True)
+class Pins:
+    """Evidence held outside the database: public keys by `kid`, and signed heads."""
+
+    keys: dict[str, str]
+    heads: list[dict[str, Any]]
+
+    @classmethod
+    def load(cls, *, key_specs: Sequence[str], heads_file: str | None) -> Pins:
+        """Keys from files (PEM, JWK, JWK set) or base64url values; heads from a JSON-lines
+        file. Raises ValueError or OSError with the file's problem."""
+        keys: dict[str, str] = {}
+        for spec in key_specs:
+            keys.update(load_keys(spec))
+        return cls(keys=keys, heads=read_heads(heads_file) if heads_file else [])
+
+
+async def verify_all(session: AsyncSession, pins: Pins | None = None) -> Report:
+    """The ledger's own checks, then the causes of its transactions, then the pins."""
+    report = await verify(session, pinned_keys=pins.keys if pins else None)
     report.problems.extend(await verify_causes(session))
+    if pins is not None:
+        hashes = await sealing.block_hashes(session)
+        report.problems.extend(check_pins(hashes, pins.heads, pins.keys))
     return report
 
 
-async def _run(settings: Settings) -> Report:
+async def _run(settings: Settings, pins: Pins | None) -> Report:
     from app.core.db import Database
 
     db = Database(settings)
@@ -116,13 +148,25 @@ async def _run(settings: Settings) -> Report:
                         "postgresql_readonly": True,
                     }
                 )
-            return await verify_all(session)
+            return await verify_all(session, pins)
     finally:
         await db.dispose()
 
 
-def run_cli(settings: Settings) -> int:
-    """Print the summary; exit status 1 when the ledger has any problem."""
-    report = asyncio.run(_run(settings))
+def run_cli(
+    settings: Settings, *, key_specs: Sequence[str] = (), heads_file: str | None = None
+) -> int:
+    """Print the summary; exit status 1 when the ledger has any problem, 2 when the
+    pinned keys or heads cannot be read."""
+    pins = None
+    if key_specs:
+        try:
+            pins = Pins.load(key_specs=key_specs, heads_file=heads_file)
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"cannot read the pins: {exc}")
+            return 2
+    report = asyncio.run(_run(settings, pins))
     print(report.summary())
+    if pins is not None:
+        print(f"pinned: {len(pins.keys)} key(s), {len(pins.heads)} head(s)")
     return 0 if report.ok else 1

@@ -19,6 +19,7 @@ from app.activities.jobs import close_forgotten_checkouts
 from app.core.config import Settings
 from app.core.db import Database
 from app.integrations import outbox
+from app.ledger.heads import HeadLog
 from app.ledger.jobs import expire_lots, time_out_holds
 from app.ledger.sealing import seal_pending
 from app.ledger.signer import load_signer
@@ -52,7 +53,9 @@ def register_event_handlers() -> None:
 
 def jobs(settings: Settings) -> list[Job]:
     # The ledger's signing key is read once, when the worker starts.
-    seal = functools.partial(seal_pending, signer=load_signer(settings))
+    seal = functools.partial(
+        seal_pending, signer=load_signer(settings), heads=HeadLog.from_settings(settings)
+    )
     return [
         Job("outbox", 1.0, outbox.dispatch_batch),
         Job("purge-idempotency-keys", 3600.0, _purge_idempotency_keys),

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     ledger_signing_key: SecretStr | None = None
     ledger_signing_key_file: Path | None = None
     ledger_signer: str | None = None
+    # The append-only JSON-lines log of every signed block head (app/ledger/heads.py);
+    # default: ledger-heads.jsonl in var_dir.
+    ledger_head_log: Path | None = None
 
     wechat_appid: str = "wxdevappid000000"
     wechat_secret: SecretStr = SecretStr(DEV_WECHAT_SECRET)

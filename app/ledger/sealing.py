@@ -25,6 +25,7 @@ that blocks name, so the database's credentials are not enough to sign a block.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import uuid
@@ -50,6 +51,8 @@ from sqlalchemy.orm import Mapped, mapped_column, selectinload
 
 from app.core import clock
 from app.core.db import Base, IdMixin, session_insert
+from app.integrations import outbox
+from app.ledger.heads import HeadLog
 from app.ledger.models import Account, AccountKind, LedgerTransaction, Posting
 from app.ledger.signer import LedgerSigner
 from app.ledger.standalone_verify import (
@@ -60,6 +63,7 @@ from app.ledger.standalone_verify import (
     leaf_hash,
     merkle_root,
     signature_valid,
+    unaccounted,
 )
 from app.orgs.models import Region
 
@@ -71,6 +75,7 @@ HEADER_VERSION = 2
 MAX_BLOCK_SIZE = 1000
 SETTLE_AFTER = timedelta(minutes=10)
 SWEEP_EVERY = timedelta(hours=1)
+BLOCK_SEALED = "ledger.block_sealed"
 
 
 # --- tables ---------------------------------------------------------------------------
@@ -426,6 +431,8 @@ async def seal_block(
         ],
     )
     await _advance_watermark(session, state, now)
+    # Subscribers learn each head in the same transaction that writes it.
+    await outbox.emit(session, region_id=region_id, topic=BLOCK_SEALED, payload=head_record(block))
     await session.flush()
     log.info(
         "ledger block sealed",
@@ -450,8 +457,11 @@ async def _regions_to_seal(session: AsyncSession) -> list[uuid.UUID]:
     return due
 
 
-async def seal_pending(sessions: async_sessionmaker[AsyncSession], *, signer: LedgerSigner) -> int:
-    """The sealing job: one block per region that has unsealed transactions.
+async def seal_pending(
+    sessions: async_sessionmaker[AsyncSession], *, signer: LedgerSigner, heads: HeadLog
+) -> int:
+    """The sealing job: one block per region that has unsealed transactions, each head
+    appended to the head log once its block has committed.
 
     Returns how many transactions it sealed, so that a caller running it until idle
     stops once every region is sealed.
@@ -462,11 +472,24 @@ async def seal_pending(sessions: async_sessionmaker[AsyncSession], *, signer: Le
     for region_id in regions:
         async with sessions() as session, session.begin():
             block = await seal_block(session, region_id=region_id, signer=signer)
-            sealed += block.tx_count if block else 0
+        if block is None:
+            continue
+        sealed += block.tx_count
+        try:
+            await asyncio.to_thread(heads.append, head_record(block))
+        except OSError:
+            # The block stands and its event is on the outbox; only this copy is missing.
+            log.exception("ledger head log not written", extra={"height": block.height})
     return sealed
 
 
 # --- reading: heads and proofs ----------------------------------------------------------
+
+
+async def block_hashes(session: AsyncSession) -> dict[tuple[str, int], str]:
+    """Every block's hash by (region id, height)."""
+    rows = await session.execute(select(Block.region_id, Block.height, Block.block_hash))
+    return {(str(region_id), height): block_hash for region_id, height, block_hash in rows}
 
 
 async def latest_block(session: AsyncSession, *, region_id: uuid.UUID) -> Block | None:
@@ -575,7 +598,11 @@ async def verify_blocks(
         keys = {(k.region_id, k.kid): k.public_key for k in db_keys}
     else:
         for k in db_keys:
-            if pinned_keys.get(k.kid, k.public_key) != k.public_key:
+            if k.kid not in pinned_keys:
+                problems.append(
+                    f"signing key {k.kid} of region {k.region_id}: not one of the pinned keys"
+                )
+            elif pinned_keys[k.kid] != k.public_key:
                 problems.append(
                     f"signing key {k.kid} of region {k.region_id}: the database holds another "
                     "public key than the pinned one"
@@ -610,28 +637,6 @@ async def verify_blocks(
     return problems
 
 
-def _uncovered(ranges: Sequence[Sequence[int]], covers: Sequence[Sequence[int]]) -> list[range]:
-    """The parts of `ranges` that no range of `covers` contains (all inclusive)."""
-    merged: list[list[int]] = []
-    for first, last in sorted((c[0], c[1]) for c in covers):
-        if merged and first <= merged[-1][1] + 1:
-            merged[-1][1] = max(merged[-1][1], last)
-        else:
-            merged.append([first, last])
-    left: list[range] = []
-    for first, last in ranges:
-        at = first
-        for c_first, c_last in merged:
-            if c_last < at or c_first > last:
-                continue
-            if c_first > at:
-                left.append(range(at, c_first))
-            at = max(at, c_last + 1)
-        if at <= last:
-            left.append(range(at, last + 1))
-    return left
-
-
 async def _verify_sequence(session: AsyncSession, blocks: Sequence[Block]) -> list[str]:
     """Every number the blocks attest is a transaction's, or one they record as unused."""
     through = max((b.seq_through or 0 for b in blocks), default=0)
@@ -640,10 +645,10 @@ async def _verify_sequence(session: AsyncSession, blocks: Sequence[Block]) -> li
     recorded = [r for b in blocks for r in b.unused_seqs or []]
     missing = await unused_ranges(session, after=0, through=through)
     return [
-        f"sequence numbers {gap.start} to {gap.stop - 1} are missing, though the blocks "
+        f"sequence numbers {first} to {last} are missing, though the blocks "
         f"attest the ledger through {through} and record them as used: transactions were "
         "deleted"
-        for gap in _uncovered(missing, recorded)
+        for first, last in unaccounted(missing, recorded)
     ]
 
 

@@ -63,6 +63,8 @@ def _split(n: int) -> int:
 
 def merkle_root(leaves: Sequence[bytes]) -> bytes:
     """RFC 6962 Merkle Tree Hash over leaf hashes (at least one)."""
+    if not leaves:
+        raise ValueError("a Merkle tree needs at least one leaf")
     if len(leaves) == 1:
         return leaves[0]
     k = _split(len(leaves))
@@ -116,3 +118,274 @@ def signature_valid(public_key: str, signature: str, message: bytes) -> bool:
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+# --- keys and heads ---------------------------------------------------------------------
+
+
+def load_keys(spec: str) -> dict[str, str]:
+    """Public keys by `kid` from a file (PEM, a JWK or a JWK set such as the service's
+    `/v1/regions/{id}/ledger-keys`) or from a base64url raw key given as is."""
+    try:
+        with open(spec, "rb") as f:
+            data = f.read()
+    except OSError:
+        data = spec.encode()
+    text = data.decode().strip()
+    if text.startswith("-----BEGIN"):
+        from cryptography.hazmat.primitives import serialization
+
+        key = serialization.load_pem_public_key(data)
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError(f"{spec}: not an Ed25519 public key")
+        raws = [key.public_bytes_raw()]
+    elif text.startswith("{"):
+        value = json.loads(text)
+        jwks = value.get("keys", [value])
+        raws = [b64url_decode(jwk["x"]) for jwk in jwks if jwk.get("crv") == "Ed25519"]
+    else:
+        raws = [b64url_decode(text)]
+    keys = {}
+    for raw in raws:
+        if len(raw) != 32:
+            raise ValueError(f"{spec}: an Ed25519 public key has 32 bytes")
+        keys[key_thumbprint(raw)] = b64url(raw)
+    if not keys:
+        raise ValueError(f"{spec}: no Ed25519 public key in it")
+    return keys
+
+
+def read_heads(path: str) -> list[dict[str, Any]]:
+    """The heads of a JSON-lines head log (one signed block head a line)."""
+    heads = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                heads.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}, line {number}: not JSON") from exc
+    return heads
+
+
+def head_header(head: dict[str, Any]) -> dict[str, Any]:
+    """The header a head signs, read from the signed bytes themselves."""
+    header: dict[str, Any] = json.loads(head["signed_header"])
+    return header
+
+
+def head_name(header: dict[str, Any]) -> str:
+    return f"block {header.get('height')} of region {header.get('region_id')}"
+
+
+def check_head(head: dict[str, Any], keys: dict[str, str]) -> list[str]:
+    """A signed head on its own: canonical, hashed as claimed, signed by a known key."""
+    signed = head["signed_header"].encode()
+    header = head_header(head)
+    name = head_name(header)
+    problems: list[str] = []
+    if canonical_json(header) != signed:
+        problems.append(f"{name}: its signed header is not canonical JSON")
+    if hashlib.sha256(signed).hexdigest() != head.get("block_hash"):
+        problems.append(f"{name}: block_hash is not the SHA-256 of its signed header")
+    key = keys.get(header.get("kid", ""))
+    if key is None:
+        problems.append(f"{name}: signed by key {header.get('kid')}, which is not given")
+    elif not signature_valid(key, head.get("signature", ""), signed):
+        problems.append(f"{name}: the signature is not valid")
+    return problems
+
+
+def check_pins(
+    blocks: dict[tuple[str, int], str], pins: Sequence[dict[str, Any]], keys: dict[str, str]
+) -> list[str]:
+    """Each pinned head (checked on its own) against the block hashes by (region, height)."""
+    problems: list[str] = []
+    for pin in pins:
+        pin_problems = check_head(pin, keys)
+        header = head_header(pin)
+        name = head_name(header)
+        if pin_problems:
+            problems.extend(f"pinned {p}" for p in pin_problems)
+            continue
+        found = blocks.get((str(header["region_id"]), int(header["height"])))
+        if found is None:
+            problems.append(f"pinned {name} is missing: the chain was cut or emptied")
+        elif found != pin["block_hash"]:
+            problems.append(f"pinned {name} has another hash: the chain was rewritten")
+    return problems
+
+
+# --- proofs and exports -----------------------------------------------------------------
+
+
+def verify_proof(
+    proof: dict[str, Any], keys: dict[str, str], pins: Sequence[dict[str, Any]] = ()
+) -> list[str]:
+    """A transaction's inclusion proof, as `GET /v1/ledger/transactions/{id}/proof` gives it."""
+    problems = check_head(proof["block"], keys)
+    header = head_header(proof["block"])
+    transaction = proof["transaction"].encode()
+    leaf = leaf_hash(transaction)
+    if json.loads(transaction).get("id") != proof.get("transaction_id"):
+        problems.append("the proof is for another transaction than it names")
+    if leaf.hex() != proof["leaf_hash"]:
+        problems.append("leaf_hash is not the hash of the transaction")
+    if proof["tree_size"] != header["tx_count"]:
+        problems.append("tree_size is not the block's transaction count")
+    included = verify_inclusion(
+        leaf,
+        index=proof["leaf_index"],
+        size=proof["tree_size"],
+        path=[bytes.fromhex(h) for h in proof["audit_path"]],
+        root=bytes.fromhex(header["merkle_root"]),
+    )
+    if not included:
+        problems.append("the audit path does not lead to the block's Merkle root")
+    if pins:
+        region = str(header["region_id"])
+        same_region = [p for p in pins if str(head_header(p)["region_id"]) == region]
+        pinned = [p for p in same_region if head_header(p)["height"] == header["height"]]
+        if pinned and pinned[0]["block_hash"] != proof["block"]["block_hash"]:
+            problems.append(f"{head_name(header)} is not the pinned one")
+    return problems
+
+
+def _balance_problems(tx: dict[str, Any]) -> list[str]:
+    amounts = [p["amount"] for p in tx.get("postings", [])]
+    if len(amounts) < 2 or sum(amounts) != 0 or 0 in amounts:
+        return [f"transaction {tx.get('id')}: {len(amounts)} postings summing to {sum(amounts)}"]
+    return []
+
+
+def _missing_seqs(seqs: Sequence[int], through: int) -> list[list[int]]:
+    present = sorted(s for s in seqs if s <= through)
+    gaps, previous = [], 0
+    for seq in [*present, through + 1]:
+        if seq - previous > 1:
+            gaps.append([previous + 1, seq - 1])
+        previous = seq
+    return gaps
+
+
+def unaccounted(gaps: Sequence[list[int]], unused: Sequence[list[int]]) -> list[list[int]]:
+    """The parts of the `gaps` ranges that no `unused` range covers (all inclusive)."""
+    left = []
+    for first, last in gaps:
+        at = first
+        for u_first, u_last in sorted((u[0], u[1]) for u in unused):
+            if u_last < at or u_first > last:
+                continue
+            if u_first > at:
+                left.append([at, u_first - 1])
+            at = max(at, u_last + 1)
+        if at <= last:
+            left.append([at, last])
+    return left
+
+
+def verify_export(
+    export: dict[str, Any], keys: dict[str, str], pins: Sequence[dict[str, Any]] = ()
+) -> list[str]:
+    """A whole ledger as `python -m app export-ledger` writes it: every region's chain of
+    blocks with their transactions, and the transactions not sealed yet."""
+    problems: list[str] = []
+    hashes: dict[tuple[str, int], str] = {}
+    seqs: list[int] = []
+    unused: list[list[int]] = []
+    through = 0
+    for region in export["regions"]:
+        previous_hash = GENESIS_HASH
+        for height, block in enumerate(region["blocks"], 1):
+            head = block["head"]
+            header = head_header(head)
+            name = head_name(header)
+            problems.extend(check_head(head, keys))
+            if header["height"] != height or str(header["region_id"]) != region["region_id"]:
+                problems.append(f"{name}: expected block {height} of region {region['region_id']}")
+            if header["prev_hash"] != previous_hash:
+                problems.append(f"{name}: prev_hash is not the previous block's hash")
+            previous_hash = head["block_hash"]
+            hashes[(str(header["region_id"]), int(header["height"]))] = head["block_hash"]
+            txs = block["transactions"]
+            if len(txs) != header["tx_count"]:
+                problems.append(
+                    f"{name}: holds {len(txs)} transactions, its header {header['tx_count']}"
+                )
+            leaves = [leaf_hash(tx.encode()) for tx in txs]
+            if not leaves or merkle_root(leaves).hex() != header["merkle_root"]:
+                problems.append(f"{name}: its transactions do not give its Merkle root")
+            for tx_text in txs:
+                tx = json.loads(tx_text)
+                seqs.append(tx["seq"])
+                problems.extend(_balance_problems(tx))
+                if tx.get("region_id") != region["region_id"]:
+                    problems.append(f"transaction {tx.get('id')} of {name}: another region's")
+            if "seq_through" in header:
+                through = max(through, header["seq_through"])
+                unused.extend(header["unused_seqs"])
+        for tx_text in region.get("unsealed", []):
+            tx = json.loads(tx_text)
+            seqs.append(tx["seq"])
+            problems.extend(_balance_problems(tx))
+    if through:
+        for first, last in unaccounted(_missing_seqs(seqs, through), unused):
+            problems.append(
+                f"sequence numbers {first} to {last} are missing, though the blocks attest "
+                f"the ledger through {through} and record them as used"
+            )
+    problems.extend(check_pins(hashes, pins, keys))
+    return problems
+
+
+# --- the command ------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="standalone_verify",
+        description="Check a Liangpiao ledger proof or exported ledger with public keys alone.",
+    )
+    parser.add_argument("kind", choices=["proof", "ledger"], help="what FILE holds")
+    parser.add_argument(
+        "file", help="a proof's JSON, or an export of `python -m app export-ledger`"
+    )
+    parser.add_argument(
+        "--key",
+        action="append",
+        required=True,
+        help="the region's public key: a PEM or JWK (set) file, or base64url; repeat for several",
+    )
+    parser.add_argument(
+        "--pin", help="a JSON-lines file of signed block heads to hold the chain to"
+    )
+    args = parser.parse_args(argv)
+    try:
+        keys: dict[str, str] = {}
+        for spec in args.key:
+            keys.update(load_keys(spec))
+        pins = read_heads(args.pin) if args.pin else []
+        with open(args.file, encoding="utf-8") as f:
+            document = json.load(f)
+        if args.kind == "proof":
+            problems = verify_proof(document, keys, pins)
+        else:
+            problems = verify_export(document, keys, pins)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"cannot check: {exc}", file=sys.stderr)
+        return 2
+    if problems:
+        print(f"{len(problems)} problem(s):")
+        for problem in problems:
+            print(f"  {problem}")
+        return 1
+    print(f"{args.kind} OK")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

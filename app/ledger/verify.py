@@ -19,6 +19,7 @@ checks with the features' (`app.verification`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -234,8 +235,11 @@ async def _count(session: AsyncSession, table: str) -> int:
     return int(await session.scalar(text(f"SELECT COUNT(*) FROM {table}")) or 0)  # noqa: S608
 
 
-async def verify(session: AsyncSession) -> Report:
-    """Check the whole ledger as the session sees it; the report lists each problem."""
+async def verify(session: AsyncSession, *, pinned_keys: Mapping[str, str] | None = None) -> Report:
+    """Check the whole ledger as the session sees it; the report lists each problem.
+
+    With `pinned_keys` (public keys by `kid`, not read from the database) the blocks'
+    signatures are checked against those alone."""
     report = Report(
         transactions=await _count(session, "ledger_transactions"),
         postings=await _count(session, "ledger_postings"),
@@ -255,5 +259,5 @@ async def verify(session: AsyncSession) -> Report:
     for query, message in _CHECKS:
         for row in await session.execute(text(query)):
             report.problems.append(format_row(message, row))
-    report.problems.extend(await sealing.verify_blocks(session))
+    report.problems.extend(await sealing.verify_blocks(session, pinned_keys=pinned_keys))
     return report

@@ -23,6 +23,7 @@ import pyotp
 from app.core import clock
 from app.integrations import outbox
 from app.ledger import sealing
+from app.ledger.heads import HeadLog
 from app.ledger.signer import load_signer
 from app.volunteers.models import Volunteer
 from app.worker import register_event_handlers
@@ -116,7 +117,8 @@ async def _deliver_events(app: Any) -> None:
 
 async def _seal_ledger(app: Any) -> None:
     signer = load_signer(app.state.settings)
-    while await sealing.seal_pending(app.state.db.sessions, signer=signer):
+    heads = HeadLog.from_settings(app.state.settings)
+    while await sealing.seal_pending(app.state.db.sessions, signer=signer, heads=heads):
         pass
 
 

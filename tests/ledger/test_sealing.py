@@ -20,6 +20,7 @@ from sqlalchemy import func, inspect, select, update
 from app.core import clock
 from app.ledger import sealing
 from app.ledger import service as ledger
+from app.ledger.heads import HeadLog
 from app.ledger.models import LedgerTransaction, TxKind
 from app.ledger.sealing import Block, SealedTransaction, SealState, SigningKey
 from app.ledger.signer import DEV_KEY_FILE
@@ -416,7 +417,14 @@ async def test_sealers_running_at_once_build_one_chain(app: Any, world: Any) -> 
         await issue(app, region_id=world.region.id, volunteer_id=volunteer.id, amount=n + 1)
 
     await asyncio.gather(
-        *(sealing.seal_pending(app.state.db.sessions, signer=signer(app)) for _ in range(6))
+        *(
+            sealing.seal_pending(
+                app.state.db.sessions,
+                signer=signer(app),
+                heads=HeadLog.from_settings(app.state.settings),
+            )
+            for _ in range(6)
+        )
     )
     await seal(app)
 

@@ -13,6 +13,7 @@ from app.core import clock
 from app.integrations import outbox
 from app.ledger import sealing
 from app.ledger import service as ledger
+from app.ledger.heads import HeadLog
 from app.ledger.models import LedgerTransaction
 from app.ledger.signer import LedgerSigner, load_signer
 from app.rewards.models import RewardIssuance
@@ -65,7 +66,8 @@ async def deliver(app: Any) -> int:
 async def seal(app: Any) -> int:
     """Run the sealing job until it is idle; returns transactions sealed."""
     total = 0
-    while n := await sealing.seal_pending(app.state.db.sessions, signer=signer(app)):
+    heads = HeadLog.from_settings(app.state.settings)
+    while n := await sealing.seal_pending(app.state.db.sessions, signer=signer(app), heads=heads):
         total += n
     return total
 

@@ -14,7 +14,7 @@ headers v2): a missing sequence number is a rolled-back transaction only if a
 block recorded it unused once it had settled; any other is a deleted one.
 
 Revision ID: 0020
-Revises: 0016
+Revises: 0022
 """
 
 from collections.abc import Sequence
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0016"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -58,6 +58,7 @@ def _routers() -> list[Any]:
     from app.activities.hours_router import router as hours
     from app.activities.router import router as activities
     from app.identity.router import router as identity
+    from app.integrations.router import router as integrations
     from app.ledger.router import router as ledger
     from app.merchants.router import router as merchants
     from app.merchants.terminal_router import router as terminal
@@ -76,6 +77,7 @@ def _routers() -> list[Any]:
         rewards,
         merchants,
         terminal,
+        integrations,
     ]
 
 

@@ -56,8 +56,11 @@ def jobs(settings: Settings) -> list[Job]:
     seal = functools.partial(
         seal_pending, signer=load_signer(settings), heads=HeadLog.from_settings(settings)
     )
+    deliver = functools.partial(
+        outbox.dispatch_batch, retry=outbox.RetryPolicy.from_settings(settings)
+    )
     return [
-        Job("outbox", 1.0, outbox.dispatch_batch),
+        Job("outbox", 1.0, deliver),
         Job("purge-idempotency-keys", 3600.0, _purge_idempotency_keys),
         Job("ledger-hold-timeouts", 10.0, time_out_holds),
         Job("ledger-lot-expiry", 300.0, expire_lots),

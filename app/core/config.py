@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     rate_limits_enabled: bool = True
     rate_limits: dict[str, str] = Field(default_factory=dict)
     run_jobs_in_process: bool = True
+    # Outbox delivery: a failing event waits base·2^(n-1) seconds (capped, jittered) after
+    # its n-th failure and is dead-lettered after the last attempt, until retried by hand.
+    outbox_max_attempts: int = Field(default=10, ge=1, le=100)
+    outbox_backoff_base_seconds: float = Field(default=2.0, gt=0, le=3600)
+    outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=7 * 86400)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"

@@ -7,22 +7,33 @@ handlers registered for its topic, inside the worker's own transaction; an
 event is marked processed in the same transaction as the handlers' effects, so
 a crash replays it and handlers must be idempotent (they are keyed on the
 event's cause, e.g. one issuance per hours record).
+
+A failed delivery is tried again after an exponential backoff with jitter; after
+`RetryPolicy.max_attempts` failures the event is dead-lettered (`dead_at` set,
+its last error kept) and no worker claims it until a centre admin retries it by
+hand (`app.integrations.service`). The kept error is redacted: a handler's message
+may quote a secret or a person's data, and staff read it.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, insert, select
+from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import clock
+from app.core.config import Settings
 from app.core.db import Base, IdMixin, fetch_rows
+from app.core.logging_redaction import redact
 
 log = logging.getLogger("liangpiao.outbox")
 
@@ -30,9 +41,16 @@ Handler = Callable[[AsyncSession, "OutboxEvent"], Awaitable[None]]
 _handlers: dict[str, list[Handler]] = {}
 
 
+LAST_ERROR_LENGTH = 500
+
+
 class OutboxEvent(IdMixin, Base):
     __tablename__ = "outbox_events"
-    __table_args__ = (Index("ix_outbox_events_pending", "processed_at", "available_at"),)
+    __table_args__ = (
+        Index("ix_outbox_events_pending", "processed_at", "dead_at", "available_at"),
+        # The region's dead letters, newest first.
+        Index("ix_outbox_events_region_id_dead_at", "region_id", "dead_at", "id"),
+    )
 
     region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"), index=True)
     topic: Mapped[str] = mapped_column(String(64))
@@ -41,7 +59,65 @@ class OutboxEvent(IdMixin, Base):
     available_at: Mapped[datetime] = mapped_column(default=clock.now)
     processed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_error: Mapped[str | None] = mapped_column(String(LAST_ERROR_LENGTH))
+    # Set when the attempts ran out: no worker claims the event until it is retried.
+    dead_at: Mapped[datetime | None]
+
+
+class OutboxRetry(IdMixin, Base):
+    """A manual retry of a dead-lettered event: who asked, when, and what the event had
+    used up and last failed with, kept after the retry resets them."""
+
+    __tablename__ = "outbox_retries"
+
+    region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"), index=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outbox_events.id"), index=True)
+    retried_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"))
+    retried_at: Mapped[datetime] = mapped_column(default=clock.now)
+    attempts: Mapped[int]
+    last_error: Mapped[str | None] = mapped_column(String(LAST_ERROR_LENGTH))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often a failing event is tried, and how long a worker waits in between."""
+
+    max_attempts: int = 10
+    base_seconds: float = 2.0
+    max_seconds: float = 3600.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        return cls(
+            max_attempts=settings.outbox_max_attempts,
+            base_seconds=settings.outbox_backoff_base_seconds,
+            max_seconds=settings.outbox_backoff_max_seconds,
+        )
+
+    def delay(self, attempts: int) -> timedelta:
+        """The wait after the `attempts`-th failure: doubling up to the cap, then drawn
+        from its upper half, so that events failing together do not retry together."""
+        ceiling = min(self.max_seconds, self.base_seconds * 2 ** min(attempts - 1, 62))
+        return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311 - jitter, not a secret
+
+
+def describe_failure(exc: BaseException) -> str:
+    """The error an event keeps: its type and first line, redacted, at most 500 characters.
+
+    A database error's text goes on with the statement, its parameters and the
+    server's DETAIL line, which quotes the values of the row: only the driver's
+    first line is kept.
+    """
+    name = type(exc).__name__
+    message = str(exc)
+    if isinstance(exc, StatementError) and exc.orig is not None:
+        name = f"{name} ({type(exc.orig).__name__})"
+        message = str(exc.orig)
+    first_line = message.strip().splitlines()[0] if message.strip() else ""
+    text = redact(f"{name}: {first_line}" if first_line else name)
+    if len(text) > LAST_ERROR_LENGTH:
+        text = text[: LAST_ERROR_LENGTH - 1] + "…"
+    return text
 
 
 _INSERT_EVENT = insert(OutboxEvent.metadata.tables[OutboxEvent.__tablename__])
@@ -63,6 +139,7 @@ async def emit(
         "processed_at": None,
         "attempts": 0,
         "last_error": None,
+        "dead_at": None,
     }
     # A core insert: the caller's unit of work has nothing to add to the row, and a
     # flush of one new object costs the request paths that emit more than the insert.
@@ -76,7 +153,12 @@ def subscribe(topic: str, handler: Handler) -> None:
         handlers.append(handler)
 
 
-async def dispatch_batch(sessions: async_sessionmaker[AsyncSession], *, limit: int = 100) -> int:
+async def dispatch_batch(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    limit: int = 100,
+    retry: RetryPolicy = RetryPolicy(),
+) -> int:
     """Process up to `limit` pending events, each in its own transaction. Returns how many."""
     done = 0
     for _ in range(limit):
@@ -84,7 +166,11 @@ async def dispatch_batch(sessions: async_sessionmaker[AsyncSession], *, limit: i
             now = clock.now()
             event = await session.scalar(
                 select(OutboxEvent)
-                .where(OutboxEvent.processed_at.is_(None), OutboxEvent.available_at <= now)
+                .where(
+                    OutboxEvent.processed_at.is_(None),
+                    OutboxEvent.dead_at.is_(None),
+                    OutboxEvent.available_at <= now,
+                )
                 .order_by(OutboxEvent.created_at, OutboxEvent.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)
@@ -97,10 +183,21 @@ async def dispatch_batch(sessions: async_sessionmaker[AsyncSession], *, limit: i
                         await handler(session, event)
             except Exception as exc:
                 log.exception("outbox handler failed", extra={"topic": event.topic})
-                event.attempts += 1
-                event.last_error = f"{type(exc).__name__}: {exc}"[:500]
-                event.available_at = now + timedelta(seconds=min(3600, 2**event.attempts))
+                _failed(event, exc, now=now, retry=retry)
             else:
                 event.processed_at = now
             done += 1
     return done
+
+
+def _failed(event: OutboxEvent, exc: Exception, *, now: datetime, retry: RetryPolicy) -> None:
+    event.attempts += 1
+    event.last_error = describe_failure(exc)
+    if event.attempts >= retry.max_attempts:
+        event.dead_at = now
+        log.error(
+            "outbox event dead-lettered",
+            extra={"event_id": str(event.id), "topic": event.topic, "attempts": event.attempts},
+        )
+    else:
+        event.available_at = now + retry.delay(event.attempts)

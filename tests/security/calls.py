@@ -186,6 +186,7 @@ static(
     "GET /v1/offers",
     "POST /v1/me/redemption-codes",
     "POST /v1/me/offline-code-secret",
+    "GET /v1/outbox/dead-letters",
 )
 
 
@@ -766,6 +767,14 @@ async def _merchant_policy(c: Ctx) -> Req:
 @call("PUT /v1/regions/{region_id}/merchant-policy")
 async def _merchant_policy_update(c: Ctx) -> Req:
     return Req(path={"region_id": c.t.region}, json={"refund_window_days": 7})
+
+
+# The outbox
+
+
+@call("POST /v1/outbox/dead-letters/{event_id}/retry")
+async def _retry_dead_letter(c: Ctx) -> Req:
+    return Req(path={"event_id": await c.made(lambda fresh: fresh.dead_letter())})
 
 
 # The terminal's signed routes

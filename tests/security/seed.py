@@ -32,6 +32,7 @@ from app.activities.hours_models import (
 from app.activities.models import Activity, ActivityStatus, Attendance, AttendanceMethod, Project
 from app.core import clock
 from app.identity.models import StaffUser
+from app.integrations.outbox import OutboxEvent
 from app.ledger import service as ledger
 from app.ledger.models import AccountKind
 from app.merchants.models import Merchant, MerchantRole, MerchantStatus, TerminalStatus
@@ -243,6 +244,20 @@ class Fresh:
         )
         await self._commit(adjustment)
         return adjustment.id
+
+    async def dead_letter(self) -> uuid.UUID:
+        """An outbox event of the region that ran out of attempts."""
+        event = OutboxEvent(
+            id=uuid.uuid4(),
+            region_id=self.world.region.id,
+            topic="matrix.poison",
+            payload={},
+            attempts=10,
+            last_error="RuntimeError: boom",
+            dead_at=clock.now(),
+        )
+        await self._commit(event)
+        return event.id
 
     async def organizer_of_x(self) -> tuple[uuid.UUID, uuid.UUID]:
         """A new organizer on station X, and the id of that grant."""

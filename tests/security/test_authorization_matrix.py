@@ -317,6 +317,9 @@ MATRIX: dict[str, Access] = {
         {VOLUNTEER_A}, e403=STAFF | MERCHANT_STAFF, e404={VOLUNTEER_B, OTHER_VOLUNTEER}
     ),
     "POST /v1/me/offline-code-secret": volunteers_only(),
+    # The outbox: the region's dead letters, its center admin's to see and retry.
+    "GET /v1/outbox/dead-letters": a_region_center_admin(),
+    "POST /v1/outbox/dead-letters/{event_id}/retry": center_admin_only(),
     # The terminal's signed routes
     "POST /v1/terminal/redemptions": signed(),
     "GET /v1/terminal/redemptions/{request_no}": signed(),

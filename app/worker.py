@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.activities.jobs import close_forgotten_checkouts
 from app.core.config import Settings
 from app.core.db import Database
+from app.identity.jobs import purge_expired as purge_identity_leftovers
 from app.integrations import outbox
 from app.ledger.heads import HeadLog
 from app.ledger.jobs import expire_lots, time_out_holds
@@ -68,6 +69,7 @@ def jobs(settings: Settings) -> list[Job]:
         Job("close-forgotten-checkouts", 60.0, close_forgotten_checkouts),
         Job("purge-terminal-nonces-and-codes", 300.0, purge_merchant_nonces_and_codes),
         Job("expire-reservations", 30.0, expire_reservations),
+        Job("purge-denied-tokens-and-login-throttles", 300.0, purge_identity_leftovers),
     ]
 
 

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     jwt_audience: str = "liangpiao-api"
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
     refresh_token_ttl_seconds: int = Field(default=30 * 86400, ge=3600, le=365 * 86400)
+    # However often a login's refresh token rotates, the login ends this long after it began.
+    refresh_family_lifetime_seconds: int = Field(default=90 * 86400, ge=3600, le=3650 * 86400)
 
     # The Ed25519 key that signs the ledger's blocks (app/ledger/signer.py): a PEM
     # secret, a PEM file, or a factory of a KMS-backed signer ("package.module:factory").
@@ -51,7 +53,11 @@ class Settings(BaseSettings):
     wechat_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     mount_fake_wechat: bool = False
 
+    # Staff logins, counted per username and client address: after `login_max_failures`
+    # failures each attempt waits `login_delay_seconds`, doubling, at most
+    # `login_lockout_seconds`. Another address is not held up.
     login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_delay_seconds: int = Field(default=30, ge=1, le=86400)
     login_lockout_seconds: int = Field(default=900, ge=1, le=86400)
 
     redis_url: str | None = None

@@ -26,7 +26,9 @@ from app.core.errors import TokenExpired, TokenInvalid
 
 ALGORITHM = "ES256"
 LEEWAY_SECONDS = 5
-REQUIRED_CLAIMS = ("exp", "iat", "sub", "aud", "iss")
+# `jti` names the token on the deny-list: a token without one could not be revoked.
+REQUIRED_CLAIMS = ("exp", "iat", "sub", "aud", "iss", "jti")
+MAX_JTI_LENGTH = 64
 VERIFIED_CACHE_SIZE = 10_000
 _hasher = PasswordHasher()
 
@@ -111,7 +113,10 @@ class KeyRing:
         region_id: uuid.UUID | None,
         scopes: list[str] | None = None,
         ttl: timedelta | None = None,
+        jti: str | None = None,
     ) -> tuple[str, int]:
+        """A signed access token and its lifetime in seconds; `jti` names it (random if
+        not given) for the deny-list."""
         issued = clock.now()
         lifetime = ttl or self.ttl
         claims: dict[str, Any] = {
@@ -122,7 +127,7 @@ class KeyRing:
             "iat": int(issued.timestamp()),
             "nbf": int(issued.timestamp()) - 5,
             "exp": int((issued + lifetime).timestamp()),
-            "jti": uuid.uuid4().hex,
+            "jti": jti or uuid.uuid4().hex,
         }
         if region_id is not None:
             claims["rid"] = str(region_id)
@@ -150,7 +155,7 @@ class KeyRing:
             typ=str(claims.get("typ", "")),
             region_id=claims.get("rid"),
             scopes=scope.split() if isinstance(scope, str) else [],
-            jti=str(claims.get("jti", "")),
+            jti=claims["jti"],
         )
 
     def _verify_signature(self, token: str) -> dict[str, Any]:
@@ -178,6 +183,9 @@ class KeyRing:
             raise TokenInvalid("The token is not signed with a key this service publishes")
         claims: dict[str, Any] = decoded["payload"]
         if not isinstance(claims.get("sub"), str):
+            raise TokenInvalid()
+        jti = claims.get("jti")
+        if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
             raise TokenInvalid()
         return claims
 

@@ -50,15 +50,18 @@ class RegionCodeUnknown(AppError):
     status, code, title = 422, "region_code_unknown", "No region has this code"
 
 
+# A failed login is counted in its own transaction, committed before the password is
+# checked (app/identity/throttle.py): these refusals have nothing left to commit.
 class InvalidCredentials(Unauthorized):
     code, title = "invalid_credentials", "The username or password is wrong"
-    # The failure just counted towards the lockout must survive the refusal.
-    commit = True
 
 
 class AccountLocked(AppError):
-    status, code, title = 429, "account_locked", "Too many failed logins; the account is locked"
-    commit = True
+    status, code, title = (
+        429,
+        "account_locked",
+        "Too many failed logins from this address; wait before trying again",
+    )
 
 
 class RefreshTokenInvalid(Unauthorized):
@@ -67,6 +70,13 @@ class RefreshTokenInvalid(Unauthorized):
 
 class RefreshTokenExpired(Unauthorized):
     code, title = "refresh_token_expired", "The refresh token has expired; log in again"
+
+
+class RefreshFamilyExpired(Unauthorized):
+    code, title = (
+        "refresh_family_expired",
+        "The login is older than a refresh token may keep it alive; log in again",
+    )
 
 
 class RefreshTokenRevoked(Unauthorized):

@@ -1,4 +1,5 @@
-"""Staff accounts, refresh tokens and the shared cache of WeChat's access token."""
+"""Staff accounts, refresh tokens, revoked access tokens, login throttles and the shared
+cache of WeChat's access token."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, IdMixin, TimestampMixin
@@ -26,8 +27,6 @@ class StaffUser(IdMixin, TimestampMixin, Base):
     display_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
 
 
 class SubjectType(StrEnum):
@@ -36,7 +35,13 @@ class SubjectType(StrEnum):
 
 
 class RefreshToken(IdMixin, Base):
-    """An opaque refresh token, stored hashed. Rotated on use; reuse revokes its family."""
+    """An opaque refresh token, stored hashed. Rotated on use; reuse revokes its family.
+
+    Each row also names the access token issued with it (`access_jti`, until
+    `access_expires_at`), so that ending a login can deny-list the access tokens it
+    still has alive. `family_started_at` is the login's own time, copied on rotation:
+    no family is refreshed past its absolute lifetime, however often it rotated.
+    """
 
     __tablename__ = "refresh_tokens"
 
@@ -49,6 +54,42 @@ class RefreshToken(IdMixin, Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    family_started_at: Mapped[datetime]
+    access_jti: Mapped[str | None] = mapped_column(String(64))
+    access_expires_at: Mapped[datetime | None]
+
+
+class RevokedAccessToken(Base):
+    """An access token refused before its expiry (a logout, a disabled account), by `jti`.
+
+    Shared by every replica, looked up by primary key on each authenticated request,
+    and swept once `expires_at` has passed: by then the token is refused as expired.
+    """
+
+    __tablename__ = "revoked_access_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LoginThrottle(Base):
+    """Failed staff logins of one username from one client address, and how long that
+    pair must wait before its next attempt.
+
+    Keyed by hashes: people type passwords into the username field, and an address is
+    personal data. Not tenant-scoped: an unknown username belongs to no region, and it
+    must be throttled exactly like a known one.
+    """
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (PrimaryKeyConstraint("username_key", "address_key"),)
+
+    username_key: Mapped[str] = mapped_column(String(32))
+    address_key: Mapped[str] = mapped_column(String(32))
+    failures: Mapped[int] = mapped_column(default=0)
+    blocked_until: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class WeChatAccessToken(IdMixin, Base):

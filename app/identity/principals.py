@@ -3,7 +3,8 @@
 Routes name the principal they need: `CurrentVolunteer`, `CurrentStaff`,
 `CurrentPrincipal` (anyone signed in). Staff permissions are grants of a role
 on an org unit that reach the unit's subtree; `StaffContext.can()` answers for
-one unit, and `orgs.service` turns that into 403/404 refusals.
+one unit, and `orgs.service` turns that into 403/404 refusals. A token whose
+login has ended (a logout, a disabled account) is refused by its `jti`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from app.core.db import SessionDep
 from app.core.errors import Forbidden, TokenInvalid, Unauthorized
 from app.core.security import KeyRing, TokenClaims
+from app.identity import revocation
 from app.identity.models import StaffKind, StaffUser
 from app.orgs.models import ADMIN_ROLES, OrgUnit, Role, StaffGrant
 from app.volunteers.models import Volunteer
@@ -114,17 +116,33 @@ def _uuid(value: str | None) -> uuid.UUID:
         raise TokenInvalid() from exc
 
 
-async def current_principal(claims: ClaimsDep) -> Principal:
+def _denied_tokens(request: Request) -> revocation.DeniedTokens:
+    state = request.app.state
+    seen: revocation.DeniedTokens | None = getattr(state, "denied_tokens", None)
+    if seen is None:
+        seen = state.denied_tokens = revocation.DeniedTokens()
+    return seen
+
+
+async def current_principal(claims: ClaimsDep, request: Request, session: SessionDep) -> Principal:
     # A third-party client's token (typ "client") names scopes that no route checks yet,
     # so it is refused everywhere rather than let through as if it were a person's.
     if claims.typ not in ("volunteer", "staff", "merchant_staff"):
         raise TokenInvalid("The token is not an access token")
-    return Principal(
+    principal = Principal(
         kind=claims.typ,  # type: ignore[arg-type]
         id=_uuid(claims.sub),
         region_id=_uuid(claims.region_id) if claims.region_id else None,
         scopes=tuple(claims.scopes),
     )
+    denied = await revocation.is_denied(
+        session, db=request.app.state.db, seen=_denied_tokens(request), jti=claims.jti
+    )
+    if denied:
+        # token_invalid, as for any token no longer good: every route already lists it,
+        # and the client's remedy is the same, to log in again.
+        raise TokenInvalid("The token's login has ended (a logout, or the account changed)")
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

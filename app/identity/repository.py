@@ -1,23 +1,30 @@
-"""Queries of `app.identity`: staff accounts, refresh tokens, and the rows a login reads."""
+"""Queries of `app.identity`: staff accounts, refresh tokens, revoked access tokens,
+login throttles, and the rows a login reads."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, bindparam, delete, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.identity.models import RefreshToken, StaffUser
+from app.core import clock
+from app.core.db import session_insert
+from app.identity.models import (
+    LoginThrottle,
+    RefreshToken,
+    RevokedAccessToken,
+    StaffUser,
+    SubjectType,
+)
 from app.orgs.models import Region, StaffGrant
 from app.volunteers.models import Volunteer
 
 
-async def staff_by_username_for_update(session: AsyncSession, username: str) -> StaffUser | None:
-    """The account, row-locked so that concurrent guesses are counted one after another."""
-    return await session.scalar(
-        select(StaffUser).where(StaffUser.username == username).with_for_update()
-    )
+async def staff_by_username(session: AsyncSession, username: str) -> StaffUser | None:
+    return await session.scalar(select(StaffUser).where(StaffUser.username == username))
 
 
 async def staff_roles(session: AsyncSession, user: StaffUser) -> list[str]:
@@ -65,3 +72,140 @@ async def revoke_family(
         .values(revoked_at=at)
         .execution_options(synchronize_session="fetch")
     )
+
+
+def _of_subject(
+    subject_type: SubjectType, subject_id: uuid.UUID, region_id: uuid.UUID
+) -> ColumnElement[bool]:
+    return (
+        (RefreshToken.subject_id == subject_id)
+        & (RefreshToken.subject_type == subject_type)
+        & (RefreshToken.region_id == region_id)
+    )
+
+
+async def revoke_subject(
+    session: AsyncSession,
+    *,
+    subject_type: SubjectType,
+    subject_id: uuid.UUID,
+    region_id: uuid.UUID,
+    at: datetime,
+) -> None:
+    """Revoke every refresh token of one account, whichever login it belongs to."""
+    await session.execute(
+        update(RefreshToken)
+        .where(_of_subject(subject_type, subject_id, region_id), RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=at)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+LiveAccessToken = tuple[str, datetime]  # its jti, and when it expires
+
+
+async def live_access_tokens_of_family(
+    session: AsyncSession, *, family_id: uuid.UUID, region_id: uuid.UUID, after: datetime
+) -> list[LiveAccessToken]:
+    """The access tokens issued with the family's refresh tokens that expire after `after`."""
+    which = (RefreshToken.family_id == family_id) & (RefreshToken.region_id == region_id)
+    return await _live_access_tokens(session, which, after=after)
+
+
+async def live_access_tokens_of_subject(
+    session: AsyncSession,
+    *,
+    subject_type: SubjectType,
+    subject_id: uuid.UUID,
+    region_id: uuid.UUID,
+    after: datetime,
+) -> list[LiveAccessToken]:
+    which = _of_subject(subject_type, subject_id, region_id)
+    return await _live_access_tokens(session, which, after=after)
+
+
+async def _live_access_tokens(
+    session: AsyncSession, which: ColumnElement[bool], *, after: datetime
+) -> list[LiveAccessToken]:
+    rows = await session.execute(
+        select(RefreshToken.access_jti, RefreshToken.access_expires_at).where(
+            which, RefreshToken.access_jti.is_not(None), RefreshToken.access_expires_at > after
+        )
+    )
+    return [(jti, until) for jti, until in rows if jti is not None and until is not None]
+
+
+async def deny_access_tokens(
+    session: AsyncSession, *, region_id: uuid.UUID, tokens: Sequence[LiveAccessToken]
+) -> None:
+    if not tokens:
+        return
+    insert = session_insert(session)
+    await session.execute(
+        insert(RevokedAccessToken)
+        .values(
+            [{"jti": jti, "region_id": region_id, "expires_at": until} for jti, until in tokens]
+        )
+        .on_conflict_do_nothing(index_elements=["jti"])
+    )
+
+
+# Asked on every authenticated request: a module constant, so that `fetch_rows`
+# compiles it once. By `jti` alone: it is random, and the check runs before the
+# token's region is trusted.
+DENIED = select(literal(1)).where(RevokedAccessToken.jti == bindparam("jti"))
+
+
+async def purge_revoked_access_tokens(session: AsyncSession, *, before: datetime) -> int:
+    result = await session.execute(
+        delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < before)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- login throttles ------------------------------------------------------------------
+
+
+async def login_throttle_for_update(
+    session: AsyncSession, username_key: str, address_key: str
+) -> LoginThrottle:
+    """The pair's row, made if missing and row-locked: concurrent attempts of one pair
+    are counted one after another."""
+    insert = session_insert(session)
+    await session.execute(
+        insert(LoginThrottle)
+        .values(
+            username_key=username_key,
+            address_key=address_key,
+            failures=0,
+            last_failure_at=clock.now(),
+        )
+        .on_conflict_do_nothing(index_elements=["username_key", "address_key"])
+    )
+    row = await session.scalar(
+        select(LoginThrottle)
+        .where(LoginThrottle.username_key == username_key, LoginThrottle.address_key == address_key)
+        .with_for_update()
+    )
+    if row is None:
+        raise RuntimeError("the login throttle row vanished inside its own transaction")
+    return row
+
+
+async def delete_login_throttle(session: AsyncSession, username_key: str, address_key: str) -> None:
+    await session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.username_key == username_key, LoginThrottle.address_key == address_key
+        )
+    )
+
+
+async def purge_login_throttles(session: AsyncSession, *, quiet_since: datetime) -> int:
+    """Delete the pairs quiet since before `quiet_since` that no longer have to wait."""
+    result = await session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.last_failure_at < quiet_since,
+            LoginThrottle.blocked_until.is_(None) | (LoginThrottle.blocked_until < clock.now()),
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -15,10 +15,12 @@ from app.core.errors import (
     UnsupportedMediaType,
     error_responses,
 )
+from app.core.ratelimit import client_ip
 from app.identity import service
 from app.identity.errors import (
     AccountLocked,
     InvalidCredentials,
+    RefreshFamilyExpired,
     RefreshTokenExpired,
     RefreshTokenInvalid,
     RefreshTokenReused,
@@ -94,7 +96,13 @@ async def staff_login(
 ) -> StaffLoginResult:
     settings: Settings = request.app.state.settings
     login = await service.staff_login(
-        session, issuer=issuer, settings=settings, username=body.username, password=body.password
+        session,
+        sessions=request.app.state.db.sessions,
+        issuer=issuer,
+        settings=settings,
+        username=body.username,
+        password=body.password,
+        address=client_ip(request.scope),
     )
     return StaffLoginResult(
         access_token=login.tokens.access_token,
@@ -113,6 +121,7 @@ async def staff_login(
         *_BODY_ERRORS,
         RefreshTokenInvalid,
         RefreshTokenExpired,
+        RefreshFamilyExpired,
         RefreshTokenRevoked,
         RefreshTokenReused,
     ),
@@ -131,7 +140,7 @@ async def refresh_tokens(
 @router.post(
     "/v1/auth/logout",
     tags=["auth"],
-    summary="Revoke a refresh token and every token of its login",
+    summary="End a login: revoke its refresh tokens and deny its access tokens",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(*_BODY_ERRORS),
 )

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import logging
-import math
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import clock
 from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden, TokenInvalid
 from app.core.security import hash_password, hash_secret, new_secret, verify_password
-from app.identity import repository
+from app.identity import repository, revocation, throttle
 from app.identity.errors import (
-    AccountLocked,
-    InvalidCredentials,
+    RefreshFamilyExpired,
     RefreshTokenExpired,
     RefreshTokenInvalid,
     RefreshTokenReused,
@@ -29,7 +26,8 @@ from app.identity.errors import (
 )
 from app.identity.models import RefreshToken, StaffKind, StaffUser, SubjectType
 from app.identity.principals import Principal
-from app.identity.tokens import IssuedTokens, Subject, TokenIssuer, issue_tokens
+from app.identity.throttle import ThrottleKey, ThrottlePolicy
+from app.identity.tokens import Family, IssuedTokens, Subject, TokenIssuer, issue_tokens
 from app.identity.wechat import WeChat, WeChatIdentity
 from app.orgs.models import Region
 from app.volunteers.models import Volunteer
@@ -48,10 +46,19 @@ class VolunteerLogin:
     tokens: IssuedTokens
 
 
+StaffLoginKind = Literal["staff", "merchant_staff"]
+
+# The access token's `typ` (and the principal's kind) of each kind of account.
+_TOKEN_TYPE: dict[StaffKind, StaffLoginKind] = {
+    StaffKind.staff: "staff",
+    StaffKind.merchant: "merchant_staff",
+}
+
+
 @dataclass(frozen=True)
 class StaffLoginOutcome:
     staff_id: uuid.UUID
-    kind: Literal["staff", "merchant_staff"]
+    kind: StaffLoginKind
     tokens: IssuedTokens
 
 
@@ -65,13 +72,13 @@ def volunteer_subject(volunteer: Volunteer) -> Subject:
 
 
 async def staff_subject(session: AsyncSession, user: StaffUser) -> Subject:
-    merchant = user.kind == StaffKind.merchant
+    kind = StaffKind(user.kind)
     return Subject(
         type=SubjectType.staff,
         id=user.id,
         region_id=user.region_id,
-        typ="merchant_staff" if merchant else "staff",
-        scopes=[] if merchant else await repository.staff_roles(session, user),
+        typ=_TOKEN_TYPE[kind],
+        scopes=await repository.staff_roles(session, user) if kind is StaffKind.staff else [],
     )
 
 
@@ -184,50 +191,44 @@ async def _spend_a_password_check(password: str) -> None:
     await verify_password(_dummy_hash, password)
 
 
-def _locked(user: StaffUser) -> AccountLocked:
-    assert user.locked_until is not None
-    seconds = max(1, math.ceil((user.locked_until - clock.now()).total_seconds()))
-    return AccountLocked(
-        f"Too many failed logins; try again in {seconds} seconds",
-        headers={"Retry-After": str(seconds)},
-    )
-
-
 async def staff_login(
     session: AsyncSession,
     *,
+    sessions: async_sessionmaker[AsyncSession],
     issuer: TokenIssuer,
     settings: Settings,
     username: str,
     password: str,
+    address: str,
 ) -> StaffLoginOutcome:
-    """Check a staff password; count failures and lock the account after too many."""
-    user = await repository.staff_by_username_for_update(session, username)
-    if user is None or not user.is_active:
+    """Check a staff password, throttled per username and client address.
+
+    The attempt is counted, and the account read, in a short transaction of its own
+    (`sessions`), committed before argon2 runs; only a success writes in the request's
+    unit of work, after the check. An unknown username, a disabled account and a wrong
+    password cost the same statements and one argon2 verification each, and answer alike.
+    """
+    key = ThrottleKey.of(username=username, address=address)
+    async with sessions() as early, early.begin():
+        attempt = await throttle.charge(
+            early, key=key, policy=ThrottlePolicy.from_settings(settings)
+        )
+        account = await repository.staff_by_username(early, username)
+    if account is None:
         await _spend_a_password_check(password)
-        raise InvalidCredentials()
-    if user.locked_until is not None and user.locked_until > clock.now():
-        raise _locked(user)
-    if not await verify_password(user.password_hash, password):
-        if user.locked_until is not None:
-            # The previous lock has run out: count this round of failures afresh.
-            user.failed_logins, user.locked_until = 0, None
-        user.failed_logins += 1
-        if user.failed_logins >= settings.login_max_failures:
-            user.failed_logins = 0
-            user.locked_until = clock.now() + timedelta(seconds=settings.login_lockout_seconds)
-            await session.flush()
-            log.warning("staff account locked", extra={"staff_id": str(user.id)})
-            raise _locked(user)
-        await session.flush()
-        raise InvalidCredentials()
-    user.failed_logins, user.locked_until = 0, None
+        raise attempt.refusal()
+    if not await verify_password(account.password_hash, password) or not account.is_active:
+        raise attempt.refusal()
+    user = await session.get(StaffUser, account.id)
+    if user is None or not user.is_active or user.password_hash != account.password_hash:
+        # Disabled, or given a new password, while this attempt was being checked.
+        raise attempt.refusal()
+    await throttle.clear(session, key=key)
     subject = await staff_subject(session, user)
     tokens = await issue_tokens(session, issuer=issuer, subject=subject)
-    kind: Literal["staff", "merchant_staff"] = (
-        "merchant_staff" if user.kind == StaffKind.merchant else "staff"
+    return StaffLoginOutcome(
+        staff_id=user.id, kind=_TOKEN_TYPE[StaffKind(user.kind)], tokens=tokens
     )
-    return StaffLoginOutcome(staff_id=user.id, kind=kind, tokens=tokens)
 
 
 # --- refresh tokens -------------------------------------------------------------------
@@ -244,18 +245,21 @@ async def refresh(
     if token.used_at is not None:
         # A spent token came back: one of its holders is not its owner. End every session
         # of this login, the thief's and the owner's alike.
-        await repository.revoke_family(
+        await revocation.end_login(
             session, family_id=token.family_id, region_id=token.region_id, at=now
         )
         log.warning("refresh token reused; family revoked", extra={"family": str(token.family_id)})
         raise RefreshTokenReused()
     if token.revoked_at is not None:
         raise RefreshTokenRevoked()
+    if token.family_started_at + issuer.family_lifetime <= now:
+        raise RefreshFamilyExpired()
     if token.expires_at <= now:
         raise RefreshTokenExpired()
     subject = await _subject_of(session, token)
     token.used_at = now
-    return await issue_tokens(session, issuer=issuer, subject=subject, family_id=token.family_id)
+    family = Family(id=token.family_id, started_at=token.family_started_at)
+    return await issue_tokens(session, issuer=issuer, subject=subject, family=family)
 
 
 async def _subject_of(session: AsyncSession, token: RefreshToken) -> Subject:
@@ -271,10 +275,11 @@ async def _subject_of(session: AsyncSession, token: RefreshToken) -> Subject:
 
 
 async def logout(session: AsyncSession, *, refresh_token: str) -> None:
-    """Revoke the refresh token's whole family. An unknown token is no error (RFC 7009)."""
+    """End the refresh token's login: its whole family is revoked, and the access tokens
+    issued with it are denied until they expire. An unknown token is no error (RFC 7009)."""
     token = await repository.refresh_token_for_update(session, hash_secret(refresh_token))
     if token is None:
         return
-    await repository.revoke_family(
+    await revocation.end_login(
         session, family_id=token.family_id, region_id=token.region_id, at=clock.now()
     )

@@ -2,14 +2,17 @@
 
 A refresh token is `new_secret()` handed to the client once and stored only as
 its SHA-256. Every token of one login shares a `family_id`: rotation adds to the
-family, and reuse of a rotated token or a logout revokes the whole family.
+family, and reuse of a rotated token or a logout revokes the whole family. The
+family ends `family_lifetime` after the login that began it, however often it
+rotated; and each refresh row names its access token's `jti`, so that ending the
+login can deny that access token too (`app.identity.revocation`).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.config import Settings
-from app.core.security import KeyRing, hash_secret, new_secret
+from app.core.security import LEEWAY_SECONDS, KeyRing, hash_secret, new_secret
 from app.identity.models import RefreshToken, SubjectType
 
 
@@ -43,6 +46,7 @@ class IssuedTokens:
 class TokenIssuer:
     keyring: KeyRing
     refresh_ttl: timedelta
+    family_lifetime: timedelta
 
 
 async def token_issuer(request: Request) -> TokenIssuer:
@@ -50,7 +54,16 @@ async def token_issuer(request: Request) -> TokenIssuer:
     return TokenIssuer(
         keyring=request.app.state.keyring,
         refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+        family_lifetime=timedelta(seconds=settings.refresh_family_lifetime_seconds),
     )
+
+
+@dataclass(frozen=True)
+class Family:
+    """The login a rotated refresh token continues: its id, and when the login was."""
+
+    id: uuid.UUID
+    started_at: datetime
 
 
 TokenIssuerDep = Annotated[TokenIssuer, Depends(token_issuer)]
@@ -61,24 +74,32 @@ async def issue_tokens(
     *,
     issuer: TokenIssuer,
     subject: Subject,
-    family_id: uuid.UUID | None = None,
+    family: Family | None = None,
 ) -> IssuedTokens:
-    """A new access token and a refresh token in `family_id` (a new family if none)."""
+    """A new access token and a refresh token in `family` (a new login if none)."""
     refresh = new_secret()
+    jti = uuid.uuid4().hex
     now = clock.now()
+    family = family or Family(id=uuid.uuid4(), started_at=now)
+    access, expires_in = issuer.keyring.issue(
+        sub=subject.id, typ=subject.typ, region_id=subject.region_id, scopes=subject.scopes, jti=jti
+    )
     session.add(
         RefreshToken(
-            family_id=family_id or uuid.uuid4(),
+            family_id=family.id,
             subject_type=subject.type,
             subject_id=subject.id,
             region_id=subject.region_id,
             token_hash=hash_secret(refresh),
             created_at=now,
-            expires_at=now + issuer.refresh_ttl,
+            # Never outliving its login, so that the row's expiry is the truth.
+            expires_at=min(now + issuer.refresh_ttl, family.started_at + issuer.family_lifetime),
+            family_started_at=family.started_at,
+            access_jti=jti,
+            # The last instant the access token is accepted: its `exp` (whole seconds,
+            # stamped a moment after `now`) plus the verifier's leeway.
+            access_expires_at=now + timedelta(seconds=expires_in + LEEWAY_SECONDS + 1),
         )
     )
     await session.flush()
-    access, expires_in = issuer.keyring.issue(
-        sub=subject.id, typ=subject.typ, region_id=subject.region_id, scopes=subject.scopes
-    )
     return IssuedTokens(access_token=access, expires_in=expires_in, refresh_token=refresh)

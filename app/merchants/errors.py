@@ -59,6 +59,14 @@ class MerchantUsernameTaken(AppError):
     status, code, title = 409, "merchant_username_taken", "The username is already taken"
 
 
+class MerchantStaffNotFound(AppError):
+    status, code, title = (
+        404,
+        "merchant_staff_not_found",
+        "The merchant has no such staff account",
+    )
+
+
 class CenterAdminRequired(AppError):
     status, code, title = 403, "center_admin_required", "This needs the region's center admin"
 

@@ -119,6 +119,10 @@ class MerchantMember(IdMixin, Base):
     staff_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"), unique=True)
     role: Mapped[MerchantRole] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    # A removed member's account stays (its username, and who did what, are kept), but
+    # it is disabled for good and the merchant no longer lists it.
+    removed_at: Mapped[datetime | None]
+    removed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"))
 
 
 DEFAULT_REFUND_WINDOW_DAYS = 7

@@ -45,6 +45,7 @@ from app.merchants.errors import (
     MerchantNotActive,
     MerchantNotFound,
     MerchantOwnerRequired,
+    MerchantStaffNotFound,
     MerchantStatusTransitionInvalid,
     MerchantSuspended,
     MerchantUsernameTaken,
@@ -239,6 +240,41 @@ async def list_merchant_staff(
     merchant_id: uuid.UUID, session: SessionDep, actor: CurrentMerchantActor
 ) -> list[schemas.MerchantStaff]:
     return await service.list_merchant_staff(session, actor=actor, merchant_id=merchant_id)
+
+
+@router.patch(
+    "/merchants/{merchant_id}/staff/{staff_id}",
+    tags=["merchants"],
+    summary="Rename, disable or re-enable a merchant staff login, or reset its password "
+    "(disabling and resetting end its logins at once)",
+    responses=error_responses(*ON_MERCHANT_AS_OWNER, *BODY_ERRORS, MerchantStaffNotFound),
+)
+async def update_merchant_staff(
+    merchant_id: uuid.UUID,
+    staff_id: uuid.UUID,
+    body: schemas.MerchantStaffUpdate,
+    session: SessionDep,
+    actor: CurrentMerchantActor,
+) -> schemas.MerchantStaff:
+    return await service.update_merchant_staff(
+        session, actor=actor, merchant_id=merchant_id, staff_id=staff_id, data=body
+    )
+
+
+@router.delete(
+    "/merchants/{merchant_id}/staff/{staff_id}",
+    tags=["merchants"],
+    summary="Remove a merchant staff login: disabled for good, its logins ended at once",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(*ON_MERCHANT_AS_OWNER, MerchantStaffNotFound),
+)
+async def remove_merchant_staff(
+    merchant_id: uuid.UUID, staff_id: uuid.UUID, session: SessionDep, actor: CurrentMerchantActor
+) -> Response:
+    await service.remove_merchant_staff(
+        session, actor=actor, merchant_id=merchant_id, staff_id=staff_id
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # Offers

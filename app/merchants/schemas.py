@@ -120,6 +120,17 @@ class MerchantStaffCreate(_Request):
     role: MerchantRole
 
 
+class MerchantStaffUpdate(_Request):
+    """Each field given changes; disabling the account or giving it a new password ends
+    every login it has at once."""
+
+    display_name: Name | None = None
+    is_active: bool | None = Field(default=None, description="false: the account is disabled")
+    password: Annotated[str, StringConstraints(min_length=10, max_length=128)] | None = Field(
+        default=None, description="A new password: the account's logins end"
+    )
+
+
 class MerchantStaff(BaseModel):
     id: uuid.UUID
     username: str

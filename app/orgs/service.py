@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.db import new_id
 from app.core.pagination import Keyset, Page, PageParams, decode_keyset, keyset_cursor
 from app.core.security import hash_password
+from app.identity import revocation
 from app.identity.models import StaffKind, StaffUser
 from app.identity.principals import Principal, StaffContext
 from app.orgs import repository, schemas
@@ -495,7 +496,6 @@ async def create_staff(
         display_name=data.display_name,
         password_hash=await hash_password(data.password.get_secret_value()),
         is_active=True,
-        failed_logins=0,
     )
     try:
         # A savepoint: losing a race for the username must not poison the unit of work.
@@ -571,9 +571,10 @@ async def update_staff(
         user.is_active = changes.is_active
     if changes.password is not None:
         user.password_hash = await hash_password(changes.password.get_secret_value())
-        user.failed_logins = 0
-        user.locked_until = None
     await session.flush()
+    if changes.is_active is False or changes.password is not None:
+        # A disabled account, or one whose password was reset, keeps no login alive.
+        await revocation.end_staff_logins(session, user=user)
     return _staff_out(user, [g for g, _ in grants])
 
 

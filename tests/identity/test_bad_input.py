@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.security import hash_secret, new_secret
-from app.identity.models import RefreshToken, StaffUser, SubjectType
+from app.identity.models import LoginThrottle, RefreshToken, StaffUser, SubjectType
 from app.volunteers.models import Volunteer
 from tests.builders import PASSWORD
 from tests.identity.conftest import FakeWeChat, assert_problem
@@ -104,6 +104,7 @@ async def make_refresh_token(session: AsyncSession, user: StaffUser) -> str:
             token_hash=hash_secret(token),
             created_at=now,
             expires_at=now + timedelta(days=1),
+            family_started_at=now,
         )
     )
     await session.commit()
@@ -116,9 +117,10 @@ async def snapshot(session: AsyncSession) -> dict[str, Any]:
     tokens = list(await session.scalars(select(RefreshToken).order_by(RefreshToken.id)))
     state = {
         "volunteers": [(v.id, v.openid, v.unionid, v.phone) for v in volunteers],
-        "staff": [(s.id, s.failed_logins, s.locked_until) for s in staff],
+        "staff": [(s.id, s.password_hash, s.is_active) for s in staff],
         "tokens": [(t.id, t.used_at, t.revoked_at) for t in tokens],
         "count": await session.scalar(select(func.count()).select_from(RefreshToken)),
+        "throttles": await session.scalar(select(func.count()).select_from(LoginThrottle)),
     }
     await session.commit()
     session.expunge_all()

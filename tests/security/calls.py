@@ -125,7 +125,11 @@ class Ctx:
         if not self.real:
             return secrets.token_urlsafe(32)
         app = self.seed.app
-        issuer = TokenIssuer(keyring=app.state.keyring, refresh_ttl=timedelta(days=30))
+        issuer = TokenIssuer(
+            keyring=app.state.keyring,
+            refresh_ttl=timedelta(days=30),
+            family_lifetime=timedelta(days=90),
+        )
         subject = volunteer_subject(self.seed.world.volunteer_b)
         async with app.state.db.sessions() as session, session.begin():
             tokens = await issue_tokens(session, issuer=issuer, subject=subject)
@@ -689,6 +693,18 @@ async def _merchant_staff_create(c: Ctx) -> Req:
 @call("GET /v1/merchants/{merchant_id}/staff")
 async def _merchant_staff(c: Ctx) -> Req:
     return Req(path={"merchant_id": c.t.merchant})
+
+
+@call("PATCH /v1/merchants/{merchant_id}/staff/{staff_id}")
+async def _merchant_staff_update(c: Ctx) -> Req:
+    staff_id = await c.made(lambda fresh: fresh.cashier_of_m())
+    return Req(path={"merchant_id": c.t.merchant, "staff_id": staff_id}, json={"is_active": False})
+
+
+@call("DELETE /v1/merchants/{merchant_id}/staff/{staff_id}")
+async def _merchant_staff_remove(c: Ctx) -> Req:
+    staff_id = await c.made(lambda fresh: fresh.cashier_of_m())
+    return Req(path={"merchant_id": c.t.merchant, "staff_id": staff_id})
 
 
 @call("POST /v1/merchants/{merchant_id}/offers")

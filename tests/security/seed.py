@@ -259,6 +259,11 @@ class Fresh:
         await self._commit(event)
         return event.id
 
+    async def cashier_of_m(self) -> uuid.UUID:
+        async with self.app.state.db.sessions() as session:
+            user = await make_member(session, self.world, self.merchant, MerchantRole.cashier)
+            return user.id
+
     async def organizer_of_x(self) -> tuple[uuid.UUID, uuid.UUID]:
         """A new organizer on station X, and the id of that grant."""
         async with self.app.state.db.sessions() as session:

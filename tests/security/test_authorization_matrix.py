@@ -290,6 +290,8 @@ MATRIX: dict[str, Access] = {
     "POST /v1/merchants/{merchant_id}/status": managers_of_m(),
     "POST /v1/merchants/{merchant_id}/staff": merchant_m(cashier=False),
     "GET /v1/merchants/{merchant_id}/staff": merchant_m(cashier=False),
+    "PATCH /v1/merchants/{merchant_id}/staff/{staff_id}": merchant_m(cashier=False),
+    "DELETE /v1/merchants/{merchant_id}/staff/{staff_id}": merchant_m(cashier=False),
     "POST /v1/merchants/{merchant_id}/offers": merchant_m(cashier=False),
     "GET /v1/merchants/{merchant_id}/offers": merchant_m(cashier=True),
     "PATCH /v1/merchants/{merchant_id}/offers/{offer_id}": merchant_m(cashier=False),

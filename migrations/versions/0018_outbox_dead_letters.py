@@ -1,7 +1,7 @@
 """outbox: an attempt limit, a dead-letter state and manual retries
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0020
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0016"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -81,6 +81,7 @@ NATURALLY_SAFE_POSTS = {
     "/v1/hours/corrections/{correction_id}/refuse": "a decision, taken once",
     "/v1/merchants/settlements": "one settlement per merchant and month",
     "/v1/staff/{staff_id}/grants/{grant_id}/revoke": "a state change: a grant is revoked once",
+    "/v1/outbox/dead-letters/{event_id}/retry": "a state change: a live event is not retried",
     "/v1/merchants/{merchant_id}/status": "a state change",
     "/v1/merchants/{merchant_id}/terminals/{terminal_id}/suspend": "a state change",
     "/v1/merchants/{merchant_id}/terminals/{terminal_id}/resume": "a state change",

@@ -43,10 +43,9 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 
 def ensure_sqlite_dir(database_url: str) -> None:
-    if database_url.startswith("sqlite") and ":///" in database_url:
-        path = database_url.split(":///", 1)[1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(database_url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def sqlite_path(database_url: str) -> Path | None:

@@ -3,8 +3,10 @@
 A cursor is the sort key of the last item returned, base64url-encoded JSON;
 clients must treat it as opaque. Most lists are ordered by a time and an id: their
 cursor is a `Keyset` (`keyset_cursor`, `decode_keyset`), and `after_keyset` and
-`before_keyset` are the conditions of the next page. A cursor that does not decode
-to what its list wrote is `InvalidCursor` (400), never a server error.
+`before_keyset` are the conditions of the next page; `keyset_window` orders and
+bounds a statement by them, and `keyset_page` turns its rows into the page. A cursor
+that does not decode to what its list wrote is `InvalidCursor` (400), never a server
+error.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import binascii
 import json
 import math
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, NamedTuple, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, Select, and_, or_
 
 from app.core import clock
 from app.core.errors import InvalidCursor
@@ -119,6 +122,46 @@ def after_keyset(time_column: Any, id_column: Any, last: Keyset) -> ColumnElemen
 def before_keyset(time_column: Any, id_column: Any, last: Keyset) -> ColumnElement[bool]:
     """The items after `last` in a list ordered newest first."""
     return or_(time_column < last.at, and_(time_column == last.at, id_column < last.id))
+
+
+# Any select: of one entity, of several columns.
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
+R = TypeVar("R")
+
+
+def keyset_window(
+    stmt: S,
+    page: PageParams,
+    *,
+    time_column: Any,
+    id_column: Any,
+    newest_first: bool = False,
+) -> S:
+    """`stmt` after the cursor's item in (time, id) order (or newest first), with one row
+    more than a page: that row tells whether another page follows."""
+    last = decode_keyset(page.cursor)
+    if newest_first:
+        if last is not None:
+            stmt = stmt.where(before_keyset(time_column, id_column, last))
+        ordered = stmt.order_by(time_column.desc(), id_column.desc())
+    else:
+        if last is not None:
+            stmt = stmt.where(after_keyset(time_column, id_column, last))
+        ordered = stmt.order_by(time_column, id_column)
+    return ordered.limit(page.limit + 1)
+
+
+def keyset_page(
+    rows: Sequence[R],
+    page: PageParams,
+    *,
+    key: Callable[[R], tuple[datetime, uuid.UUID]],
+    out: Callable[[R], T],
+) -> Page[T]:
+    """The page of the rows `keyset_window` read, and the cursor of its last item."""
+    shown = rows[: page.limit]
+    next_cursor = keyset_cursor(*key(shown[-1])) if len(rows) > page.limit else None
+    return Page(items=[out(row) for row in shown], next_cursor=next_cursor)
 
 
 class PageParams(BaseModel):

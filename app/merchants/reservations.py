@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.pagination import Page, PageParams, before_keyset, decode_keyset, keyset_cursor
+from app.core.pagination import Page, PageParams, S, keyset_page, keyset_window
 from app.integrations import outbox
 from app.ledger import service as ledger
 from app.merchants import schemas
@@ -280,6 +280,16 @@ async def cancel(
     return _volunteer_out(reservation, offer, merchant)
 
 
+def _newest_first(query: S, page: PageParams) -> S:
+    return keyset_window(
+        query,
+        page,
+        time_column=OfferReservation.created_at,
+        id_column=OfferReservation.id,
+        newest_first=True,
+    )
+
+
 async def mine(
     session: AsyncSession,
     *,
@@ -296,22 +306,12 @@ async def mine(
     )
     if status is not None:
         query = query.where(OfferReservation.status == status)
-    newer = decode_keyset(page.cursor)
-    if newer is not None:
-        query = query.where(before_keyset(OfferReservation.created_at, OfferReservation.id, newer))
-    rows = list(
-        await session.execute(
-            query.order_by(OfferReservation.created_at.desc(), OfferReservation.id.desc()).limit(
-                page.limit + 1
-            )
-        )
-    )
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    next_cursor = keyset_cursor(rows[-1][0].created_at, rows[-1][0].id) if more else None
-    return Page(
-        items=[_volunteer_out(r, offer, merchant) for r, offer, merchant in rows],
-        next_cursor=next_cursor,
+    rows = list(await session.execute(_newest_first(query, page)))
+    return keyset_page(
+        rows,
+        page,
+        key=lambda row: (row[0].created_at, row[0].id),
+        out=lambda row: _volunteer_out(row[0], row[1], row[2]),
     )
 
 
@@ -332,20 +332,13 @@ async def of_merchant(
     )
     if status is not None:
         query = query.where(OfferReservation.status == status)
-    newer = decode_keyset(page.cursor)
-    if newer is not None:
-        query = query.where(before_keyset(OfferReservation.created_at, OfferReservation.id, newer))
-    rows = list(
-        await session.execute(
-            query.order_by(OfferReservation.created_at.desc(), OfferReservation.id.desc()).limit(
-                page.limit + 1
-            )
-        )
+    rows = list(await session.execute(_newest_first(query, page)))
+    return keyset_page(
+        rows,
+        page,
+        key=lambda row: (row[0].created_at, row[0].id),
+        out=lambda row: _merchant_out(*row),
     )
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    next_cursor = keyset_cursor(rows[-1][0].created_at, rows[-1][0].id) if more else None
-    return Page(items=[_merchant_out(r, offer) for r, offer in rows], next_cursor=next_cursor)
 
 
 def _pickup_fingerprint(data: schemas.PickupRequest) -> str:

@@ -26,6 +26,8 @@ from app.core.pagination import (
     decode_keyset,
     encode_cursor,
     keyset_cursor,
+    keyset_page,
+    keyset_window,
     parse_cursor_id,
     parse_cursor_number,
 )
@@ -744,19 +746,14 @@ async def list_terminals(
 ) -> Page[schemas.Terminal]:
     """A merchant's terminals, oldest first, revoked ones included."""
     merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id, owner=True)
-    query = select(Terminal).where(Terminal.merchant_id == merchant.id)
-    after = decode_keyset(page.cursor)
-    if after is not None:
-        query = query.where(after_keyset(Terminal.created_at, Terminal.id, after))
-    rows = list(
-        await session.scalars(
-            query.order_by(Terminal.created_at, Terminal.id).limit(page.limit + 1)
-        )
+    query = keyset_window(
+        select(Terminal).where(Terminal.merchant_id == merchant.id),
+        page,
+        time_column=Terminal.created_at,
+        id_column=Terminal.id,
     )
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    next_cursor = keyset_cursor(rows[-1].created_at, rows[-1].id) if more else None
-    return Page(items=[_terminal_out(t) for t in rows], next_cursor=next_cursor)
+    rows = list(await session.scalars(query))
+    return keyset_page(rows, page, key=lambda t: (t.created_at, t.id), out=_terminal_out)
 
 
 _TERMINAL_TRANSITIONS: dict[TerminalStatus, frozenset[TerminalStatus]] = {

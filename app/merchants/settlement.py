@@ -29,7 +29,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.pagination import Page, PageParams, before_keyset, decode_keyset, keyset_cursor
+from app.core.pagination import Page, PageParams, keyset_page, keyset_window
 from app.identity.principals import StaffContext
 from app.ledger import service as ledger
 from app.merchants import schemas
@@ -276,18 +276,15 @@ async def redemptions(
         query = query.where(Redemption.terminal_id == terminal_id)
     if status is not None:
         query = query.where(Redemption.status == status)
-    newer = decode_keyset(page.cursor)
-    if newer is not None:
-        query = query.where(before_keyset(Redemption.created_at, Redemption.id, newer))
-    rows = list(
-        await session.scalars(
-            query.order_by(Redemption.created_at.desc(), Redemption.id.desc()).limit(page.limit + 1)
-        )
+    window = keyset_window(
+        query,
+        page,
+        time_column=Redemption.created_at,
+        id_column=Redemption.id,
+        newest_first=True,
     )
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    next_cursor = keyset_cursor(rows[-1].created_at, rows[-1].id) if more else None
-    return Page(items=[receipt(r) for r in rows], next_cursor=next_cursor)
+    rows = list(await session.scalars(window))
+    return keyset_page(rows, page, key=lambda r: (r.created_at, r.id), out=receipt)
 
 
 async def _sums_by_merchant(session: AsyncSession, query: Any) -> dict[uuid.UUID, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -19,7 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import clock
 from app.identity.models import StaffKind, StaffUser
 from app.ledger import service as ledger
+from app.ledger.verify import verify
+from app.merchants.codes import hash_code, new_online_code
 from app.merchants.models import (
+    CodeStatus,
     Merchant,
     MerchantCategory,
     MerchantMember,
@@ -29,6 +33,7 @@ from app.merchants.models import (
     Offer,
     OfferStatus,
     Redemption,
+    RedemptionCode,
     Terminal,
     TerminalStatus,
 )
@@ -169,6 +174,40 @@ async def fetch_one(session: AsyncSession, statement: Any) -> Any:
 
 async def redemptions(session: AsyncSession) -> list[Redemption]:
     return await fetch_all(session, select(Redemption).order_by(Redemption.created_at))
+
+
+async def live_codes(session: AsyncSession, volunteer: Volunteer, n: int) -> list[str]:
+    """`n` live codes of one wallet at once (as if from several devices)."""
+    codes = [new_online_code() for _ in range(n)]
+    now = clock.now()
+    session.add_all(
+        RedemptionCode(
+            region_id=volunteer.region_id,
+            volunteer_id=volunteer.id,
+            code_hash=hash_code(code),
+            status=CodeStatus.active,
+            created_at=now,
+            expires_at=now + timedelta(seconds=60),
+        )
+        for code in codes
+    )
+    await session.commit()
+    return codes
+
+
+async def ledger_verifies(session: AsyncSession) -> None:
+    """The ledger verifies, read in a transaction that ends at once."""
+    report = await verify(session)
+    await session.commit()
+    assert report.ok, report.problems
+
+
+async def offer_stock(session: AsyncSession, offer: Offer) -> int | None:
+    """The offer's stock as the database holds it now."""
+    return await fetch_one(
+        session,
+        select(Offer.stock).where(Offer.id == offer.id).execution_options(populate_existing=True),
+    )
 
 
 @dataclass

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import timedelta
 
 import httpx
 import pytest
@@ -19,10 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import clock
 from app.core.config import Settings
 from app.ledger.models import LedgerTransaction, TxKind
-from app.ledger.verify import verify
-from app.merchants.codes import hash_code, new_online_code
-from app.merchants.models import CodeStatus, LimitPeriod, Offer, RedemptionCode
-from app.volunteers.models import Volunteer
+from app.merchants.models import LimitPeriod, Offer, RedemptionCode
 from bench.terminal_client import TerminalClient
 from tests.builders import make_volunteer
 from tests.merchants.conftest import (
@@ -30,6 +26,8 @@ from tests.merchants.conftest import (
     fetch_all,
     fetch_one,
     fund,
+    ledger_verifies,
+    live_codes,
     make_offer,
     make_terminal,
     merchant_balance,
@@ -56,31 +54,6 @@ def settings(settings: Settings) -> Settings:
     )
 
 
-async def _live_codes(session: AsyncSession, volunteer: Volunteer, n: int) -> list[str]:
-    """`n` live codes of one wallet at once (as if from several devices)."""
-    codes = [new_online_code() for _ in range(n)]
-    now = clock.now()
-    session.add_all(
-        RedemptionCode(
-            region_id=volunteer.region_id,
-            volunteer_id=volunteer.id,
-            code_hash=hash_code(code),
-            status=CodeStatus.active,
-            created_at=now,
-            expires_at=now + timedelta(seconds=60),
-        )
-        for code in codes
-    )
-    await session.commit()
-    return codes
-
-
-async def _ledger_verifies(session: AsyncSession) -> None:
-    report = await verify(session)
-    await session.commit()
-    assert report.ok, report.problems
-
-
 async def test_one_code_presented_by_20_terminals_at_once_redeems_once(
     client: httpx.AsyncClient, session: AsyncSession, shop: Shop
 ) -> None:
@@ -104,7 +77,7 @@ async def test_one_code_presented_by_20_terminals_at_once_redeems_once(
         "succeeded": 1,
         "refused": 19,
     }
-    await _ledger_verifies(session)
+    await ledger_verifies(session)
 
 
 async def test_one_request_no_sent_50_times_at_once_debits_once(
@@ -125,7 +98,7 @@ async def test_one_request_no_sent_50_times_at_once_debits_once(
         session, select(LedgerTransaction).where(LedgerTransaction.kind == TxKind.redeem)
     )
     assert len(redeemed) == 1
-    await _ledger_verifies(session)
+    await ledger_verifies(session)
 
 
 async def test_a_volunteers_10_simultaneous_redemptions_never_overdraw(
@@ -133,7 +106,7 @@ async def test_a_volunteers_10_simultaneous_redemptions_never_overdraw(
 ) -> None:
     volunteer = shop.world.volunteer_a
     await fund(session, volunteer, 25)
-    codes = await _live_codes(session, volunteer, 10)
+    codes = await live_codes(session, volunteer, 10)
 
     responses = await asyncio.gather(
         *(shop.client.redeem(c, request_no=f"W-{n}", amount=10) for n, c in enumerate(codes))
@@ -148,7 +121,7 @@ async def test_a_volunteers_10_simultaneous_redemptions_never_overdraw(
     # Refused redemptions spent their codes too.
     statuses = Counter(c.status for c in await fetch_all(session, select(RedemptionCode)))
     assert statuses == {"used": 10}
-    await _ledger_verifies(session)
+    await ledger_verifies(session)
 
 
 async def test_stock_and_limits_hold_under_concurrency(
@@ -162,8 +135,8 @@ async def test_stock_and_limits_hold_under_concurrency(
     codes = []
     for volunteer in volunteers:
         await fund(session, volunteer, 10)
-        codes.append((await _live_codes(session, volunteer, 1))[0])
-    limited_codes = await _live_codes(session, shop.world.volunteer_a, 6)
+        codes.append((await live_codes(session, volunteer, 1))[0])
+    limited_codes = await live_codes(session, shop.world.volunteer_a, 6)
     await fund(session, shop.world.volunteer_a, 10)
 
     responses = await asyncio.gather(
@@ -188,7 +161,7 @@ async def test_stock_and_limits_hold_under_concurrency(
     assert (await fetch_one(session, select(Offer).where(Offer.id == scarce.id))).stock == 0
     assert await wallet_balance(session, shop.world.volunteer_a) == 8
     assert await merchant_balance(session, shop.merchant) == 5
-    await _ledger_verifies(session)
+    await ledger_verifies(session)
 
 
 async def test_concurrent_voids_and_refunds_of_one_redemption_give_back_at_most_its_amount(
@@ -211,7 +184,7 @@ async def test_concurrent_voids_and_refunds_of_one_redemption_give_back_at_most_
     assert given_back in (10, 8)  # a whole void, or two refunds of 4
     assert all(r.status_code in (200, 201, 409) for r in responses), [r.text for r in responses]
     assert await merchant_balance(session, shop.merchant) == 10 - given_back
-    await _ledger_verifies(session)
+    await ledger_verifies(session)
 
 
 async def test_concurrent_settlement_runs_settle_each_merchant_once(
@@ -245,4 +218,4 @@ async def test_concurrent_settlement_runs_settle_each_merchant_once(
     )
     assert len(settles) == 1
     assert await merchant_balance(session, shop.merchant) == 0
-    await _ledger_verifies(session)
+    await ledger_verifies(session)

@@ -15,11 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.ledger import service as ledger
-from app.ledger.verify import verify
 from app.merchants.models import Offer, OfferReservation
 from tests.builders import make_volunteer, volunteer_auth
-from tests.merchants.conftest import Shop, fetch_all, fetch_one, fund, make_offer, merchant_balance
-from tests.merchants.test_concurrency import _live_codes
+from tests.merchants.conftest import (
+    Shop,
+    fetch_all,
+    fund,
+    ledger_verifies,
+    live_codes,
+    make_offer,
+    merchant_balance,
+    offer_stock,
+)
 
 pytestmark = pytest.mark.postgres_only
 
@@ -55,12 +62,6 @@ def _reserve(client: httpx.AsyncClient, auth: dict[str, str], offer: Offer) -> A
     )
 
 
-async def _ledger_verifies(session: AsyncSession) -> None:
-    report = await verify(session)
-    await session.commit()
-    assert report.ok, report.problems
-
-
 async def test_twelve_volunteers_reserving_the_last_three_items_get_three(
     client: httpx.AsyncClient, session: AsyncSession, shop: Shop, app: Any
 ) -> None:
@@ -77,13 +78,10 @@ async def test_twelve_volunteers_reserving_the_last_three_items_get_three(
         r.status_code if r.status_code == 201 else r.json()["code"] for r in responses
     )
     assert outcomes == {201: 3, "offer_out_of_stock": 9}
-    stock = await fetch_one(
-        session,
-        select(Offer.stock).where(Offer.id == offer.id).execution_options(populate_existing=True),
-    )
+    stock = await offer_stock(session, offer)
     assert stock == 0
     assert len(await fetch_all(session, select(OfferReservation))) == 3
-    await _ledger_verifies(session)
+    await ledger_verifies(session)
 
 
 async def test_reservations_and_redemptions_at_once_never_overdraw_a_wallet(
@@ -92,7 +90,7 @@ async def test_reservations_and_redemptions_at_once_never_overdraw_a_wallet(
     volunteer = shop.world.volunteer_a
     await fund(session, volunteer, 25)
     offers = [await make_offer(session, shop.merchant, price=10) for _ in range(6)]
-    codes = await _live_codes(session, volunteer, 4)
+    codes = await live_codes(session, volunteer, 4)
     auth = shop.auth("volunteer_a")
 
     responses = await asyncio.gather(
@@ -109,7 +107,7 @@ async def test_reservations_and_redemptions_at_once_never_overdraw_a_wallet(
     )
     await session.commit()
     assert summary.balance.available == 5
-    await _ledger_verifies(session)
+    await ledger_verifies(session)
 
 
 async def test_a_pick_up_and_a_cancellation_racing_end_each_reservation_once(
@@ -147,9 +145,6 @@ async def test_a_pick_up_and_a_cancellation_racing_end_each_reservation_once(
     statuses = Counter(r.status for r in await fetch_all(session, select(OfferReservation)))
     assert statuses == {"picked_up": picked, "cancelled": 10 - picked}
     assert await merchant_balance(session, shop.merchant) == 10 * picked
-    stock = await fetch_one(
-        session,
-        select(Offer.stock).where(Offer.id == offer.id).execution_options(populate_existing=True),
-    )
+    stock = await offer_stock(session, offer)
     assert stock == 10 - picked
-    await _ledger_verifies(session)
+    await ledger_verifies(session)

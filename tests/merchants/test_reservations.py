@@ -15,7 +15,6 @@ from app.core import clock
 from app.ledger import service as ledger
 from app.ledger.jobs import time_out_holds
 from app.ledger.models import HoldResolution, LedgerTransaction, TxKind
-from app.ledger.verify import verify
 from app.merchants.jobs import expire_reservations
 from app.merchants.models import LimitPeriod, Offer, OfferReservation, OfferUsage
 from app.volunteers.models import Volunteer
@@ -24,10 +23,12 @@ from tests.merchants.conftest import (
     Shop,
     fetch_one,
     fund,
+    ledger_verifies,
     make_merchant,
     make_offer,
     make_terminal,
     merchant_balance,
+    offer_stock,
 )
 
 # 10:00 on 6 May 2031 in Shanghai.
@@ -42,13 +43,6 @@ async def _wallet(session: AsyncSession, volunteer: Volunteer) -> tuple[int, int
     return summary.balance.posted, summary.balance.available
 
 
-async def _stock(session: AsyncSession, offer: Offer) -> int | None:
-    row = await fetch_one(
-        session, select(Offer).where(Offer.id == offer.id).execution_options(populate_existing=True)
-    )
-    return row.stock
-
-
 async def _reserve(
     client: httpx.AsyncClient, shop: Shop, offer: Offer, *, who: str = "volunteer_a"
 ) -> httpx.Response:
@@ -57,12 +51,6 @@ async def _reserve(
         json={"offer_id": str(offer.id)},
         headers={**shop.auth(who), "Idempotency-Key": uuid.uuid4().hex},
     )
-
-
-async def _ledger_verifies(session: AsyncSession) -> None:
-    report = await verify(session)
-    await session.commit()
-    assert report.ok, report.problems
 
 
 async def test_a_reservation_holds_the_price_and_the_counter_posts_it_on_pick_up(
@@ -76,7 +64,7 @@ async def test_a_reservation_holds_the_price_and_the_counter_posts_it_on_pick_up
         assert reserved.status_code == 201, reserved.text
         body = reserved.json()
         held_wallet = await _wallet(session, volunteer)
-        held_stock = await _stock(session, offer)
+        held_stock = await offer_stock(session, offer)
         listed = await client.get(
             f"/v1/merchants/{shop.merchant.id}/reservations", headers=shop.auth("cashier")
         )
@@ -118,7 +106,7 @@ async def test_a_reservation_holds_the_price_and_the_counter_posts_it_on_pick_up
     assert (again.status_code, again.json()["code"]) == (404, "reservation_not_found")
     assert await _wallet(session, volunteer) == (70, 70)
     assert await merchant_balance(session, shop.merchant) == 30
-    assert await _stock(session, offer) == 4
+    assert await offer_stock(session, offer) == 4
     closed = after.json()["items"][0]
     assert (closed["status"], closed["pickup_code"]) == ("picked_up", None)
     assert closed["redemption_id"] == receipt["id"]
@@ -130,7 +118,7 @@ async def test_a_reservation_holds_the_price_and_the_counter_posts_it_on_pick_up
         session, select(LedgerTransaction).where(LedgerTransaction.kind == TxKind.redeem)
     )
     assert redeemed.reference_id == receipt["id"]
-    await _ledger_verifies(session)
+    await ledger_verifies(session)
 
 
 async def test_cancelling_releases_the_hold_and_gives_stock_and_limit_back(
@@ -150,7 +138,7 @@ async def test_cancelling_releases_the_hold_and_gives_stock_and_limit_back(
         twice = await client.post(url, headers=shop.auth("volunteer_a"))
         stale_code = await shop.client.pick_up(first["pickup_code"], request_no="PU-X")
         released = await _wallet(session, volunteer)
-        stock = await _stock(session, offer)
+        stock = await offer_stock(session, offer)
         usage = await fetch_one(session, select(OfferUsage))
         # The stock and the volunteer's daily limit are free again.
         second = await _reserve(client, shop, offer)
@@ -171,7 +159,7 @@ async def test_cancelling_releases_the_hold_and_gives_stock_and_limit_back(
         session, select(HoldResolution).where(HoldResolution.status == "voided")
     )
     assert resolution is not None
-    await _ledger_verifies(session)
+    await ledger_verifies(session)
 
 
 async def test_a_reservation_times_out_and_a_late_pick_up_is_refused(
@@ -204,9 +192,9 @@ async def test_a_reservation_times_out_and_a_late_pick_up_is_refused(
     assert (cancel.status_code, cancel.json()["code"]) == (409, "reservation_not_held")
     assert {r["id"] for r in mine.json()["items"]} == {long["id"], short["id"]}
     assert await _wallet(session, volunteer) == (40, 40)
-    assert await _stock(session, offer) == 2
+    assert await offer_stock(session, offer) == 2
     assert await merchant_balance(session, shop.merchant) == 0
-    await _ledger_verifies(session)
+    await ledger_verifies(session)
 
 
 async def test_the_reservation_job_alone_releases_an_expired_reservation(
@@ -220,7 +208,7 @@ async def test_the_reservation_job_alone_releases_an_expired_reservation(
         assert await expire_reservations(app.state.db.sessions) == 1
         assert await time_out_holds(app.state.db.sessions) == 0
     assert await _wallet(session, shop.world.volunteer_a) == (10, 10)
-    assert await _stock(session, offer) == 1
+    assert await offer_stock(session, offer) == 1
     status = await fetch_one(session, select(OfferReservation.status))
     assert status == "expired"
 
@@ -268,12 +256,12 @@ async def test_refused_reservations_hold_nothing_and_take_no_stock(
     )
     assert (bad_code.status_code, bad_code.json()["code"]) == (422, "validation_failed")
     assert (made.status_code, made.json()["code"]) == (409, "insufficient_balance")
-    assert await _stock(session, dear) == 3
-    assert await _stock(session, once) == 2
+    assert await offer_stock(session, dear) == 3
+    assert await offer_stock(session, once) == 2
     assert await _wallet(session, volunteer) == (50, 49)
     count = await fetch_one(session, select(func.count()).select_from(OfferReservation))
     assert count == 1
-    await _ledger_verifies(session)
+    await ledger_verifies(session)
 
 
 async def test_a_picked_up_reservation_voids_like_a_redemption(
@@ -289,6 +277,6 @@ async def test_a_picked_up_reservation_voids_like_a_redemption(
     assert voided.status_code == 200, voided.text
     assert voided.json()["status"] == "voided"
     assert await _wallet(session, shop.world.volunteer_a) == (15, 15)
-    assert await _stock(session, offer) == 1
+    assert await offer_stock(session, offer) == 1
     assert await merchant_balance(session, shop.merchant) == 0
-    await _ledger_verifies(session)
+    await ledger_verifies(session)

@@ -32,7 +32,13 @@ from app.core.errors import (
     problem_type,
 )
 from app.core.middleware import ProblemCORS, RequestContext, RetryUnitOfWork
-from app.core.ratelimit import Limiter, Policy, RateLimitMiddleware, document_rate_limits
+from app.core.ratelimit import (
+    Limiter,
+    Policy,
+    RateLimitMiddleware,
+    declared_rules,
+    document_rate_limits,
+)
 from app.core.security import KeyRing
 
 log = logging.getLogger("liangpiao")
@@ -52,7 +58,7 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def _routers() -> list[Any]:
+def feature_routers() -> list[Any]:
     """The feature routers, in the order the API document presents them."""
     from app.activities.attendance_router import router as attendance
     from app.activities.hours_router import router as hours
@@ -94,7 +100,7 @@ def _matching_order(routers: list[Any]) -> list[Any]:
 
 
 def _document_order(routes: list[BaseRoute]) -> list[BaseRoute]:
-    position = {id(router): i for i, router in enumerate(_routers())}
+    position = {id(router): i for i, router in enumerate(feature_routers())}
 
     def key(route: BaseRoute) -> int:
         return position.get(id(getattr(route, "original_router", None)), len(position))
@@ -212,7 +218,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.limiter = Limiter.from_settings(settings) if settings.rate_limits_enabled else None
 
     install_handlers(app)
-    for router in _matching_order(_routers()):
+    for router in _matching_order(feature_routers()):
         app.include_router(router)
     _add_platform_routes(app)
     if settings.mount_fake_wechat:
@@ -225,7 +231,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if app.state.limiter is not None:
         app.add_middleware(
-            RateLimitMiddleware, limiter=app.state.limiter, policy=Policy(settings.rate_limits)
+            RateLimitMiddleware,
+            limiter=app.state.limiter,
+            policy=Policy(settings.rate_limits, declared_rules(feature_routers())),
         )
     if settings.cors_origins:
         app.add_middleware(

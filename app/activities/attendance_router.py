@@ -21,9 +21,16 @@ from app.activities.router import CHECKIN_ERRORS, CHECKOUT_ERRORS, CODE_ERRORS
 from app.core.db import SessionDep
 from app.core.errors import AUTH_ERRORS, BODY_ERRORS, error_responses
 from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
+from app.core.ratelimit import Limit, limited
 from app.identity.principals import CurrentVolunteerRef, VolunteerRef
 
 router = APIRouter(prefix="/v1")
+
+# Check-in and check-out share one counter, so a guesser gains nothing by alternating.
+_ATTENDANCE = (
+    Limit("attendance.principal", "principal", "10/minute"),
+    Limit("attendance.ip", "ip", "600/minute"),  # a venue's whole crowd may share one NAT
+)
 
 # checkin.check_in or checkin.check_out.
 Attend = Callable[..., Awaitable[schemas.Attendance]]
@@ -77,6 +84,7 @@ async def _attend(
     response_model=schemas.Attendance,
     responses=error_responses(*ATTEND_ERRORS, *CHECKIN_ERRORS),
 )
+@limited(*_ATTENDANCE)
 async def check_in(
     activity_id: uuid.UUID,
     data: schemas.CheckinRequest,
@@ -104,6 +112,7 @@ async def check_in(
     response_model=schemas.Attendance,
     responses=error_responses(*ATTEND_ERRORS, *CHECKOUT_ERRORS),
 )
+@limited(*_ATTENDANCE)
 async def check_out(
     activity_id: uuid.UUID,
     data: schemas.CheckinRequest,

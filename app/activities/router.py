@@ -64,6 +64,7 @@ from app.core.idempotency import (
     idempotent,
 )
 from app.core.pagination import Page, PageDep
+from app.core.ratelimit import Limit, limited
 from app.identity.principals import (
     CurrentPrincipal,
     CurrentStaff,
@@ -457,6 +458,10 @@ async def list_signups(
     response_model=schemas.RotatingCode,
     responses={200: _CODE_CONTENT, **error_responses(*ORGANIZER, ActivityStateConflict)},
 )
+@limited(
+    Limit("checkin-code.principal", "principal", "30/minute"),
+    Limit("checkin-code.ip", "ip", "300/minute"),
+)
 async def get_checkin_code(
     activity_id: uuid.UUID,
     session: SessionDep,
@@ -481,6 +486,7 @@ async def get_my_qr_code(
     return _code_response(issued, format)
 
 
+# An organizer scanning volunteers' personal codes: a queue at the door, one a second.
 @router.post(
     "/activities/{activity_id}/attendances/scan",
     tags=["attendance"],
@@ -497,6 +503,10 @@ async def get_my_qr_code(
         *CHECKIN_ERRORS,
         *CHECKOUT_ERRORS,
     ),
+)
+@limited(
+    Limit("attendance-scan.principal", "principal", "60/minute"),
+    Limit("attendance-scan.ip", "ip", "600/minute"),
 )
 async def scan_attendance(
     activity_id: uuid.UUID,

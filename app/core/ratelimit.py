@@ -1,4 +1,4 @@
-"""Rate limits: the policy table, the counters' store and the ASGI middleware that applies them.
+"""Rate limits: what routes declare, the counters' store and the ASGI middleware that applies them.
 
 Every request is counted per client IP and, when it carries credentials, per
 principal, against the limits of its route: a tight set on the routes where a
@@ -33,9 +33,11 @@ import logging
 import math
 import re
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from fastapi.routing import APIRoute, APIRouter
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import (
@@ -79,73 +81,41 @@ class Rule:
     limits: tuple[Limit, ...]
 
 
-# Check-in and check-out share one counter, so a guesser gains nothing by alternating.
-_ATTENDANCE = (
-    Limit("attendance.principal", "principal", "10/minute"),
-    Limit("attendance.ip", "ip", "600/minute"),  # a venue's whole crowd may share one NAT
-)
+_ENDPOINT_ATTRIBUTE = "rate_limits"
+F = TypeVar("F", bound=Callable[..., Any])
 
-POLICY: tuple[Rule, ...] = (
-    Rule("POST", "/v1/auth/wechat", (Limit("wechat-login.ip", "ip", "60/minute"),)),
-    Rule(
-        "POST",
-        "/v1/auth/login",
-        (Limit("login.ip", "ip", "10/minute"), Limit("login.ip.hour", "ip", "60/hour")),
-    ),
-    Rule("POST", "/v1/auth/refresh", (Limit("refresh.ip", "ip", "60/minute"),)),
-    Rule(
-        "POST",
-        "/v1/me/redemption-codes",
-        (
-            Limit("redemption-code.principal", "principal", "6/minute"),
-            Limit("redemption-code.ip", "ip", "300/minute"),
-        ),
-    ),
-    Rule(
-        "POST",
-        "/v1/terminal/redemptions",
-        (
-            Limit("redemption.principal", "principal", "30/minute"),
-            Limit("redemption.ip", "ip", "120/minute"),
-        ),
-    ),
-    # Pick-up codes are eight digits: a terminal guessing them meets this first.
-    Rule(
-        "POST",
-        "/v1/terminal/reservations/pickups",
-        (
-            Limit("pickup.principal", "principal", "30/minute"),
-            Limit("pickup.ip", "ip", "120/minute"),
-        ),
-    ),
-    Rule(
-        "POST",
-        "/v1/me/reservations",
-        (
-            Limit("reservation.principal", "principal", "10/minute"),
-            Limit("reservation.ip", "ip", "300/minute"),
-        ),
-    ),
-    Rule("POST", "/v1/activities/{activity_id}/check-in", _ATTENDANCE),
-    Rule("POST", "/v1/activities/{activity_id}/check-out", _ATTENDANCE),
-    Rule(
-        "GET",
-        "/v1/activities/{activity_id}/checkin-code",
-        (
-            Limit("checkin-code.principal", "principal", "30/minute"),
-            Limit("checkin-code.ip", "ip", "300/minute"),
-        ),
-    ),
-    # An organizer scanning volunteers' personal codes: a queue at the door, one a second.
-    Rule(
-        "POST",
-        "/v1/activities/{activity_id}/attendances/scan",
-        (
-            Limit("attendance-scan.principal", "principal", "60/minute"),
-            Limit("attendance-scan.ip", "ip", "600/minute"),
-        ),
-    ),
-)
+
+def limited(*limits: Limit) -> Callable[[F], F]:
+    """Declares the tight limits of the route whose endpoint it decorates.
+
+    Goes beneath the route decorator, so each feature keeps its limits beside its
+    routes; `declared_rules` collects them from the app for the middleware, which
+    therefore needs no list of routes of its own.
+    """
+
+    def declare(endpoint: F) -> F:
+        setattr(endpoint, _ENDPOINT_ATTRIBUTE, limits)
+        return endpoint
+
+    return declare
+
+
+def declared_rules(routers: Iterable[APIRouter]) -> tuple[Rule, ...]:
+    """Every limit declared with `limited` on the routers' routes, one rule per method.
+
+    The routers' own paths are the app's: the app includes them with no prefix of its own.
+    """
+    rules: list[Rule] = []
+    for router in routers:
+        for route in router.routes:
+            if not isinstance(route, APIRoute):
+                continue
+            limits: tuple[Limit, ...] | None = getattr(route.endpoint, _ENDPOINT_ATTRIBUTE, None)
+            if limits:
+                methods = sorted(route.methods or ())
+                rules.extend(Rule(method, route.path, limits) for method in methods)
+    return tuple(rules)
+
 
 DEFAULT: tuple[Limit, ...] = (
     Limit("default.principal", "principal", "600/minute"),
@@ -156,14 +126,9 @@ DEFAULT: tuple[Limit, ...] = (
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
 
 
-def limit_names() -> list[str]:
-    names = {limit.name for rule in POLICY for limit in rule.limits}
+def limit_names(rules: Iterable[Rule]) -> list[str]:
+    names = {limit.name for rule in rules for limit in rule.limits}
     return sorted(names | {limit.name for limit in DEFAULT})
-
-
-def template_shape(template: str) -> str:
-    """A path template with its parameters unnamed, so `{id}` and `{activity_id}` compare equal."""
-    return re.sub(r"\{[^}]*\}", "{}", template)
 
 
 @dataclass(frozen=True)
@@ -191,16 +156,17 @@ class ResolvedRule:
 class Policy:
     """The policy table with the settings' overrides applied, and the lookup of a request's rule.
 
-    Templates compile with Starlette's own `compile_path`, so `{activity_id}` matches
-    exactly the paths its route does, whatever the id; a test checks that every
-    template names a route of the app.
+    Templates are the routes' own paths, compiled with Starlette's `compile_path`,
+    so `{activity_id}` matches exactly the paths its route does, whatever the id.
     """
 
-    def __init__(self, overrides: dict[str, str]) -> None:
-        unknown = sorted(set(overrides) - set(limit_names()))
+    def __init__(self, overrides: dict[str, str], rules: Iterable[Rule]) -> None:
+        rules = tuple(rules)
+        known = limit_names(rules)
+        unknown = sorted(set(overrides) - set(known))
         if unknown:
             raise ConfigurationError(
-                f"LIANGPIAO_RATE_LIMITS names unknown limits {unknown}; known: {limit_names()}"
+                f"LIANGPIAO_RATE_LIMITS names unknown limits {unknown}; known: {known}"
             )
 
         def resolve_all(limits: tuple[Limit, ...]) -> tuple[Quota, ...]:
@@ -219,7 +185,7 @@ class Policy:
             return Quota(limit.name, limit.per, item)
 
         self._rules: dict[str, list[tuple[re.Pattern[str], ResolvedRule]]] = {}
-        for rule in POLICY:
+        for rule in rules:
             regex, _, _ = compile_path(rule.template)
             resolved = ResolvedRule(rule.template, resolve_all(rule.limits), tight=True)
             self._rules.setdefault(rule.method, []).append((regex, resolved))

@@ -15,7 +15,7 @@ from app.core.errors import (
     UnsupportedMediaType,
     error_responses,
 )
-from app.core.ratelimit import client_ip
+from app.core.ratelimit import Limit, client_ip, limited
 from app.identity import service
 from app.identity.errors import (
     AccountLocked,
@@ -70,6 +70,7 @@ _WECHAT_ERRORS = (WeChatRateLimited, WeChatBusy, WeChatUserBlocked, WeChatError,
         Conflict,
     ),
 )
+@limited(Limit("wechat-login.ip", "ip", "60/minute"))
 async def wechat_login(
     body: WeChatLogin, session: SessionDep, wechat: WeChatDep, issuer: TokenIssuerDep
 ) -> WeChatLoginResult:
@@ -90,6 +91,10 @@ async def wechat_login(
     tags=["auth"],
     summary="Log staff or merchant staff in with a username and password",
     responses=error_responses(*_BODY_ERRORS, InvalidCredentials, AccountLocked),
+)
+@limited(
+    Limit("login.ip", "ip", "10/minute"),
+    Limit("login.ip.hour", "ip", "60/hour"),
 )
 async def staff_login(
     body: StaffLogin, request: Request, session: SessionDep, issuer: TokenIssuerDep
@@ -126,6 +131,7 @@ async def staff_login(
         RefreshTokenReused,
     ),
 )
+@limited(Limit("refresh.ip", "ip", "60/minute"))
 async def refresh_tokens(
     body: RefreshRequest, session: SessionDep, issuer: TokenIssuerDep
 ) -> TokenPair:

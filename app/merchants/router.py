@@ -26,6 +26,7 @@ from app.core.idempotency import (
     idempotent,
 )
 from app.core.pagination import Page, PageDep
+from app.core.ratelimit import Limit, limited
 from app.identity.principals import CurrentStaff, CurrentVolunteer
 from app.ledger.errors import InsufficientBalance, RefundExceedsRemainder
 from app.merchants import (
@@ -632,6 +633,10 @@ async def set_merchant_policy(
         *AUTH_ERRORS, *BODY_ERRORS, *OPTIONAL_IDEMPOTENCY_ERRORS, CodeOfferNotFound
     ),
 )
+@limited(
+    Limit("redemption-code.principal", "principal", "6/minute"),
+    Limit("redemption-code.ip", "ip", "300/minute"),
+)
 async def create_redemption_code(
     request: Request,
     session: SessionDep,
@@ -695,6 +700,10 @@ _OFFER_REFUSALS = (
     responses=error_responses(
         *AUTH_ERRORS, *BODY_ERRORS, *IDEMPOTENCY_ERRORS, *_OFFER_REFUSALS, InsufficientBalance
     ),
+)
+@limited(
+    Limit("reservation.principal", "principal", "10/minute"),
+    Limit("reservation.ip", "ip", "300/minute"),
 )
 async def create_reservation(
     body: schemas.ReservationCreate,

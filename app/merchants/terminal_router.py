@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, status
 
 from app.core.db import SessionDep
 from app.core.errors import MalformedBody, UnsupportedMediaType, ValidationFailed, error_responses
+from app.core.ratelimit import Limit, limited
 from app.ledger.errors import InsufficientBalance
 from app.merchants import redemption, reservations, schemas
 from app.merchants.errors import (
@@ -87,6 +88,10 @@ nonce="<16-64 of A-Za-z0-9_->";keyid="<terminal id>";alg="ed25519"` and
         InsufficientBalance,
     ),
 )
+@limited(
+    Limit("redemption.principal", "principal", "30/minute"),
+    Limit("redemption.ip", "ip", "120/minute"),
+)
 async def redeem(
     body: schemas.RedemptionRequest, session: SessionDep, terminal: CurrentTerminal
 ) -> schemas.Receipt:
@@ -124,6 +129,7 @@ async def void_redemption(
     return await redemption.void(session, terminal=terminal, request_no=request_no)
 
 
+# Pick-up codes are eight digits: a terminal guessing them meets this first.
 @router.post(
     "/reservations/pickups",
     summary="Hand a reserved item over: the volunteer's pick-up code posts the held 良票",
@@ -141,6 +147,10 @@ async def void_redemption(
         ReservationNotFound,
         ReservationExpired,
     ),
+)
+@limited(
+    Limit("pickup.principal", "principal", "30/minute"),
+    Limit("pickup.ip", "ip", "120/minute"),
 )
 async def pick_up_reservation(
     body: schemas.PickupRequest, session: SessionDep, terminal: CurrentTerminal

@@ -17,8 +17,7 @@ from alembic import command
 from alembic.config import Config
 
 from app.core.config import ConfigurationError, Settings, get_settings
-from app.core.logging_redaction import RedactingFilter
-from app.core.middleware import JsonFormatter
+from app.core.logging import JsonFormatter, RedactingFilter
 
 ROOT = Path(__file__).resolve().parent.parent
 

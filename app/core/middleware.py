@@ -1,12 +1,11 @@
-"""ASGI middleware (request context, security headers, CORS, retries) and the JSON log format.
+"""ASGI middleware: request context, security headers, CORS, retries.
 
 `RequestContext` gives each request an id, an access log line, the security
-headers and the body size and media type checks. `JsonFormatter` writes one
-JSON object per log record, redacted first (app/core/logging_redaction.py).
-`RetryUnitOfWork` re-runs a request from its buffered body when the database
-reports a serialization failure, a deadlock or a busy SQLite file before any
-byte of the response has been sent; when the database cannot be reached it
-answers 503 problem+json instead of a 500.
+headers and the body size and media type checks. `RetryUnitOfWork` re-runs a
+request from its buffered body when the database reports a serialization
+failure, a deadlock or a busy SQLite file before any byte of the response has
+been sent; when the database cannot be reached it answers 503 problem+json
+instead of a 500.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import logging
 import random
 import time
 import uuid
-from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.datastructures import Headers
@@ -33,7 +31,6 @@ from app.core.errors import (
     UnsupportedMediaType,
     problem_body,
 )
-from app.core.logging_redaction import STANDARD_ATTRIBUTES, redact_record
 
 access_log = logging.getLogger("liangpiao.access")
 log = logging.getLogger("liangpiao.db")
@@ -306,28 +303,3 @@ class RetryUnitOfWork:
                     raise
                 await send_problem(scope, send, error, headers={"Retry-After": "1"})
                 return
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message and any `extra` fields.
-
-    Every record is redacted first (app/core/logging_redaction.py): no token,
-    secret, ID number or phone number reaches the output.
-    """
-
-    def format(self, record: logging.LogRecord) -> str:
-        redact_record(record)
-        entry: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        for key, value in record.__dict__.items():
-            if key not in STANDARD_ATTRIBUTES and not key.startswith("_"):
-                entry[key] = value
-        if record.exc_text:
-            entry["exc"] = record.exc_text
-        if record.stack_info:
-            entry["stack"] = record.stack_info
-        return json.dumps(entry, ensure_ascii=False, default=str)

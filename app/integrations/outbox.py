@@ -33,7 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core import clock
 from app.core.config import Settings
 from app.core.db import Base, IdMixin, fetch_rows
-from app.core.logging_redaction import redact
+from app.core.logging import redact
 
 log = logging.getLogger("liangpiao.outbox")
 

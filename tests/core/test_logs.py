@@ -23,8 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cli import configure_logging
 from app.core.config import Settings
-from app.core.logging_redaction import RedactingFilter, redact, redact_record
-from app.core.middleware import JsonFormatter
+from app.core.logging import JsonFormatter, RedactingFilter, redact, redact_record
 from app.identity.models import WeChatAccessToken
 from app.identity.wechat_fake import session_key_for
 from tests.builders import PASSWORD, volunteer_auth

@@ -1,6 +1,7 @@
-"""Redaction of secrets and personal data from log records, as defence in depth.
+"""The service's log output: one JSON object per record, redacted of secrets and personal data.
 
-Code should never log a token, a password, an ID number or a phone number; this
+`JsonFormatter` writes each record as a JSON line. Redaction is defence in depth:
+code should never log a token, a password, an ID number or a phone number; this
 module catches what slips through anyway (a library logging a URL with a secret
 in its query, a database error quoting its parameters, an `extra` holding a
 request body) before a record is written. It masks:
@@ -22,6 +23,7 @@ same for any other handler.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -167,3 +169,28 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         redact_record(record)
         return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and any `extra` fields.
+
+    Every record is redacted first: no token, secret, ID number or phone number
+    reaches the output.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        redact_record(record)
+        entry: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in STANDARD_ATTRIBUTES and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False, default=str)

@@ -2,10 +2,10 @@
 
 from app.activities import hours_models as hours_models_module
 from app.activities import models as activities_models
-from app.core import idempotency
+from app.core import models as core_models
 from app.core.db import Base
 from app.identity import models as identity_models
-from app.integrations import outbox
+from app.integrations import models as integrations_models
 from app.ledger import models as ledger_models
 from app.ledger import sealing as ledger_sealing
 from app.merchants import models as merchants_models
@@ -19,15 +19,15 @@ metadata = Base.metadata
 __all__ = [
     "activities_models",
     "adjustments_models",
+    "core_models",
     "hours_models_module",
-    "idempotency",
     "identity_models",
+    "integrations_models",
     "ledger_models",
     "ledger_sealing",
     "merchants_models",
     "metadata",
     "orgs_models",
-    "outbox",
     "rewards_models",
     "volunteers_models",
 ]

@@ -20,19 +20,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import JSON, String, UniqueConstraint, delete, insert, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import clock
-from app.core.db import Base, IdMixin, fetch_rows, new_id
+from app.core.db import fetch_rows, new_id
 from app.core.errors import AppError
+from app.core.models import IdempotencyRecord
 
 KEY_TTL = timedelta(hours=48)
 
@@ -72,19 +72,6 @@ class IdempotencyKeyInFlight(AppError):
 IDEMPOTENCY_ERRORS = (IdempotencyKeyMissing, IdempotencyKeyReused, IdempotencyKeyInFlight)
 # A route that takes the key without requiring it.
 OPTIONAL_IDEMPOTENCY_ERRORS = (IdempotencyKeyReused, IdempotencyKeyInFlight)
-
-
-class IdempotencyRecord(IdMixin, Base):
-    __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("scope", "key"),)
-
-    scope: Mapped[str] = mapped_column(String(120))
-    key: Mapped[str] = mapped_column(String(255))
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int]
-    response_body: Mapped[Any] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
-    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 def fingerprint(method: str, path: str, payload: Any) -> str:

@@ -25,57 +25,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import clock
 from app.core.config import Settings
-from app.core.db import Base, IdMixin, fetch_rows
+from app.core.db import fetch_rows
 from app.core.logging import redact
+from app.integrations.models import LAST_ERROR_LENGTH, OutboxEvent
 
 log = logging.getLogger("liangpiao.outbox")
 
 Handler = Callable[[AsyncSession, "OutboxEvent"], Awaitable[None]]
 _handlers: dict[str, list[Handler]] = {}
-
-
-LAST_ERROR_LENGTH = 500
-
-
-class OutboxEvent(IdMixin, Base):
-    __tablename__ = "outbox_events"
-    __table_args__ = (
-        Index("ix_outbox_events_pending", "processed_at", "dead_at", "available_at"),
-        # The region's dead letters, newest first.
-        Index("ix_outbox_events_region_id_dead_at", "region_id", "dead_at", "id"),
-    )
-
-    region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"), index=True)
-    topic: Mapped[str] = mapped_column(String(64))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
-    available_at: Mapped[datetime] = mapped_column(default=clock.now)
-    processed_at: Mapped[datetime | None]
-    attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str | None] = mapped_column(String(LAST_ERROR_LENGTH))
-    # Set when the attempts ran out: no worker claims the event until it is retried.
-    dead_at: Mapped[datetime | None]
-
-
-class OutboxRetry(IdMixin, Base):
-    """A manual retry of a dead-lettered event: who asked, when, and what the event had
-    used up and last failed with, kept after the retry resets them."""
-
-    __tablename__ = "outbox_retries"
-
-    region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"), index=True)
-    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outbox_events.id"), index=True)
-    retried_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"))
-    retried_at: Mapped[datetime] = mapped_column(default=clock.now)
-    attempts: Mapped[int]
-    last_error: Mapped[str | None] = mapped_column(String(LAST_ERROR_LENGTH))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import Keyset, before_keyset
-from app.integrations.outbox import OutboxEvent, OutboxRetry
+from app.integrations.models import OutboxEvent, OutboxRetry
 
 
 async def dead_letters_page(

@@ -21,7 +21,7 @@ from app.core.pagination import Page, PageParams, decode_keyset, keyset_cursor
 from app.identity.principals import StaffContext
 from app.integrations import repository, schemas
 from app.integrations.errors import OutboxAdminRequired, OutboxEventNotFound
-from app.integrations.outbox import OutboxEvent, OutboxRetry
+from app.integrations.models import OutboxEvent, OutboxRetry
 
 log = logging.getLogger("liangpiao.outbox")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.integrations.outbox import OutboxEvent
+from app.integrations.models import OutboxEvent
 from app.rewards import service
 
 

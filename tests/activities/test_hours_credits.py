@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.activities.hours_models import HoursRecord, HoursSource
 from app.activities.models import ActivityStatus
 from app.core import clock
-from app.core.idempotency import IdempotencyRecord
+from app.core.models import IdempotencyRecord
 from tests.activities.test_hours_helpers import (
     SHANGHAI,
     Reader,

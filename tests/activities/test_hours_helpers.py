@@ -19,7 +19,7 @@ from app.activities.hours_service import create_checkin_hours
 from app.activities.models import Activity, ActivityStatus, Attendance
 from app.core import clock
 from app.identity.models import StaffUser
-from app.integrations.outbox import OutboxEvent
+from app.integrations.models import OutboxEvent
 from app.orgs.models import OrgUnit, TeamCategory
 from app.volunteers.models import Volunteer
 from tests.orgs.support import Reader, assert_problem

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.db import fetch_rows, is_disconnect, sqlstate
-from app.core.idempotency import IdempotencyRecord
+from app.core.models import IdempotencyRecord
 
 _keys = IdempotencyRecord.metadata.tables[IdempotencyRecord.__tablename__]
 _INSERT = insert(_keys)

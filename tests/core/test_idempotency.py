@@ -16,14 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.db import SessionDep, is_retryable
-from app.core.idempotency import (
-    IdempotencyKeyHeader,
-    IdempotencyKeyInFlight,
-    IdempotencyRecord,
-    claim,
-    idempotent,
-)
-from app.integrations.outbox import OutboxEvent, emit
+from app.core.idempotency import IdempotencyKeyHeader, IdempotencyKeyInFlight, claim, idempotent
+from app.core.models import IdempotencyRecord
+from app.integrations.models import OutboxEvent
+from app.integrations.outbox import emit
 
 
 class EchoIn(BaseModel):

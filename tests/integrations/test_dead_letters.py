@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core import clock
 from app.integrations import outbox
-from app.integrations.outbox import OutboxEvent, OutboxRetry, RetryPolicy, describe_failure
+from app.integrations.models import OutboxEvent, OutboxRetry
+from app.integrations.outbox import RetryPolicy, describe_failure
 from app.worker import jobs
 from tests.builders import World
 from tests.conftest import base_settings

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import delete, func, select, update
 
 from app.core.config import Settings
-from app.integrations.outbox import OutboxEvent
+from app.integrations.models import OutboxEvent
 from app.ledger import sealing
 from app.ledger.heads import HeadLog
 from app.ledger.models import Account, AccountKind, LedgerTransaction, Lot, Posting

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.integrations.outbox import OutboxEvent
+from app.integrations.models import OutboxEvent
 from app.ledger import service as ledger
 from app.ledger.models import LedgerTransaction, TxKind
 from app.merchants.models import (

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app.integrations import outbox
-from app.integrations.outbox import OutboxEvent
+from app.integrations.models import OutboxEvent
 from app.ledger import service as ledger
 from app.ledger.models import AccountKind, LedgerTransaction, TxKind
 from app.rewards.models import RewardIssuance

@@ -32,7 +32,7 @@ from app.activities.hours_models import (
 from app.activities.models import Activity, ActivityStatus, Attendance, AttendanceMethod, Project
 from app.core import clock
 from app.identity.models import StaffUser
-from app.integrations.outbox import OutboxEvent
+from app.integrations.models import OutboxEvent
 from app.ledger import service as ledger
 from app.ledger.models import AccountKind
 from app.merchants.models import Merchant, MerchantRole, MerchantStatus, TerminalStatus

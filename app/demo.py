@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import hash_password
 from app.identity.models import StaffKind, StaffUser
+from app.identity.repository import create_volunteer
 from app.identity.wechat_fake import openid_for
 from app.orgs.models import (
     TEAM_CATEGORY_LABELS,
@@ -24,7 +25,6 @@ from app.orgs.models import (
     TeamCategory,
     UnitKind,
 )
-from app.volunteers.service import create_volunteer
 
 REGION_CODE = "wujiang"
 # Institutes (所) and their stations (站), with GCJ-02 coordinates near each town centre.

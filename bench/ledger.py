@@ -98,10 +98,10 @@ async def _seed(database_url: str, private_key: str) -> Fixture:
     from app.core.db import Database
     from app.core.security import KeyRing
     from app.identity.models import StaffKind, StaffUser
+    from app.identity.repository import create_volunteer
     from app.ledger import service as ledger
     from app.ledger.models import AccountKind
     from app.orgs.models import OrgUnit, Region, Role, StaffGrant, UnitKind
-    from app.volunteers.service import create_volunteer
 
     settings = Settings(
         environment="test",

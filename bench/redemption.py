@@ -64,6 +64,7 @@ async def _seed(database_url: str) -> Fixture:
     from app.core import clock
     from app.core.config import Settings
     from app.core.db import Database
+    from app.identity.repository import create_volunteer
     from app.ledger import service as ledger
     from app.merchants.codes import hash_code, new_online_code
     from app.merchants.models import (
@@ -76,7 +77,6 @@ async def _seed(database_url: str) -> Fixture:
         TerminalStatus,
     )
     from app.orgs.models import OrgUnit, Region, UnitKind
-    from app.volunteers.service import create_volunteer
 
     db = Database(Settings(environment="test", database_url=database_url))
     signers: list[TerminalSigner] = []

@@ -1,8 +1,9 @@
 """Queries of `app.identity`: staff accounts, refresh tokens, revoked access tokens,
-login throttles, and the rows a login reads."""
+login throttles, the rows a login reads, and the volunteer a first WeChat login creates."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -46,6 +47,39 @@ async def region_by_code(session: AsyncSession, code: str) -> Region | None:
 
 async def some_regions(session: AsyncSession, *, limit: int) -> list[Region]:
     return list(await session.scalars(select(Region).order_by(Region.code).limit(limit)))
+
+
+def new_volunteer_no(region_code: str) -> str:
+    """A volunteer number: region prefix, year, 8 random digits (unique by constraint)."""
+    year = clock.now().year
+    return f"{region_code[:4].upper()}{year}{secrets.randbelow(10**8):08d}"
+
+
+async def volunteer_by_openid(session: AsyncSession, openid: str) -> Volunteer | None:
+    return await session.scalar(select(Volunteer).where(Volunteer.openid == openid))
+
+
+async def create_volunteer(
+    session: AsyncSession,
+    *,
+    region_id: uuid.UUID,
+    region_code: str,
+    openid: str,
+    unionid: str | None = None,
+    name: str | None = None,
+) -> Volunteer:
+    volunteer = Volunteer(
+        region_id=region_id,
+        openid=openid,
+        unionid=unionid,
+        volunteer_no=new_volunteer_no(region_code),
+        name=name,
+        skills=[],
+        service_categories=[],
+    )
+    session.add(volunteer)
+    await session.flush()
+    return volunteer
 
 
 async def volunteer_by_unionid(session: AsyncSession, unionid: str) -> Volunteer | None:

@@ -31,7 +31,6 @@ from app.identity.tokens import Family, IssuedTokens, Subject, TokenIssuer, issu
 from app.identity.wechat import WeChat, WeChatIdentity
 from app.orgs.models import Region
 from app.volunteers.models import Volunteer
-from app.volunteers.service import create_volunteer, find_by_openid
 
 log = logging.getLogger("liangpiao.identity")
 
@@ -112,7 +111,7 @@ async def _volunteer_for(
         region = region or await _region_for_newcomer(session, region_code)
         try:
             async with session.begin_nested():
-                volunteer = await create_volunteer(
+                volunteer = await repository.create_volunteer(
                     session,
                     region_id=region.id,
                     region_code=region.code,
@@ -127,7 +126,7 @@ async def _volunteer_for(
 
 
 async def _known_volunteer(session: AsyncSession, identity: WeChatIdentity) -> Volunteer | None:
-    volunteer = await find_by_openid(session, identity.openid)
+    volunteer = await repository.volunteer_by_openid(session, identity.openid)
     if volunteer is None:
         if identity.unionid is None:
             return None

@@ -32,7 +32,7 @@ from app.ledger import service as ledger
 from app.ledger.errors import TransactionNotFound
 from app.orgs.errors import RegionNotFound
 from app.orgs.service import get_region
-from app.rewards.adjustments import repository as adjustments_repository
+from app.rewards import repository
 from app.rewards.errors import NoSealedBlock, NotCenterAdmin, ProofForbidden, TransactionNotSealed
 from app.rewards.models import (
     DEFAULT_ADJUSTMENT_THRESHOLD,
@@ -249,13 +249,9 @@ async def net_issued(session: AsyncSession, *, region_id: uuid.UUID, year: int) 
 
     Callers that compare it with the budget hold the policy row's lock, so that two
     issuances cannot both fit into the same room."""
-    total = await session.scalar(
-        select(
-            func.coalesce(func.sum(RewardIssuance.issued - RewardIssuance.clawed_back), 0)
-        ).where(RewardIssuance.region_id == region_id, RewardIssuance.budget_year == year)
-    )
-    adjusted = await adjustments_repository.issued_in_year(session, region_id=region_id, year=year)
-    return int(total or 0) + adjusted
+    issued = await repository.issued_for_hours(session, region_id=region_id, year=year)
+    adjusted = await repository.issued_by_adjustments(session, region_id=region_id, year=year)
+    return issued + adjusted
 
 
 async def _apply_caps(

@@ -8,7 +8,6 @@ name is more than the reader needs, `mask_name`). Other features reuse these.
 from __future__ import annotations
 
 import re
-import secrets
 import uuid
 from datetime import date
 
@@ -23,40 +22,6 @@ from app.orgs.models import TeamCategory
 from app.volunteers import schemas
 from app.volunteers.errors import IdNumberInUse, IdNumberInvalid, VolunteerNotFound
 from app.volunteers.models import IdType, Volunteer
-
-
-def new_volunteer_no(region_code: str) -> str:
-    """A volunteer number: region prefix, year, 8 random digits (unique by constraint)."""
-    year = clock.now().year
-    return f"{region_code[:4].upper()}{year}{secrets.randbelow(10**8):08d}"
-
-
-async def find_by_openid(session: AsyncSession, openid: str) -> Volunteer | None:
-    return await session.scalar(select(Volunteer).where(Volunteer.openid == openid))
-
-
-async def create_volunteer(
-    session: AsyncSession,
-    *,
-    region_id: uuid.UUID,
-    region_code: str,
-    openid: str,
-    unionid: str | None = None,
-    name: str | None = None,
-) -> Volunteer:
-    volunteer = Volunteer(
-        region_id=region_id,
-        openid=openid,
-        unionid=unionid,
-        volunteer_no=new_volunteer_no(region_code),
-        name=name,
-        skills=[],
-        service_categories=[],
-    )
-    session.add(volunteer)
-    await session.flush()
-    return volunteer
-
 
 # Masking
 

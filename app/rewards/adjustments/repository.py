@@ -6,13 +6,12 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import session_insert
 from app.core.pagination import Keyset, before_keyset
 from app.rewards.adjustments.models import (
-    POSTED_STATUSES,
     Adjustment,
     AdjustmentStatus,
     AdjustmentTally,
@@ -92,15 +91,3 @@ async def add_to_tallies(
         .values(total=AdjustmentTally.total + amount)
         .execution_options(synchronize_session=False)
     )
-
-
-async def issued_in_year(session: AsyncSession, *, region_id: uuid.UUID, year: int) -> int:
-    """The net 良票 that posted adjustments moved out of the region's issuance account."""
-    total = await session.scalar(
-        select(func.coalesce(func.sum(Adjustment.issuance_delta), 0)).where(
-            Adjustment.region_id == region_id,
-            Adjustment.budget_year == year,
-            Adjustment.status.in_(POSTED_STATUSES),
-        )
-    )
-    return int(total or 0)

@@ -132,27 +132,45 @@ async def _create_admin(settings: Settings, username: str, password: str | None)
         await db.dispose()
 
 
+def _demo_password(settings: Settings, username: str, env: str | None = None) -> str:
+    """A demo login's password: kept under var/ so that every `make run` prints the same."""
+    path = settings.var_dir / f"demo-{username}-password"
+    password = os.environ.get(env) if env else None
+    if password is None and path.exists():
+        password = path.read_text().strip()
+    return password or secrets.token_urlsafe(12)
+
+
+def _keep(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o600)
+
+
 async def _seed(settings: Settings) -> dict[str, Any]:
     from app.core.db import Database
-    from app.demo import seed_demo
+    from app.demo import LOGINS, seed_demo
 
-    # The demo admin's password is kept under var/ so that every `make run` prints it.
-    password_file = settings.var_dir / "demo-admin-password"
-    password = os.environ.get("LIANGPIAO_DEMO_PASSWORD")
-    if password is None and password_file.exists():
-        password = password_file.read_text().strip()
-    password = password or secrets.token_urlsafe(12)
+    admin_password = _demo_password(settings, "admin", "LIANGPIAO_DEMO_PASSWORD")
+    passwords = {username: _demo_password(settings, username) for username in LOGINS}
     db = Database(settings)
     try:
-        async with db.sessions() as session, session.begin():
-            summary = await seed_demo(session, admin_password=password)
+        summary = await seed_demo(db, admin_password=admin_password, passwords=passwords)
     finally:
         await db.dispose()
-    if summary["created"] or password_file.exists():
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
-        password_file.write_text(password + "\n")
-        password_file.chmod(0o600)
-        summary["admin"] = {"username": "admin", "password": password}
+    # A password is written only when it is the account's: made now, or read back.
+    logins = {"admin": admin_password, **passwords}
+    for username, password in logins.items():
+        path = settings.var_dir / f"demo-{username}-password"
+        if summary["created"] or path.exists():
+            _keep(path, password + "\n")
+    for slug, pem in summary.pop("terminal_keys").items():
+        _keep(settings.var_dir / f"demo-terminal-{slug}.pem", pem)
+    for merchant in summary["merchants"]:
+        key_file = settings.var_dir / f"demo-terminal-{merchant['slug']}.pem"
+        merchant["terminal_key_file"] = str(key_file) if key_file.exists() else None
+    summary["admin"] = {"username": "admin", "password": admin_password}
+    summary["passwords"] = str(settings.var_dir / "demo-<username>-password")
     return summary
 
 
@@ -259,7 +277,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         migrate(settings)
     elif args.command == "seed-demo":
-        summary = asyncio.run(_seed(settings))
+        from app.demo import DemoIncomplete
+
+        try:
+            summary = asyncio.run(_seed(settings))
+        except DemoIncomplete as exc:
+            print(f"seed-demo: {exc}", file=sys.stderr)
+            return 2
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     elif args.command == "create-admin":
         password = args.password or secrets.token_urlsafe(12)

@@ -1,6 +1,8 @@
 """The server's clock. Windows, expiry and deadlines read it, never the client's.
 
-Tests move it with `clock.travel()`; nothing else sets it.
+Tests move it with `clock.travel()`, and so does the demo (`app.demo.timeline`), which
+lives through its past on the real services before the server starts; nothing else
+sets it.
 """
 
 from __future__ import annotations

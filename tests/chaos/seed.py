@@ -1,7 +1,7 @@
 """The chaos run's world, seeded before any process is harmed.
 
 The demo region (吴江区: a centre, two institutes, four stations and a centre admin)
-comes from the app's own `seed_demo`; everything else goes through the HTTP API as
+comes from the app's own `seed_organisation`; everything else goes through the HTTP API as
 the people would do it: the admin sets a reward policy that makes every approved
 minute worth 良票 (check-in and make-up hours alike) and creates one organizer per
 station; organizers create and publish activities that are already under way and
@@ -76,12 +76,13 @@ def bearer(token: str) -> dict[str, str]:
 async def seed_demo_region(database_url: str) -> None:
     from app.core.config import Settings
     from app.core.db import Database
-    from app.demo import seed_demo
+    from app.demo import seed_organisation
 
     db = Database(Settings(environment="test", database_url=database_url))
     try:
         async with db.sessions() as session, session.begin():
-            await seed_demo(session, admin_password=ADMIN_PASSWORD)
+            # The organisation only: the demo's story would be effects no client was told of.
+            await seed_organisation(session, admin_password=ADMIN_PASSWORD)
     finally:
         await db.dispose()
 

@@ -1,20 +1,26 @@
-"""Demo data: the 吴江区 region with its centre, institutes, stations, teams and people.
+"""The demo region's standing parts: 吴江区 with its centre, institutes, stations, teams,
+staff and volunteers, made in one transaction.
 
-`seed_demo` is idempotent: run twice, it finds the region and changes nothing.
+`seed_organisation` is idempotent: run twice, it finds the region and changes nothing.
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Mapping
 
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import hash_password
+from app.demo import cast
 from app.identity.models import StaffKind, StaffUser
+from app.identity.principals import load_staff
 from app.identity.repository import create_volunteer
 from app.identity.wechat_fake import openid_for
+from app.orgs import schemas as org_schemas
+from app.orgs import service as orgs
 from app.orgs.models import (
     TEAM_CATEGORY_LABELS,
     OrgUnit,
@@ -25,14 +31,6 @@ from app.orgs.models import (
     TeamCategory,
     UnitKind,
 )
-
-REGION_CODE = "wujiang"
-# Institutes (所) and their stations (站), with GCJ-02 coordinates near each town centre.
-INSTITUTES = [
-    ("松陵街道新时代文明实践所", 31.1605, 120.6452, ["流虹社区实践站", "城南社区实践站"]),
-    ("黎里镇新时代文明实践所", 30.9302, 120.7347, ["黎里社区实践站", "汾湖湾村实践站"]),
-]
-DEMO_VOLUNTEERS = [("xiaoming", "王小明"), ("xiaohong", "李小红"), ("laozhang", "张建国")]
 
 
 async def _add_unit(
@@ -90,11 +88,23 @@ async def create_center_admin(session: AsyncSession, *, username: str, password:
     return password
 
 
-async def seed_demo(session: AsyncSession, *, admin_password: str | None = None) -> dict[str, Any]:
-    existing = await session.scalar(select(Region).where(Region.code == REGION_CODE))
+async def find_region(session: AsyncSession) -> Region | None:
+    return await session.scalar(select(Region).where(Region.code == cast.REGION_CODE))
+
+
+async def seed_organisation(
+    session: AsyncSession,
+    *,
+    admin_password: str | None,
+    passwords: Mapping[str, str] | None = None,
+) -> tuple[Region, bool]:
+    """The region and whether this call created it. The centre admin `admin` creates the
+    other staff accounts (`cast.STAFF`), each with its password from `passwords` (a
+    random one if it has none)."""
+    existing = await find_region(session)
     if existing is not None:
-        return {"region": existing.name, "created": False}
-    region = Region(code=REGION_CODE, name="吴江区", timezone="Asia/Shanghai")
+        return existing, False
+    region = Region(code=cast.REGION_CODE, name=cast.REGION_NAME, timezone="Asia/Shanghai")
     session.add(region)
     await session.flush()
     center = await _add_unit(
@@ -102,12 +112,12 @@ async def seed_demo(session: AsyncSession, *, admin_password: str | None = None)
         region=region,
         parent=None,
         kind=UnitKind.center,
-        name="吴江区新时代文明实践中心",
+        name=cast.CENTER_NAME,
         latitude=31.1380,
         longitude=120.6450,
     )
-    stations = []
-    for name, lat, lng, station_names in INSTITUTES:
+    units = {center.name: center}
+    for name, lat, lng, station_names in cast.INSTITUTES:
         institute = await _add_unit(
             session,
             region=region,
@@ -117,17 +127,16 @@ async def seed_demo(session: AsyncSession, *, admin_password: str | None = None)
             latitude=lat,
             longitude=lng,
         )
+        units[name] = institute
         for i, station_name in enumerate(station_names):
-            stations.append(
-                await _add_unit(
-                    session,
-                    region=region,
-                    parent=institute,
-                    kind=UnitKind.station,
-                    name=station_name,
-                    latitude=lat + 0.01 * (i + 1),
-                    longitude=lng + 0.01 * (i + 1),
-                )
+            units[station_name] = await _add_unit(
+                session,
+                region=region,
+                parent=institute,
+                kind=UnitKind.station,
+                name=station_name,
+                latitude=lat + 0.01 * (i + 1),
+                longitude=lng + 0.01 * (i + 1),
             )
     for category in TeamCategory:
         if category is TeamCategory.custom:
@@ -140,9 +149,25 @@ async def seed_demo(session: AsyncSession, *, admin_password: str | None = None)
                 category=category,
             )
         )
-    password = await create_center_admin(session, username="admin", password=admin_password)
-    volunteers = []
-    for code, name in DEMO_VOLUNTEERS:
+    await create_center_admin(session, username="admin", password=admin_password)
+    admin_user = await session.scalar(select(StaffUser).where(StaffUser.username == "admin"))
+    assert admin_user is not None
+    admin = await load_staff(session, admin_user)
+    for spec in cast.STAFF:
+        unit = units[spec.unit] if spec.unit else center
+        await orgs.create_staff(
+            session,
+            staff=admin,
+            data=org_schemas.StaffCreate(
+                username=spec.username,
+                display_name=spec.display_name,
+                password=SecretStr(
+                    (passwords or {}).get(spec.username) or secrets.token_urlsafe(12)
+                ),
+                grants=[org_schemas.GrantCreate(org_unit_id=unit.id, role=spec.role)],
+            ),
+        )
+    for code, name in cast.VOLUNTEERS:
         await create_volunteer(
             session,
             region_id=region.id,
@@ -150,13 +175,5 @@ async def seed_demo(session: AsyncSession, *, admin_password: str | None = None)
             openid=openid_for(code),
             name=name,
         )
-        volunteers.append({"wechat_login_code": code, "name": name})
     await session.flush()
-    return {
-        "region": region.name,
-        "created": True,
-        "units": 1 + len(INSTITUTES) + len(stations),
-        "teams": 8,
-        "admin": {"username": "admin", "password": password},
-        "volunteers": volunteers,
-    }
+    return region, True

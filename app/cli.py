@@ -170,8 +170,41 @@ async def _seed(settings: Settings) -> dict[str, Any]:
         key_file = settings.var_dir / f"demo-terminal-{merchant['slug']}.pem"
         merchant["terminal_key_file"] = str(key_file) if key_file.exists() else None
     summary["admin"] = {"username": "admin", "password": admin_password}
-    summary["passwords"] = str(settings.var_dir / "demo-<username>-password")
+    _keep(settings.var_dir / "demo.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     return summary
+
+
+def _demo_lines(summary: dict[str, Any], var_dir: Path) -> list[str]:
+    """The few lines `make run` prints: who can log in, with what, and what to try."""
+    lines = [
+        f"{summary['region']} demo {'loaded' if summary['created'] else 'already loaded'}; "
+        f"everything below, with ids and offers, is in {var_dir / 'demo.json'}",
+        f"  centre admin: admin / {summary['admin']['password']}  (every password: "
+        f"{var_dir}/demo-<username>-password)",
+        f"  staff: {', '.join(summary['staff'])}",
+        '  volunteers (POST /v1/auth/wechat {"code": …}): '
+        + ", ".join(
+            f"{v['wechat_login_code']} {v['name']} {v['approved_hours']:g} h "
+            f"{v['liangpiao_available']} 良票"
+            for v in summary["volunteers"]
+        ),
+    ]
+    for m in summary["merchants"]:
+        lines.append(
+            f"  {m['name']}: {' / '.join(m['logins'])}, terminal {m['terminal_key_id']} "
+            f"signs with {m['terminal_key_file'] or '(its key was not kept here)'}"
+        )
+    if summary["reservation"]:
+        r = summary["reservation"]
+        lines.append(
+            f"  pick-up code {r['pickup_code']}: {r['volunteer']}'s {r['offer']} at {r['merchant']}"
+        )
+    lines.append(
+        f"  {summary['pending_hours_records']} hours records wait for approval; "
+        f"adjustment {summary['pending_adjustment_id']} waits for admin2; "
+        f"yesterday's statement: {summary['closed_statement']}"
+    )
+    return lines
 
 
 async def _worker(settings: Settings, once: bool) -> None:
@@ -273,7 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         if problem is not None:
             print(f"{args.command}: {problem}", file=sys.stderr)
             return 2
-    configure_logging(settings.log_level)
+    # The demo's story logs each step it lives through: only what goes wrong is shown.
+    configure_logging("WARNING" if args.command == "seed-demo" else settings.log_level)
     if args.command == "migrate":
         migrate(settings)
     elif args.command == "seed-demo":
@@ -284,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         except DemoIncomplete as exc:
             print(f"seed-demo: {exc}", file=sys.stderr)
             return 2
-        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        print("\n".join(_demo_lines(summary, settings.var_dir)))
     elif args.command == "create-admin":
         password = args.password or secrets.token_urlsafe(12)
         asyncio.run(_create_admin(settings, args.username, password))

@@ -61,7 +61,7 @@ def _operation_id(route: APIRoute) -> str:
 def feature_routers() -> list[Any]:
     """The feature routers, in the order the API document presents them."""
     from app.activities.attendance_router import router as attendance
-    from app.activities.hours_router import router as hours
+    from app.activities.hours.router import router as hours
     from app.activities.router import router as activities
     from app.identity.router import router as identity
     from app.integrations.router import router as integrations

@@ -1,7 +1,7 @@
 """Every table's model, imported once so that `metadata` knows the whole schema."""
 
-from app.activities import hours_models as hours_models_module
 from app.activities import models as activities_models
+from app.activities.hours import models as hours_models
 from app.core import models as core_models
 from app.core.db import Base
 from app.identity import models as identity_models
@@ -20,7 +20,7 @@ __all__ = [
     "activities_models",
     "adjustments_models",
     "core_models",
-    "hours_models_module",
+    "hours_models",
     "identity_models",
     "integrations_models",
     "ledger_models",

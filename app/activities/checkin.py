@@ -20,7 +20,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities import codes, geo, hours_service, repository, schemas
+from app.activities import codes, geo, repository, schemas
 from app.activities.errors import (
     ActivityCancelled,
     ActivityFull,
@@ -46,6 +46,7 @@ from app.activities.errors import (
     PersonalCodeInvalid,
     PersonalCodeUsed,
 )
+from app.activities.hours import service as hours_service
 from app.activities.models import (
     Activity,
     ActivityStatus,

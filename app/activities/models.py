@@ -1,7 +1,7 @@
 """Tables of `app.activities`: projects, activities, sign-ups, attendances and the
 per-region check-in policy.
 
-Hours records live in `app.activities.hours_models`.
+Hours records live in `app.activities.hours.models`.
 """
 
 from __future__ import annotations

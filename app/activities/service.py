@@ -2,7 +2,7 @@
 the listings (by unit, category, date and distance), capacity under concurrency, and
 the per-region check-in policy.
 
-Check-in and check-out live in `app.activities.checkin`; hours in `hours_service`.
+Check-in and check-out live in `app.activities.checkin`; hours in `app.activities.hours`.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities import hours_service
-from app.activities.hours_models import HoursSource
+from app.activities.hours import service as hours_service
+from app.activities.hours.models import HoursSource
 from app.core import clock
 from app.identity.principals import StaffContext
 from app.orgs.errors import AdminRoleRequired, RegionNotFound

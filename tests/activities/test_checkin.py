@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.activities import codes
-from app.activities.hours_models import HoursRecord
+from app.activities.hours.models import HoursRecord
 from app.activities.models import (
     Activity,
     ActivityStatus,

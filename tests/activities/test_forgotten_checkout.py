@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.activities.hours_models import HoursRecord
+from app.activities.hours.models import HoursRecord
 from app.activities.jobs import close_forgotten_checkouts
 from app.activities.models import Activity, ActivityStatus, AttendanceMethod
 from app.core import clock

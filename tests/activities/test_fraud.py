@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.activities.hours_models import HoursRecord
+from app.activities.hours.models import HoursRecord
 from app.activities.models import Activity, Attendance, CheckinRefusal
 from app.core import clock
 from tests.activities.support import (

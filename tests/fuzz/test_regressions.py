@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.activities.hours_models import HoursCorrection, HoursRecord, StarThresholds
+from app.activities.hours.models import HoursCorrection, HoursRecord, StarThresholds
 from app.activities.models import Activity, Project
 from app.identity.models import StaffUser
 from app.ledger.models import LedgerTransaction

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.rewards.models import RewardIssuance
 from app.worker import run_once
-from tests.activities.test_hours_helpers import approve, checkin_hours, make_activity
+from tests.activities.hours.support import approve, checkin_hours, make_activity
 from tests.rewards.support import balance, count, deliver, issuance_of
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities.hours_models import (
+from app.activities.hours.models import (
     ActorKind,
     CorrectionStatus,
     HoursCorrection,

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities.hours_models import StarThresholds
+from app.activities.hours.models import StarThresholds
 from app.volunteers.records import level_for, star_level, star_summary
-from tests.activities.test_hours_helpers import (
+from tests.activities.hours.support import (
     Reader,
     approve,
     assert_problem,

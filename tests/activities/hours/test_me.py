@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.orgs.models import TeamCategory
-from tests.activities.test_hours_helpers import (
+from tests.activities.hours.support import (
     Reader,
     approve,
     assert_problem,

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from app.activities.hours_models import (
+from app.activities.hours.models import (
     ActorKind,
     AuditAction,
     CorrectionStatus,

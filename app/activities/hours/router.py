@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from app.activities import hours_service
 from app.activities.errors import ActivityNotFound
-from app.activities.hours_errors import (
+from app.activities.hours import service as hours_service
+from app.activities.hours.errors import (
     ActivityNotFinished,
     ActivityNotHeld,
     AlreadyCredited,
@@ -30,8 +30,8 @@ from app.activities.hours_errors import (
     ReasonRequired,
     VolunteerNotInRegion,
 )
-from app.activities.hours_models import HoursSource, HoursStatus
-from app.activities.hours_schemas import (
+from app.activities.hours.models import HoursSource, HoursStatus
+from app.activities.hours.schemas import (
     BulkCreditCreate,
     BulkCreditOut,
     BulkDecision,

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities.hours_models import HoursRecord, HoursSource, HoursStatus
-from app.activities.hours_service import credited_minutes_on
+from app.activities.hours.models import HoursRecord, HoursSource, HoursStatus
+from app.activities.hours.service import credited_minutes_on
 from app.core.pagination import encode_cursor
-from tests.activities.test_hours_helpers import (
+from tests.activities.hours.support import (
     SHANGHAI,
     Reader,
     approve,

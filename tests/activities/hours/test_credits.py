@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities.hours_models import HoursRecord, HoursSource
+from app.activities.hours.models import HoursRecord, HoursSource
 from app.activities.models import ActivityStatus
 from app.core import clock
 from app.core.models import IdempotencyRecord
-from tests.activities.test_hours_helpers import (
+from tests.activities.hours.support import (
     SHANGHAI,
     Reader,
     approve,

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities import repository
 from app.activities import service as activities_service
-from app.activities.hours_errors import (
+from app.activities.hours.errors import (
     ActivityNotFinished,
     ActivityNotHeld,
     AlreadyCredited,
@@ -45,7 +45,7 @@ from app.activities.hours_errors import (
     ReasonRequired,
     VolunteerNotInRegion,
 )
-from app.activities.hours_models import (
+from app.activities.hours.models import (
     ActorKind,
     AuditAction,
     CorrectionStatus,
@@ -56,7 +56,7 @@ from app.activities.hours_models import (
     HoursStatus,
     StarThresholds,
 )
-from app.activities.hours_schemas import (
+from app.activities.hours.schemas import (
     ActivityBrief,
     AuditEntry,
     BulkDecisionOut,

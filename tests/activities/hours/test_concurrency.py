@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities.hours_models import HoursCorrection, HoursRecord, HoursStatus
-from tests.activities.test_hours_helpers import (
+from app.activities.hours.models import HoursCorrection, HoursRecord, HoursStatus
+from tests.activities.hours.support import (
     Reader,
     approve,
     audit_of,

@@ -14,7 +14,7 @@ from sqlalchemy import TextClause, Uuid, bindparam, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities.hours_models import (
+from app.activities.hours.models import (
     ActorKind,
     AuditAction,
     CorrectionStatus,

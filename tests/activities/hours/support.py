@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities import repository
-from app.activities.hours_models import HoursAudit, HoursCorrection, HoursRecord
-from app.activities.hours_service import create_checkin_hours
+from app.activities.hours.models import HoursAudit, HoursCorrection, HoursRecord
+from app.activities.hours.service import create_checkin_hours
 from app.activities.models import Activity, ActivityStatus, Attendance
 from app.core import clock
 from app.identity.models import StaffUser

@@ -35,6 +35,10 @@ class HoursStatus(StrEnum):
     superseded = "superseded"  # replaced by an accepted correction; kept
 
 
+# Statuses whose minutes count: towards a day's cap, an activity's cap, a total.
+CREDITED_STATUSES = (HoursStatus.pending, HoursStatus.approved)
+
+
 class CorrectionStatus(StrEnum):
     open = "open"
     accepted = "accepted"

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from app.activities.errors import ActivityNotFound
-from app.activities.hours import service as hours_service
+from app.activities.hours import corrections, credits, decisions, reading
 from app.activities.hours.errors import (
     ActivityNotFinished,
     ActivityNotHeld,
@@ -94,7 +94,7 @@ async def list_hours(
     activity_id: uuid.UUID | None = None,
     volunteer_id: uuid.UUID | None = None,
 ) -> Page[HoursListItem]:
-    return await hours_service.list_for_staff(
+    return await reading.list_for_staff(
         session,
         staff=staff,
         page=page,
@@ -113,7 +113,7 @@ async def list_hours(
 async def get_hours_record(
     session: SessionDep, staff: CurrentStaff, record_id: uuid.UUID
 ) -> HoursDetail:
-    return await hours_service.detail_for_staff(session, staff=staff, record_id=record_id)
+    return await reading.detail_for_staff(session, staff=staff, record_id=record_id)
 
 
 @router.post(
@@ -126,7 +126,7 @@ async def get_hours_record(
 async def approve_hours(
     session: SessionDep, staff: CurrentStaff, record_id: uuid.UUID
 ) -> HoursRecordOut:
-    record = await hours_service.approve(session, staff=staff, record_id=record_id)
+    record = await decisions.approve(session, staff=staff, record_id=record_id)
     return HoursRecordOut.model_validate(record)
 
 
@@ -138,9 +138,7 @@ async def approve_hours(
 async def reject_hours(
     session: SessionDep, staff: CurrentStaff, record_id: uuid.UUID, body: HoursReject
 ) -> HoursRecordOut:
-    record = await hours_service.reject(
-        session, staff=staff, record_id=record_id, reason=body.reason
-    )
+    record = await decisions.reject(session, staff=staff, record_id=record_id, reason=body.reason)
     return HoursRecordOut.model_validate(record)
 
 
@@ -154,7 +152,7 @@ async def reject_hours(
 async def decide_hours_in_bulk(
     session: SessionDep, staff: CurrentStaff, body: BulkDecision
 ) -> BulkDecisionOut:
-    return await hours_service.decide_many(
+    return await decisions.decide_many(
         session, staff=staff, ids=body.ids, decision=body.decision, reason=body.reason
     )
 
@@ -182,7 +180,7 @@ async def add_makeup_hours(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     async def run() -> HoursRecordOut:
-        record = await hours_service.add_makeup(
+        record = await credits.add_makeup(
             session,
             staff=staff,
             volunteer_id=body.volunteer_id,
@@ -221,7 +219,7 @@ async def add_makeup_hours(
 async def bulk_credit_hours(
     session: SessionDep, staff: CurrentStaff, activity_id: uuid.UUID, body: BulkCreditCreate
 ) -> BulkCreditOut:
-    created = await hours_service.bulk_credit(
+    created = await credits.bulk_credit(
         session,
         staff=staff,
         activity_id=activity_id,
@@ -252,7 +250,7 @@ async def bulk_credit_hours(
 async def request_hours_correction(
     session: SessionDep, volunteer: CurrentVolunteer, record_id: uuid.UUID, body: CorrectionCreate
 ) -> CorrectionOut:
-    correction = await hours_service.request_correction(
+    correction = await corrections.request_correction(
         session, volunteer=volunteer, record_id=record_id, minutes=body.minutes, reason=body.reason
     )
     return CorrectionOut.model_validate(correction)
@@ -275,7 +273,7 @@ async def request_hours_correction(
 async def accept_hours_correction(
     session: SessionDep, staff: CurrentStaff, correction_id: uuid.UUID
 ) -> CorrectionAccepted:
-    correction, replacement = await hours_service.accept_correction(
+    correction, replacement = await corrections.accept_correction(
         session, staff=staff, correction_id=correction_id
     )
     return CorrectionAccepted(
@@ -292,7 +290,7 @@ async def accept_hours_correction(
 async def refuse_hours_correction(
     session: SessionDep, staff: CurrentStaff, correction_id: uuid.UUID, body: CorrectionRefuse
 ) -> CorrectionOut:
-    correction = await hours_service.refuse_correction(
+    correction = await corrections.refuse_correction(
         session, staff=staff, correction_id=correction_id, reason=body.reason
     )
     return CorrectionOut.model_validate(correction)
@@ -310,7 +308,7 @@ async def get_my_hours(
     page: PageDep,
     status_: Annotated[HoursStatus | None, Query(alias="status")] = None,
 ) -> MyHours:
-    return await hours_service.my_hours(session, volunteer=volunteer, page=page, status=status_)
+    return await reading.my_hours(session, volunteer=volunteer, page=page, status=status_)
 
 
 @router.get(

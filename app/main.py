@@ -70,6 +70,7 @@ def feature_routers() -> list[Any]:
     from app.merchants.terminal_router import router as terminal
     from app.orgs.router import router as orgs
     from app.rewards.router import router as rewards
+    from app.volunteers.records_router import router as records
     from app.volunteers.router import router as volunteers
 
     return [
@@ -79,6 +80,7 @@ def feature_routers() -> list[Any]:
         activities,
         attendance,
         hours,
+        records,
         ledger,
         rewards,
         merchants,

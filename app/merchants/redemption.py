@@ -76,8 +76,8 @@ from app.merchants.models import (
 )
 from app.merchants.service import merchant_account_id, refund_window_days
 from app.merchants.terminal_auth import TerminalContext
-from app.volunteers.records import star_level
 from app.volunteers.service import mask_name
+from app.volunteers.stars import star_level
 
 REFERENCE_REDEMPTION = "redemption"
 REFERENCE_VOID = "redemption_void"

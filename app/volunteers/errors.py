@@ -17,3 +17,11 @@ class IdNumberInUse(AppError):
         "id_number_in_use",
         "Another volunteer of the region is registered with this ID",
     )
+
+
+class StarThresholdsInvalid(AppError):
+    status, code, title = (
+        422,
+        "star_thresholds_invalid",
+        "Star thresholds must be five strictly increasing whole hours",
+    )

@@ -1,13 +1,16 @@
-"""Volunteers: the person behind a WeChat openid, with a real-name profile."""
+"""Volunteers: the person behind a WeChat openid, with a real-name profile; a region's
+star thresholds."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core import clock
 from app.core.db import Base, IdMixin, TimestampMixin
 
 
@@ -34,3 +37,19 @@ class Volunteer(IdMixin, TimestampMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     service_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+# Cumulative approved hours for stars 1 to 5, where a region sets none of its own.
+DEFAULT_STAR_HOURS: tuple[int, ...] = (100, 300, 600, 1000, 1500)
+MAX_STARS = len(DEFAULT_STAR_HOURS)
+
+
+class StarThresholds(Base):
+    """A region's override of the cumulative approved hours for stars 1–5."""
+
+    __tablename__ = "star_thresholds"
+
+    region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"), primary_key=True)
+    hours: Mapped[list[int]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+    updated_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"))

@@ -1,15 +1,25 @@
-"""Request and response bodies of `app.volunteers`."""
+"""Request and response bodies of `app.volunteers`: profiles, star levels and the
+service record."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from itertools import pairwise
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
+from app.activities.hours.models import HoursSource
 from app.orgs.models import TeamCategory
-from app.volunteers.models import IdType
+from app.volunteers.models import MAX_STARS, IdType
 
 _PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
@@ -89,3 +99,119 @@ class ProfileUpdate(BaseModel):
         if self.skills is not None and len(set(self.skills)) != len(self.skills):
             raise ValueError("skills repeat an entry")
         return self
+
+
+# Star levels
+
+
+class StarThresholdsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hours: list[Annotated[int, Field(ge=1, le=100_000)]] = Field(min_length=5, max_length=5)
+
+    @field_validator("hours")
+    @classmethod
+    def _increasing(cls, value: list[int]) -> list[int]:
+        if any(b <= a for a, b in pairwise(value)):
+            raise ValueError("thresholds must be strictly increasing")
+        return value
+
+
+class StarThresholdsOut(BaseModel):
+    region_id: uuid.UUID
+    hours: list[int] = Field(description="Cumulative approved hours for stars 1 to 5")
+    is_default: bool
+
+
+class StarLevel(BaseModel):
+    level: int = Field(ge=0, le=MAX_STARS)
+    approved_minutes: int
+    thresholds_hours: list[int] = Field(description="Cumulative hours for stars 1 to 5")
+    next_level: int | None = Field(description="None at the highest level")
+    minutes_to_next_level: int | None
+
+
+# The service record (志愿服务记录)
+
+
+class BasicInformation(BaseModel):
+    """个人基本信息: the owner's own record, so nothing is masked."""
+
+    volunteer_id: uuid.UUID
+    volunteer_no: str
+    name: str | None
+    id_type: IdType | None
+    id_number: str | None
+    phone: str | None
+    skills: list[str]
+    service_categories: list[str]
+    region_id: uuid.UUID
+    region_name: str
+    registered_at: datetime
+
+
+class OrganizerUnit(BaseModel):
+    id: uuid.UUID
+    name: str
+
+
+class ServiceItem(BaseModel):
+    """One approved service: 服务时间, 地点, 内容, 时长 and the 记录组织."""
+
+    hours_record_id: uuid.UUID
+    activity_id: uuid.UUID
+    title: str
+    category: TeamCategory
+    category_label: str
+    service_date: date
+    starts_at: datetime
+    ends_at: datetime
+    place: str
+    minutes: int
+    source: HoursSource
+    organizer: OrganizerUnit
+
+
+class ServiceSection(BaseModel):
+    """志愿服务情况: approved services, oldest first."""
+
+    total_minutes: int
+    activity_count: int
+    items: list[ServiceItem]
+
+
+class TrainingItem(BaseModel):
+    """培训情况: a training the volunteer took."""
+
+    title: str
+    organizer: str
+    trained_on: date
+    minutes: int
+
+
+class CommendationItem(BaseModel):
+    """表彰奖励情况: an award."""
+
+    title: str
+    level: str = Field(description="e.g. national, provincial, city, district")
+    awarded_by: str
+    awarded_on: date
+
+
+class EvaluationItem(BaseModel):
+    """评价情况: an organization's evaluation of the volunteer's service."""
+
+    evaluator: str
+    rating: str
+    comment: str | None
+    evaluated_on: date
+
+
+class ServiceRecord(BaseModel):
+    generated_at: datetime
+    basic_information: BasicInformation
+    service: ServiceSection
+    training: list[TrainingItem]
+    commendations: list[CommendationItem]
+    evaluations: list[EvaluationItem]
+    star: StarLevel

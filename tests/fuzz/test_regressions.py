@@ -9,11 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
-from app.activities.hours.models import HoursCorrection, HoursRecord, StarThresholds
+from app.activities.hours.models import HoursCorrection, HoursRecord
 from app.activities.models import Activity, Project
 from app.identity.models import StaffUser
 from app.ledger.models import LedgerTransaction
 from app.merchants.models import Merchant, MerchantSettlement, Offer, Terminal
+from app.volunteers.models import StarThresholds
 from tests.builders import World
 from tests.fuzz.world import FuzzWorld
 from tests.orgs.support import Reader, assert_problem

@@ -113,11 +113,3 @@ class AlreadyCredited(AppError):
 
 class VolunteerNotInRegion(AppError):
     status, code, title = 404, "hours_volunteer_not_found", "The volunteer does not exist"
-
-
-class StarThresholdsInvalid(AppError):
-    status, code, title = (
-        422,
-        "star_thresholds_invalid",
-        "Star thresholds must be five strictly increasing whole hours",
-    )

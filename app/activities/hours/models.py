@@ -1,4 +1,4 @@
-"""Tables of volunteer hours: records, their corrections, their audit trail, star thresholds.
+"""Tables of volunteer hours: records, their corrections, their audit trail.
 
 An hours record is never deleted nor edited once decided: it is approved,
 rejected, or replaced by a newer record that links to it (`supersedes_id`),
@@ -132,14 +132,3 @@ class HoursAudit(IdMixin, Base):
     reason: Mapped[str | None] = mapped_column(String(500))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(default=clock.now)
-
-
-class StarThresholds(Base):
-    """A region's override of the cumulative approved hours for stars 1–5."""
-
-    __tablename__ = "star_thresholds"
-
-    region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"), primary_key=True)
-    hours: Mapped[list[int]] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
-    updated_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"))

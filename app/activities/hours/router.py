@@ -1,5 +1,5 @@
-"""HTTP routes of volunteer hours: decisions, make-up and bulk credits, corrections,
-the volunteer's own hours and service record, and the region's star thresholds."""
+"""HTTP routes of volunteer hours: decisions, make-up and bulk credits, corrections
+and the volunteer's own hours."""
 
 from __future__ import annotations
 
@@ -46,7 +46,6 @@ from app.activities.hours.schemas import (
     HoursReject,
     MakeupCreate,
     MyHours,
-    StarThresholdsUpdate,
 )
 from app.core.db import SessionDep
 from app.core.errors import (
@@ -59,9 +58,8 @@ from app.core.errors import (
 )
 from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
-from app.identity.principals import CurrentPrincipal, CurrentStaff, CurrentVolunteer
-from app.orgs.errors import AdminRoleRequired, NotPermittedOnUnit, RegionNotFound, UnitNotFound
-from app.volunteers import records
+from app.identity.principals import CurrentStaff, CurrentVolunteer
+from app.orgs.errors import NotPermittedOnUnit, UnitNotFound
 
 router = APIRouter(tags=["hours"])
 
@@ -309,41 +307,3 @@ async def get_my_hours(
     status_: Annotated[HoursStatus | None, Query(alias="status")] = None,
 ) -> MyHours:
     return await reading.my_hours(session, volunteer=volunteer, page=page, status=status_)
-
-
-@router.get(
-    "/v1/me/record",
-    summary="Your volunteer service record (志愿服务记录) with your star level",
-    tags=["me"],
-    responses=error_responses(Forbidden, TokenInvalid),
-)
-async def get_my_service_record(
-    session: SessionDep, volunteer: CurrentVolunteer
-) -> records.ServiceRecord:
-    return await records.service_record(session, volunteer=volunteer)
-
-
-@router.get(
-    "/v1/regions/{region_id}/star-levels",
-    summary="The region's star thresholds (cumulative approved hours for stars 1 to 5)",
-    tags=["regions"],
-    responses=error_responses(TokenInvalid, RegionNotFound),
-)
-async def get_star_levels(
-    session: SessionDep, principal: CurrentPrincipal, region_id: uuid.UUID
-) -> records.StarThresholdsOut:
-    return await records.get_thresholds(
-        session, region_id=region_id, caller_region_id=principal.region_id
-    )
-
-
-@router.put(
-    "/v1/regions/{region_id}/star-levels",
-    summary="Set the region's star thresholds (center admin)",
-    tags=["regions"],
-    responses=error_responses(Forbidden, TokenInvalid, *_BODY, RegionNotFound, AdminRoleRequired),
-)
-async def set_star_levels(
-    session: SessionDep, staff: CurrentStaff, region_id: uuid.UUID, body: StarThresholdsUpdate
-) -> records.StarThresholdsOut:
-    return await records.set_thresholds(session, staff=staff, region_id=region_id, hours=body.hours)

@@ -1,10 +1,9 @@
-"""Request and response bodies of the hours routes and of the volunteer's service record."""
+"""Request and response bodies of the hours routes."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from itertools import pairwise
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -75,17 +74,6 @@ class CorrectionCreate(_Request):
 
 class CorrectionRefuse(_Request):
     reason: Reason
-
-
-class StarThresholdsUpdate(_Request):
-    hours: list[Annotated[int, Field(ge=1, le=100_000)]] = Field(min_length=5, max_length=5)
-
-    @field_validator("hours")
-    @classmethod
-    def _increasing(cls, value: list[int]) -> list[int]:
-        if any(b <= a for a, b in pairwise(value)):
-            raise ValueError("thresholds must be strictly increasing")
-        return value
 
 
 # Responses

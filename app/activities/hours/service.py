@@ -46,11 +46,9 @@ from app.activities.hours.models import (
     HoursRecord,
     HoursSource,
     HoursStatus,
-    StarThresholds,
 )
 from app.activities.models import Activity
 from app.core import clock
-from app.core.db import session_insert
 from app.identity.principals import StaffContext
 from app.integrations import outbox
 from app.orgs.models import TeamCategory
@@ -311,30 +309,3 @@ async def approved_service(
         )
         for record, activity, unit_name in rows
     ]
-
-
-async def region_star_thresholds(
-    session: AsyncSession, *, region_id: uuid.UUID
-) -> list[int] | None:
-    """The region's override of the star thresholds (hours), if it set one."""
-    row = await session.get(StarThresholds, region_id)
-    return list(row.hours) if row is not None else None
-
-
-async def save_star_thresholds(
-    session: AsyncSession, *, region_id: uuid.UUID, hours: list[int], staff_id: uuid.UUID
-) -> None:
-    values = {
-        "region_id": region_id,
-        "hours": hours,
-        "updated_at": clock.now(),
-        "updated_by_id": staff_id,
-    }
-    # An upsert: two first settings of a region may race, the later one wins.
-    stmt = session_insert(session)(StarThresholds).values(**values)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["region_id"],
-            set_={key: stmt.excluded[key] for key in ("hours", "updated_at", "updated_by_id")},
-        )
-    )

@@ -25,11 +25,6 @@ from tests.activities.hours.support import (
 )
 
 
-@pytest.fixture
-def db(app: Any) -> Reader:
-    return Reader(app)
-
-
 async def _ask(
     client: Any, auth: dict[str, str], record_id: Any, minutes: int = 90, reason: str = "漏记半小时"
 ) -> Any:

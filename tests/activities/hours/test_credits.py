@@ -28,11 +28,6 @@ from tests.activities.hours.support import (
 )
 
 
-@pytest.fixture
-def db(app: Any) -> Reader:
-    return Reader(app)
-
-
 def _key() -> dict[str, str]:
     return {"Idempotency-Key": uuid.uuid4().hex}
 

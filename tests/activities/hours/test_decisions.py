@@ -24,11 +24,6 @@ from tests.activities.hours.support import (
 )
 
 
-@pytest.fixture
-def db(app: Any) -> Reader:
-    return Reader(app)
-
-
 async def test_check_out_yields_a_pending_checkin_record_with_the_attendance_flags(
     session: AsyncSession, world: Any, db: Reader
 ) -> None:

@@ -11,17 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.orgs.models import TeamCategory
 from tests.activities.hours.support import (
-    Reader,
     approve,
     assert_problem,
     checkin_hours,
     make_activity,
 )
-
-
-@pytest.fixture
-def db(app: Any) -> Reader:
-    return Reader(app)
 
 
 async def test_totals_count_approved_minutes_by_year_category_and_source(

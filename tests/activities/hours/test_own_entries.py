@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities.hours.models import HoursRecord, HoursStatus
@@ -20,11 +19,6 @@ from tests.activities.hours.support import (
     events,
     make_activity,
 )
-
-
-@pytest.fixture
-def db(app: Any) -> Reader:
-    return Reader(app)
 
 
 async def _makeup(client: Any, world: Any, who: str, activity_id: uuid.UUID, minutes: int) -> str:

@@ -11,10 +11,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from app.activities import checkin, hours_service, repository
+from app.activities import checkin, repository
 from app.activities import schemas as activity_schemas
 from app.activities import service as activities
-from app.activities.hours_models import HoursRecord, HoursStatus
+from app.activities.hours import decisions as hours_decisions
+from app.activities.hours.models import HoursRecord, HoursStatus
 from app.activities.models import Activity
 from app.core.db import Database
 from app.demo import cast
@@ -155,7 +156,7 @@ async def approve_hours(
                 .order_by(HoursRecord.created_at)
             )
         )
-        decided = await hours_service.decide_many(
+        decided = await hours_decisions.decide_many(
             session, staff=organizer, ids=pending, decision="approve", reason=None
         )
     await deliver_events(db, when + timedelta(seconds=5))

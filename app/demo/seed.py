@@ -27,8 +27,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities import hours_service
-from app.activities.hours_models import HoursRecord, HoursStatus
+from app.activities.hours import service as hours_service
+from app.activities.hours.models import HoursRecord, HoursStatus
 from app.activities.models import Activity
 from app.core import clock
 from app.core.db import Database

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import cli
-from app.activities.hours_models import HoursRecord, HoursStatus
+from app.activities.hours.models import HoursRecord, HoursStatus
 from app.activities.models import Activity, ActivityStatus, Attendance, AttendanceMethod, Signup
 from app.core import clock
 from app.core.config import Settings

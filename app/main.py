@@ -51,6 +51,14 @@ for activities, check in and out on site, have their hours confirmed and earn
 Errors are RFC 9457 `application/problem+json` with a stable `code`; the
 catalogue of codes is at `/problems`. Lists take `?limit=&cursor=`. Mutations
 that a network may retry take an `Idempotency-Key` header.
+
+Retired problem codes: what only a region's center admin may do is refused
+with `center_admin_required` (403) everywhere. It replaces `not_center_admin`
+(reward policy), `ledger_admin_required` (ledger and adjustments),
+`outbox_admin_required` (dead letters), `activity_policy_admin_required`
+(activity policy), and `admin_role_required` where a region's settings or star
+levels were refused; `admin_role_required` keeps its meaning for org-unit admin
+roles.
 """
 
 

@@ -221,11 +221,3 @@ class OverlappingAttendance(AppError):
         "You are still checked in to another activity that has not ended",
     )
     commit = True
-
-
-class PolicyAdminRequired(AppError):
-    status, code, title = (
-        403,
-        "activity_policy_admin_required",
-        "Only a center admin of the region may change its check-in policy",
-    )

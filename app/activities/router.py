@@ -40,7 +40,6 @@ from app.activities.errors import (
     PersonalCodeExpired,
     PersonalCodeInvalid,
     PersonalCodeUsed,
-    PolicyAdminRequired,
     ProjectNotFound,
     SignupCancelTooLate,
     SignupClosed,
@@ -72,7 +71,7 @@ from app.identity.principals import (
     StaffContext,
     current_staff,
 )
-from app.orgs.errors import NotPermittedOnUnit, UnitNotFound
+from app.orgs.errors import CenterAdminRequired, NotPermittedOnUnit, UnitNotFound
 from app.orgs.models import TeamCategory
 
 router = APIRouter(prefix="/v1")
@@ -568,7 +567,7 @@ async def get_activity_policy(session: SessionDep, region_id: RegionId) -> schem
     "/activity-policy",
     tags=["attendance"],
     summary="Change the region's check-in policy (center admin)",
-    responses=error_responses(*AUTH_ERRORS, *BODY_ERRORS, PolicyAdminRequired),
+    responses=error_responses(*AUTH_ERRORS, *BODY_ERRORS, CenterAdminRequired),
 )
 async def update_activity_policy(
     data: schemas.ActivityPolicyUpdate, session: SessionDep, staff: CurrentStaff

@@ -33,7 +33,6 @@ from app.activities.errors import (
     AlreadyCheckedIn,
     AlreadySignedUp,
     CapacityBelowSignups,
-    PolicyAdminRequired,
     ProjectNotFound,
     SignupCancelTooLate,
     SignupClosed,
@@ -64,6 +63,7 @@ from app.core.pagination import (
 )
 from app.identity.principals import StaffContext
 from app.orgs import service as orgs
+from app.orgs.authz import require_center_admin, require_on_unit
 from app.orgs.models import OrgUnit, Team, TeamCategory
 from app.volunteers.models import Volunteer
 
@@ -158,7 +158,7 @@ async def organizer_unit_check(
     unit = await orgs.unit_in_region(
         session, region_id=activity.region_id, unit_id=activity.org_unit_id
     )
-    orgs.require_on_unit(staff, unit)
+    require_on_unit(staff, unit)
 
 
 async def activity_for_organizer(
@@ -745,8 +745,7 @@ async def get_policy(session: AsyncSession, *, region_id: uuid.UUID) -> schemas.
 async def update_policy(
     session: AsyncSession, *, staff: StaffContext, data: schemas.ActivityPolicyUpdate
 ) -> schemas.ActivityPolicy:
-    if not staff.is_center_admin:
-        raise PolicyAdminRequired()
+    require_center_admin(staff)
     row = await repository.policy_row(session, region_id=staff.region_id)
     for name in data.model_fields_set:
         value = getattr(data, name)

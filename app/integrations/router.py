@@ -11,7 +11,8 @@ from app.core.errors import AUTH_ERRORS, InvalidCursor, error_responses
 from app.core.pagination import Page, PageDep
 from app.identity.principals import CurrentStaff
 from app.integrations import schemas, service
-from app.integrations.errors import OutboxAdminRequired, OutboxEventNotFound
+from app.integrations.errors import OutboxEventNotFound
+from app.orgs.errors import CenterAdminRequired
 
 router = APIRouter(prefix="/v1")
 
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/v1")
     "/outbox/dead-letters",
     tags=["outbox"],
     summary="List the region's events that ran out of delivery attempts (center admins)",
-    responses=error_responses(*AUTH_ERRORS, OutboxAdminRequired, InvalidCursor),
+    responses=error_responses(*AUTH_ERRORS, CenterAdminRequired, InvalidCursor),
 )
 async def list_outbox_dead_letters(
     session: SessionDep, staff: CurrentStaff, page: PageDep
@@ -32,7 +33,7 @@ async def list_outbox_dead_letters(
     "/outbox/dead-letters/{event_id}/retry",
     tags=["outbox"],
     summary="Give a dead-lettered event a fresh round of attempts (center admins; idempotent)",
-    responses=error_responses(*AUTH_ERRORS, OutboxAdminRequired, OutboxEventNotFound),
+    responses=error_responses(*AUTH_ERRORS, CenterAdminRequired, OutboxEventNotFound),
 )
 async def retry_outbox_dead_letter(
     event_id: uuid.UUID, session: SessionDep, staff: CurrentStaff

@@ -20,15 +20,11 @@ from app.core import clock
 from app.core.pagination import Page, PageParams, decode_keyset, keyset_cursor
 from app.identity.principals import StaffContext
 from app.integrations import repository, schemas
-from app.integrations.errors import OutboxAdminRequired, OutboxEventNotFound
+from app.integrations.errors import OutboxEventNotFound
 from app.integrations.models import OutboxEvent, OutboxRetry
+from app.orgs.authz import require_center_admin
 
 log = logging.getLogger("liangpiao.outbox")
-
-
-def _require_center_admin(staff: StaffContext) -> None:
-    if not staff.is_center_admin:
-        raise OutboxAdminRequired()
 
 
 def _status(event: OutboxEvent) -> schemas.OutboxStatus:
@@ -79,7 +75,7 @@ async def _with_retries(
 async def list_dead_letters(
     session: AsyncSession, *, staff: StaffContext, page: PageParams
 ) -> Page[schemas.OutboxEvent]:
-    _require_center_admin(staff)
+    require_center_admin(staff)
     after = decode_keyset(page.cursor)
     rows = await repository.dead_letters_page(
         session, region_id=staff.region_id, after=after, limit=page.limit
@@ -97,7 +93,7 @@ async def list_dead_letters(
 async def retry_event(
     session: AsyncSession, *, staff: StaffContext, event_id: uuid.UUID
 ) -> schemas.OutboxEvent:
-    _require_center_admin(staff)
+    require_center_admin(staff)
     event = await repository.event_for_update(session, region_id=staff.region_id, event_id=event_id)
     if event is None:
         raise OutboxEventNotFound()

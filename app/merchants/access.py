@@ -26,14 +26,13 @@ from app.identity.principals import (
     current_staff,
 )
 from app.merchants.errors import (
-    CenterAdminRequired,
     MerchantNotFound,
     MerchantOwnerRequired,
     NotMerchantManager,
     NotMerchantMember,
 )
 from app.merchants.models import Merchant, MerchantMember, MerchantRole, MerchantStation
-from app.orgs.models import OrgUnit, Role
+from app.orgs.models import OrgUnit
 
 
 @dataclass(frozen=True)
@@ -78,16 +77,6 @@ async def current_actor(principal: CurrentPrincipal, session: SessionDep) -> Mer
 CurrentMerchantActor = Annotated[MerchantActor, Depends(current_actor)]
 
 
-def is_center_admin(staff: StaffContext) -> bool:
-    # A center is the root of its region's tree: its path has one segment.
-    return any(g.role == Role.center_admin and g.unit_path.count("/") == 2 for g in staff.grants)
-
-
-def require_center_admin(staff: StaffContext) -> None:
-    if not is_center_admin(staff):
-        raise CenterAdminRequired()
-
-
 async def merchant_in_region(
     session: AsyncSession, *, region_id: uuid.UUID, merchant_id: uuid.UUID
 ) -> Merchant:
@@ -114,7 +103,7 @@ async def paired_units(session: AsyncSession, *, merchant: Merchant) -> list[Org
 async def can_manage(session: AsyncSession, *, staff: StaffContext, merchant: Merchant) -> bool:
     if merchant.region_id != staff.region_id:
         return False
-    if is_center_admin(staff):
+    if staff.is_center_admin:
         return True
     return any(staff.is_admin_of(unit) for unit in await paired_units(session, merchant=merchant))
 

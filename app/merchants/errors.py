@@ -67,11 +67,6 @@ class MerchantStaffNotFound(AppError):
     )
 
 
-class CenterAdminRequired(AppError):
-    status, code, title = 403, "center_admin_required", "This needs the region's center admin"
-
-
-# Offers
 class OfferNotFound(AppError):
     status, code, title = 404, "offer_not_found", "The offer does not exist at this merchant"
 

@@ -40,7 +40,6 @@ from app.merchants import (
 )
 from app.merchants.access import CurrentMerchantActor
 from app.merchants.errors import (
-    CenterAdminRequired,
     CodeOfferNotFound,
     LocationRequired,
     MerchantNotActive,
@@ -80,7 +79,7 @@ from app.merchants.models import (
     ReservationStatus,
     TerminalStatus,
 )
-from app.orgs.errors import UnitNotFound
+from app.orgs.errors import CenterAdminRequired, UnitNotFound
 
 router = APIRouter(prefix="/v1")
 

@@ -39,9 +39,7 @@ from app.ledger import service as ledger
 from app.merchants import schemas, signing
 from app.merchants.access import (
     MerchantActor,
-    is_center_admin,
     merchant_for,
-    require_center_admin,
 )
 from app.merchants.errors import (
     LocationRequired,
@@ -71,6 +69,7 @@ from app.merchants.models import (
     Terminal,
     TerminalStatus,
 )
+from app.orgs.authz import require_center_admin
 from app.orgs.models import OrgUnit, Region, UnitKind
 from app.orgs.service import unit_in_region
 from app.volunteers.models import Volunteer
@@ -141,7 +140,7 @@ async def create_merchant(
 ) -> schemas.Merchant:
     """Onboard a merchant (pending); by a center admin, or an admin of every paired station."""
     stations = await _stations(session, staff=staff, station_ids=set(data.station_ids))
-    if not stations and not is_center_admin(staff):
+    if not stations and not staff.is_center_admin:
         raise NotMerchantManager("Pair the merchant with a station you administer")
     merchant = Merchant(
         region_id=staff.region_id,
@@ -187,7 +186,7 @@ async def list_merchants(
     paired with a station in reach for other admins, their own for merchant staff."""
     query = select(Merchant).where(Merchant.region_id == actor.region_id)
     if actor.staff is not None:
-        if not is_center_admin(actor.staff):
+        if not actor.staff.is_center_admin:
             paths = [g.unit_path for g in actor.staff.grants if g.role.endswith("_admin")]
             in_reach = (
                 select(MerchantStation.merchant_id)

@@ -33,7 +33,7 @@ from app.core.pagination import Page, PageParams, keyset_page, keyset_window
 from app.identity.principals import StaffContext
 from app.ledger import service as ledger
 from app.merchants import schemas
-from app.merchants.access import MerchantActor, merchant_for, require_center_admin
+from app.merchants.access import MerchantActor, merchant_for
 from app.merchants.errors import SettlementPeriodOpen, StatementNotReady
 from app.merchants.models import (
     Merchant,
@@ -43,6 +43,7 @@ from app.merchants.models import (
     RedemptionStatus,
 )
 from app.merchants.redemption import receipt
+from app.orgs.authz import require_center_admin
 from app.orgs.models import Region
 
 CSV_COLUMNS = (

@@ -15,6 +15,16 @@ class NotPermittedOnUnit(AppError):
     status, code, title = 403, "not_permitted_on_unit", "Your roles do not reach this org unit"
 
 
+class CenterAdminRequired(AppError):
+    """The one refusal for what only a center admin of the region may do.
+
+    It replaces `not_center_admin`, `ledger_admin_required`, `outbox_admin_required`
+    and `activity_policy_admin_required`, four names for the same rule.
+    """
+
+    status, code, title = 403, "center_admin_required", "This needs a center admin of the region"
+
+
 class AdminRoleRequired(AppError):
     status, code, title = 403, "admin_role_required", "This needs an admin role on an org unit"
 

@@ -21,6 +21,7 @@ from app.identity.principals import CurrentPrincipal, CurrentStaff
 from app.orgs import schemas, service
 from app.orgs.errors import (
     AdminRoleRequired,
+    CenterAdminRequired,
     GrantExceedsReach,
     GrantExists,
     GrantNotFound,
@@ -74,7 +75,7 @@ async def get_region(
     "/regions/{region_id}",
     tags=["regions"],
     summary="Rename the region or change its time zone (center admin)",
-    responses=error_responses(*AUTH_ERRORS, *BODY_ERRORS, RegionNotFound, AdminRoleRequired),
+    responses=error_responses(*AUTH_ERRORS, *BODY_ERRORS, RegionNotFound, CenterAdminRequired),
 )
 async def update_region(
     region_id: uuid.UUID,

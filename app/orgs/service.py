@@ -24,6 +24,7 @@ from app.identity import revocation
 from app.identity.models import StaffKind, StaffUser
 from app.identity.principals import Principal, StaffContext
 from app.orgs import repository, schemas
+from app.orgs.authz import require_center_admin
 from app.orgs.errors import (
     AdminRoleRequired,
     GrantExceedsReach,
@@ -104,13 +105,6 @@ async def unit_for_staff(
     return unit
 
 
-def require_on_unit(staff: StaffContext, unit: OrgUnit, roles: frozenset[Role] = ALL_ROLES) -> None:
-    if unit.region_id != staff.region_id:
-        raise UnitNotFound()
-    if not staff.can(unit, roles):
-        raise NotPermittedOnUnit()
-
-
 # Paging
 
 
@@ -163,9 +157,7 @@ async def update_region(
     if region_id != staff.region_id:
         raise RegionNotFound()
     region = await get_region(session, region_id)
-    root = await repository.root_unit(session, region_id=region_id)
-    if root is None or not staff.can(root, {Role.center_admin}):
-        raise AdminRoleRequired("Only a center admin of the region may change it")
+    require_center_admin(staff)
     if changes.name is not None:
         region.name = changes.name
     if changes.timezone is not None:

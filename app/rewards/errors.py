@@ -3,10 +3,6 @@
 from app.core.errors import AppError
 
 
-class NotCenterAdmin(AppError):
-    status, code, title = 403, "not_center_admin", "Only the region's center admin may do this"
-
-
 class TransactionNotSealed(AppError):
     status, code, title = (
         409,

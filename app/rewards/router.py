@@ -15,10 +15,10 @@ from app.core.errors import (
 )
 from app.identity.principals import CurrentPrincipal, CurrentStaff
 from app.ledger.errors import TransactionNotFound
-from app.orgs.errors import RegionNotFound
+from app.orgs.errors import CenterAdminRequired, RegionNotFound
 from app.rewards import service
 from app.rewards.adjustments.router import router as adjustments_router
-from app.rewards.errors import NoSealedBlock, NotCenterAdmin, ProofForbidden, TransactionNotSealed
+from app.rewards.errors import NoSealedBlock, ProofForbidden, TransactionNotSealed
 from app.rewards.schemas import (
     LedgerDigest,
     LedgerKeySet,
@@ -35,7 +35,7 @@ router = APIRouter()
     summary="Read the region's reward policy",
     tags=["rewards"],
     response_model=RewardPolicyOut,
-    responses=error_responses(*AUTH_ERRORS, RegionNotFound, NotCenterAdmin),
+    responses=error_responses(*AUTH_ERRORS, RegionNotFound, CenterAdminRequired),
 )
 async def get_reward_policy(
     region_id: uuid.UUID, staff: CurrentStaff, session: SessionDep
@@ -50,7 +50,7 @@ async def get_reward_policy(
     "what was issued stays issued.",
     tags=["rewards"],
     response_model=RewardPolicyOut,
-    responses=error_responses(*AUTH_ERRORS, *BODY_ERRORS, RegionNotFound, NotCenterAdmin),
+    responses=error_responses(*AUTH_ERRORS, *BODY_ERRORS, RegionNotFound, CenterAdminRequired),
 )
 async def set_reward_policy(
     region_id: uuid.UUID, body: RewardPolicyUpdate, staff: CurrentStaff, session: SessionDep

@@ -30,10 +30,11 @@ from app.identity.principals import Principal, StaffContext, load_staff
 from app.ledger import sealing
 from app.ledger import service as ledger
 from app.ledger.errors import TransactionNotFound
+from app.orgs.authz import require_center_admin
 from app.orgs.errors import RegionNotFound
 from app.orgs.service import get_region
 from app.rewards import repository
-from app.rewards.errors import NoSealedBlock, NotCenterAdmin, ProofForbidden, TransactionNotSealed
+from app.rewards.errors import NoSealedBlock, ProofForbidden, TransactionNotSealed
 from app.rewards.models import (
     DEFAULT_ADJUSTMENT_THRESHOLD,
     DEFAULT_EARNING_SOURCES,
@@ -97,8 +98,7 @@ def _require_center_admin(staff: StaffContext, region_id: uuid.UUID) -> None:
     # Another region's policy does not exist as far as this caller can tell.
     if staff.region_id != region_id:
         raise RegionNotFound()
-    if not staff.is_center_admin:
-        raise NotCenterAdmin()
+    require_center_admin(staff)
 
 
 async def find_policy(session: AsyncSession, region_id: uuid.UUID) -> RewardPolicy | None:

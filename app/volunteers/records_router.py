@@ -15,7 +15,7 @@ from app.core.errors import (
     error_responses,
 )
 from app.identity.principals import CurrentPrincipal, CurrentStaff, CurrentVolunteer
-from app.orgs.errors import AdminRoleRequired, RegionNotFound
+from app.orgs.errors import CenterAdminRequired, RegionNotFound
 from app.volunteers import records, stars
 from app.volunteers.schemas import ServiceRecord, StarThresholdsOut, StarThresholdsUpdate
 
@@ -59,7 +59,7 @@ async def get_star_levels(
         MalformedBody,
         UnsupportedMediaType,
         RegionNotFound,
-        AdminRoleRequired,
+        CenterAdminRequired,
     ),
 )
 async def set_star_levels(

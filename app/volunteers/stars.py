@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities.hours import service as hours_service
 from app.identity.principals import StaffContext
-from app.orgs.errors import AdminRoleRequired, RegionNotFound
+from app.orgs.authz import require_center_admin
+from app.orgs.errors import RegionNotFound
 from app.volunteers import repository
 from app.volunteers.models import DEFAULT_STAR_HOURS
 from app.volunteers.schemas import StarLevel, StarThresholdsOut
@@ -80,8 +81,7 @@ async def set_thresholds(
     """A center admin of the region sets its thresholds; other regions do not exist."""
     if region_id != staff.region_id:
         raise RegionNotFound()
-    if not staff.is_center_admin:
-        raise AdminRoleRequired("Star thresholds are set by a center admin")
+    require_center_admin(staff)
     await repository.save_star_thresholds(
         session, region_id=region_id, hours=hours, staff_id=staff.id
     )

@@ -129,7 +129,7 @@ async def test_the_policy_has_defaults_that_a_center_admin_changes(
         json={"checkin_opens_before_min": 60},
         headers=auth(app, world.station_admin_x),
     )
-    assert_problem(refused, 403, "activity_policy_admin_required")
+    assert_problem(refused, 403, "center_admin_required")
     assert await Reader(app).count(ActivityPolicy) == 0
 
     changed = await client.patch(

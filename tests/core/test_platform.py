@@ -114,3 +114,22 @@ async def test_a_served_process_tunes_the_collector_and_a_zero_leaves_it(setting
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+RETIRED = (
+    "not_center_admin",
+    "ledger_admin_required",
+    "outbox_admin_required",
+    "activity_policy_admin_required",
+)
+
+
+async def test_retired_center_admin_codes_are_gone_and_the_spec_names_their_successor(
+    client: httpx.AsyncClient,
+) -> None:
+    listing = (await client.get("/problems")).json()
+    codes = {entry["code"] for entry in listing}
+    assert "center_admin_required" in codes
+    assert codes.isdisjoint(RETIRED)
+    description = (await client.get("/openapi.json")).json()["info"]["description"]
+    assert all(f"`{code}`" in description for code in RETIRED)

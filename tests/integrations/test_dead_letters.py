@@ -198,10 +198,10 @@ async def test_only_the_regions_center_admins_see_or_retry_its_dead_letters(
 
     for who in ("station_admin_x", "organizer_x"):
         assert_problem(
-            await client.post(retry, headers=world.auth[who]), 403, "outbox_admin_required"
+            await client.post(retry, headers=world.auth[who]), 403, "center_admin_required"
         )
         assert_problem(
-            await client.get(DEAD_LETTERS, headers=world.auth[who]), 403, "outbox_admin_required"
+            await client.get(DEAD_LETTERS, headers=world.auth[who]), 403, "center_admin_required"
         )
     assert_problem(await client.post(retry, headers=world.auth["volunteer_a"]), 403, "forbidden")
 

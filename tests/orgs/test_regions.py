@@ -66,9 +66,9 @@ async def test_nobody_but_its_center_admin_changes_a_region(
     client: httpx.AsyncClient, world: World, db: Reader, subtests: pytest.Subtests
 ) -> None:
     cases = [
-        ("institute_admin_x", 403, "admin_role_required"),
-        ("station_admin_x", 403, "admin_role_required"),
-        ("organizer_x", 403, "admin_role_required"),
+        ("institute_admin_x", 403, "center_admin_required"),
+        ("station_admin_x", 403, "center_admin_required"),
+        ("organizer_x", 403, "center_admin_required"),
         ("other_admin", 404, "region_not_found"),
         ("volunteer_a", 403, "forbidden"),
     ]

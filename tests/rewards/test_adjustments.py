@@ -254,7 +254,7 @@ async def test_only_the_regions_center_admins_see_and_decide_adjustments(
     pending = (await post(client, world.auth["center_admin"], credit(accounts, 900))).json()
 
     for who, status, code in (
-        ("institute_admin_x", 403, "ledger_admin_required"),
+        ("institute_admin_x", 403, "center_admin_required"),
         ("other_admin", 404, "adjustment_not_found"),
     ):
         seen = await client.get(f"{URL}/{pending['id']}", headers=world.auth[who])

@@ -101,7 +101,7 @@ async def test_staff_below_the_center_may_not_read_or_set_it(
     kwargs = {"json": POLICY} if method == "put" else {}
     r = await getattr(client, method)(url(world.region.id), headers=world.auth[who], **kwargs)
     assert r.status_code == 403
-    assert r.json()["code"] == "not_center_admin"
+    assert r.json()["code"] == "center_admin_required"
     assert await count(app, RewardPolicy) == 0
 
 

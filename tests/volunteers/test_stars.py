@@ -80,8 +80,8 @@ async def test_a_center_admin_sets_the_regions_thresholds_and_levels_follow(
 @pytest.mark.parametrize(
     ("who", "region", "body", "status", "code"),
     [
-        ("station_admin_x", "own", [20, 40, 80, 160, 320], 403, "admin_role_required"),
-        ("organizer_x", "own", [20, 40, 80, 160, 320], 403, "admin_role_required"),
+        ("station_admin_x", "own", [20, 40, 80, 160, 320], 403, "center_admin_required"),
+        ("organizer_x", "own", [20, 40, 80, 160, 320], 403, "center_admin_required"),
         ("other_admin", "own", [20, 40, 80, 160, 320], 404, "region_not_found"),
         ("center_admin", "unknown", [20, 40, 80, 160, 320], 404, "region_not_found"),
         ("center_admin", "own", [20, 40, 40, 160, 320], 422, "validation_failed"),

@@ -20,8 +20,8 @@ from app.ledger.errors import (
     AccountNotFound,
     InsufficientBalance,
     InvalidPostings,
-    LedgerAdminRequired,
 )
+from app.orgs.errors import CenterAdminRequired
 from app.rewards.adjustments import service
 from app.rewards.adjustments.errors import (
     AdjustmentAlreadyDecided,
@@ -64,7 +64,7 @@ def _created_or_accepted(result: BaseModel) -> int:
             *BODY_ERRORS,
             *IDEMPOTENCY_ERRORS,
             *_POSTING,
-            LedgerAdminRequired,
+            CenterAdminRequired,
             BudgetExhausted,
         ),
     },
@@ -90,7 +90,7 @@ async def create_ledger_adjustment(
 @router.get(
     "",
     summary="The region's adjustments, newest first; `status=pending` awaits approval",
-    responses=error_responses(*AUTH_ERRORS, LedgerAdminRequired, InvalidCursor),
+    responses=error_responses(*AUTH_ERRORS, CenterAdminRequired, InvalidCursor),
 )
 async def list_ledger_adjustments(
     session: SessionDep,
@@ -104,7 +104,7 @@ async def list_ledger_adjustments(
 @router.get(
     "/{adjustment_id}",
     summary="One adjustment: who asked, when and why, and who decided it",
-    responses=error_responses(*AUTH_ERRORS, LedgerAdminRequired, AdjustmentNotFound),
+    responses=error_responses(*AUTH_ERRORS, CenterAdminRequired, AdjustmentNotFound),
 )
 async def get_ledger_adjustment(
     adjustment_id: uuid.UUID, session: SessionDep, staff: CurrentStaff
@@ -121,7 +121,7 @@ async def get_ledger_adjustment(
         *BODY_ERRORS,
         *IDEMPOTENCY_ERRORS,
         *_POSTING,
-        LedgerAdminRequired,
+        CenterAdminRequired,
         AdjustmentNotFound,
         AdjustmentAlreadyDecided,
         OwnAdjustmentApproval,
@@ -158,7 +158,7 @@ async def approve_ledger_adjustment(
         *AUTH_ERRORS,
         *BODY_ERRORS,
         *IDEMPOTENCY_ERRORS,
-        LedgerAdminRequired,
+        CenterAdminRequired,
         AdjustmentNotFound,
         AdjustmentAlreadyDecided,
     ),

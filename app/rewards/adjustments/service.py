@@ -30,6 +30,7 @@ from app.identity.principals import StaffContext
 from app.ledger import schemas as ledger_schemas
 from app.ledger import service as ledger
 from app.ledger.models import Account
+from app.orgs.authz import require_center_admin
 from app.orgs.service import get_region
 from app.rewards import service as rewards
 from app.rewards.adjustments import repository
@@ -93,7 +94,7 @@ async def request(
 ) -> ledger_schemas.Transaction | AdjustmentOut:
     """Post the adjustment (its transaction) or, past the threshold, keep it pending
     (the adjustment, nothing posted)."""
-    ledger.require_ledger_admin(staff)
+    require_center_admin(staff)
     debit, credit_to = await ledger.adjustment_accounts(
         session,
         region_id=staff.region_id,
@@ -173,7 +174,7 @@ async def request(
 async def _pending(
     session: AsyncSession, *, staff: StaffContext, adjustment_id: uuid.UUID
 ) -> Adjustment:
-    ledger.require_ledger_admin(staff)
+    require_center_admin(staff)
     row = await repository.get(
         session, region_id=staff.region_id, adjustment_id=adjustment_id, lock=True
     )
@@ -257,7 +258,7 @@ async def refuse(
 async def get(
     session: AsyncSession, *, staff: StaffContext, adjustment_id: uuid.UUID
 ) -> AdjustmentOut:
-    ledger.require_ledger_admin(staff)
+    require_center_admin(staff)
     row = await repository.get(session, region_id=staff.region_id, adjustment_id=adjustment_id)
     if row is None:
         raise AdjustmentNotFound()
@@ -272,7 +273,7 @@ async def list_for_staff(
     page: PageParams,
 ) -> Page[AdjustmentOut]:
     """The region's adjustments, newest first; `status=pending` is the approvers' queue."""
-    ledger.require_ledger_admin(staff)
+    require_center_admin(staff)
     rows = await repository.newest_first(
         session,
         region_id=staff.region_id,

@@ -5,7 +5,9 @@ migrated SQLite file; a PostgreSQL URL (of any existing database) makes this run
 create its own database beside it, migrate it, truncate it after each test and
 drop it at the end. Tests marked `postgres_only` need real parallel connections:
 they skip on SQLite, and `LIANGPIAO_TEST_FORBID_SKIPS=1` (CI's PostgreSQL pass)
-turns any skip into a failure.
+turns any skip into a failure. `LIANGPIAO_TEST_DATABASE_ROLE=liangpiao_app` (PostgreSQL
+only) runs every app of the run under migration 0025's application role, to show
+that its grants are enough for what the tests exercise.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from app.models import metadata
 PG_URL = os.environ.get("LIANGPIAO_TEST_DATABASE_URL", "")
 IS_PG = PG_URL.startswith("postgresql")
 FORBID_SKIPS = os.environ.get("LIANGPIAO_TEST_FORBID_SKIPS") == "1"
+TEST_ROLE = os.environ.get("LIANGPIAO_TEST_DATABASE_ROLE") or None
 SIGNING_KEY = generate_private_key_pem()
 
 
@@ -166,6 +169,7 @@ def settings(database_url: str, fake_wechat: ServerThread, tmp_path: Path) -> Se
         var_dir=tmp_path / "var",
         db_pool_size=20,
         db_max_overflow=40,
+        database_role=TEST_ROLE if IS_PG else None,
     )
 
 
@@ -177,7 +181,8 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
         if IS_PG:
             # DELETE of a few rows is much faster than TRUNCATE; replica mode skips the
             # foreign-key and append-only triggers for this cleanup session only.
-            statements = ["SET session_replication_role = replica"]
+            # Cleaning is the harness's, not the service's: back to the superuser login.
+            statements = ["SET ROLE NONE", "SET session_replication_role = replica"]
             statements += [f'DELETE FROM "{t.name}"' for t in metadata.sorted_tables]  # noqa: S608 - our own table names
             async with application.state.db.engine.connect() as conn:
                 raw = await conn.get_raw_connection()

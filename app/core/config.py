@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_retry_attempts: int = Field(default=5, ge=1, le=20)
+    # PostgreSQL: the role every connection of the service takes at start (`SET ROLE`),
+    # e.g. `liangpiao_app`, which migration 0025 creates without UPDATE, DELETE or
+    # TRUNCATE on the ledger. Migrations ignore it: they run as the tables' owner.
+    database_role: str | None = Field(
+        default=None, min_length=1, max_length=63, pattern=r"^[a-z_][a-z0-9_$]*$"
+    )
     var_dir: Path = Path("var")
 
     jwt_private_key: SecretStr | None = None
@@ -93,6 +99,14 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 "LIANGPIAO_DATABASE_URL names a PostgreSQL database but LIANGPIAO_ENVIRONMENT "
                 "is not set: set it to prod (or dev, test) to say what this process serves"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_a_role_on_sqlite(self) -> Settings:
+        if self.database_role is not None and self.is_sqlite:
+            raise ConfigurationError(
+                "LIANGPIAO_DATABASE_ROLE is set but the database is SQLite, which has no roles"
             )
         return self
 

@@ -251,8 +251,14 @@ def make_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(settings.database_url, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
+    connect_args: dict[str, Any] = {}
+    if settings.database_role is not None:
+        # A startup parameter, not a SET after connecting: the role holds from the
+        # connection's first statement, and RESET ROLE returns to it, not to the login.
+        connect_args["server_settings"] = {"role": settings.database_role}
     return create_async_engine(
         settings.database_url,
+        connect_args=connect_args,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_recycle=1800,

@@ -44,3 +44,19 @@ def test_dev_generates_a_signing_key_once_and_keeps_it(tmp_path: Path) -> None:
     assert first.kid == second.kid
     token, _ = first.issue(sub="x", typ="volunteer", region_id=None)
     assert second.verify(token).sub == "x"
+
+
+def test_a_database_role_needs_postgresql() -> None:
+    with pytest.raises(ConfigurationError, match="LIANGPIAO_DATABASE_ROLE"):
+        Settings(_env_file=None, database_role="liangpiao_app")  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("role", ["", "app; DROP TABLE x", "App", "x" * 64])
+def test_a_database_role_is_a_plain_lowercase_name(role: str) -> None:
+    with pytest.raises(ValueError, match="database_role"):
+        Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            environment="test",
+            database_url="postgresql+asyncpg://liangpiao@db.example/liangpiao",
+            database_role=role,
+        )

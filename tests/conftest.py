@@ -7,7 +7,8 @@ drop it at the end. Tests marked `postgres_only` need real parallel connections:
 they skip on SQLite, and `LIANGPIAO_TEST_FORBID_SKIPS=1` (CI's PostgreSQL pass)
 turns any skip into a failure. `LIANGPIAO_TEST_DATABASE_ROLE=liangpiao_app` (PostgreSQL
 only) runs every app of the run under migration 0025's application role, to show
-that its grants are enough for what the tests exercise.
+that its grants are enough for what the tests exercise; tests marked `database_owner`
+(tampering, raw writes past the service, which the role refuses) keep the owner's.
 """
 
 from __future__ import annotations
@@ -162,14 +163,17 @@ def database_url(database_template: str, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str, fake_wechat: ServerThread, tmp_path: Path) -> Settings:
+def settings(
+    database_url: str, fake_wechat: ServerThread, tmp_path: Path, request: pytest.FixtureRequest
+) -> Settings:
+    as_owner = request.node.get_closest_marker("database_owner") is not None
     return base_settings(
         database_url=database_url,
         wechat_api_base=fake_wechat.url,
         var_dir=tmp_path / "var",
         db_pool_size=20,
         db_max_overflow=40,
-        database_role=TEST_ROLE if IS_PG else None,
+        database_role=TEST_ROLE if IS_PG and not as_owner else None,
     )
 
 

@@ -48,6 +48,7 @@ async def busy_ledger(ledger: Ledger, world: Any) -> Ledger:
 
 
 @pytest.mark.parametrize(("table", "change"), FACT_TABLES)
+@pytest.mark.database_owner
 async def test_a_raw_update_of_a_ledger_fact_fails(
     busy_ledger: Ledger, table: str, change: str
 ) -> None:
@@ -56,6 +57,7 @@ async def test_a_raw_update_of_a_ledger_fact_fails(
 
 
 @pytest.mark.parametrize("table", sorted({table for table, _ in FACT_TABLES}))
+@pytest.mark.database_owner
 async def test_a_raw_delete_of_a_ledger_fact_fails(busy_ledger: Ledger, table: str) -> None:
     rows = await busy_ledger.scalar(f"SELECT COUNT(*) FROM {table}")  # noqa: S608
     with pytest.raises(DBAPIError, match="append-only"):

@@ -269,6 +269,7 @@ async def test_the_rows_next_to_each_bound_are_accepted(
 
 
 @pytest.mark.parametrize("table", [blocks, sealed_rows], ids=lambda t: t.name)
+@pytest.mark.database_owner
 async def test_a_sealed_fact_cannot_be_changed_or_removed(
     app: Any, ledger: Ledger, rows: dict[str, Any], table: Table
 ) -> None:
@@ -306,6 +307,7 @@ NO_TRUNCATE = [
 
 @pytest.mark.postgres_only
 @pytest.mark.parametrize("table", NO_TRUNCATE)
+@pytest.mark.database_owner
 async def test_truncate_is_refused(
     app: Any, ledger: Ledger, rows: dict[str, Any], table: str
 ) -> None:

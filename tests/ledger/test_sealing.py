@@ -187,6 +187,7 @@ async def test_a_changed_transaction_fails_the_independent_check(
         check_proof_independently(resigned, jwks)
 
 
+@pytest.mark.database_owner
 async def test_a_transaction_edited_in_the_database_has_a_failing_proof(
     app: Any, world: Any, client: Any
 ) -> None:

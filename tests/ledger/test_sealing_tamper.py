@@ -9,6 +9,7 @@ import hashlib
 import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, insert, select, text, update
 
 from app.ledger import sealing
@@ -21,6 +22,9 @@ postings = Posting.__table__
 transactions = LedgerTransaction.__table__
 blocks = Block.__table__
 sealed_rows = SealedTransaction.__table__
+
+# Tampering is done with the owner's rights, whatever role the suite runs under.
+pytestmark = pytest.mark.database_owner
 
 
 async def tamper(app: Any, *statements: Any) -> None:

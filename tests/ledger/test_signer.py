@@ -126,6 +126,7 @@ async def test_a_new_key_is_a_new_generation_and_old_blocks_still_verify(
     assert kids == [keys[0].kid, REMOTE.key_id]
 
 
+@pytest.mark.database_owner
 async def test_the_sealer_refuses_when_the_database_holds_another_key_under_its_kid(
     app: Any, world: Any
 ) -> None:

@@ -60,6 +60,7 @@ async def test_a_sound_ledger_verifies(ledger: Ledger, spent: dict[str, Any]) ->
     assert report.postings_total == 0
 
 
+@pytest.mark.database_owner
 async def test_an_edited_amount_is_caught(ledger: Ledger, spent: dict[str, Any]) -> None:
     posting_id = await ledger.scalar("SELECT MIN(id) FROM ledger_postings WHERE amount = 8")
     await tamper(
@@ -75,6 +76,7 @@ async def test_an_edited_amount_is_caught(ledger: Ledger, spent: dict[str, Any])
     assert f"account {spent['shop'].id} (merchant): cached posted balance 5" in problems
 
 
+@pytest.mark.database_owner
 async def test_a_deleted_posting_is_caught(ledger: Ledger, spent: dict[str, Any]) -> None:
     posting_id = await ledger.scalar("SELECT MIN(id) FROM ledger_postings WHERE amount = -8")
     await tamper(
@@ -87,6 +89,7 @@ async def test_a_deleted_posting_is_caught(ledger: Ledger, spent: dict[str, Any]
     assert f"its posting to wallet {spent['wallet_id']} differs by 8" in problems
 
 
+@pytest.mark.database_owner
 async def test_an_inserted_posting_is_caught(ledger: Ledger, spent: dict[str, Any]) -> None:
     posting_id = await ledger.scalar("SELECT MIN(id) FROM ledger_postings WHERE amount = 8")
     await tamper(
@@ -102,6 +105,7 @@ async def test_an_inserted_posting_is_caught(ledger: Ledger, spent: dict[str, An
     assert "all postings sum to 8, not 0" in problems
 
 
+@pytest.mark.database_owner
 async def test_a_forged_balanced_credit_with_its_cache_updated_is_caught(
     ledger: Ledger, world: Any, spent: dict[str, Any]
 ) -> None:

@@ -66,6 +66,7 @@ async def test_a_balanced_issue_with_no_reward_issuance_is_a_problem(
     ]
 
 
+@pytest.mark.database_owner
 async def test_an_issue_that_credits_more_than_its_issuance_is_a_problem(
     app: Any, world: Any
 ) -> None:
@@ -81,6 +82,7 @@ async def test_an_issue_that_credits_more_than_its_issuance_is_a_problem(
     assert f"issuance {issuance.id} issued 1, but the transaction credits 10" in problems
 
 
+@pytest.mark.database_owner
 async def test_an_issuance_whose_transaction_was_deleted_is_a_problem(app: Any, world: Any) -> None:
     issuance = await earn(app, world.volunteer_a, 60)
     tx_id = issuance.transaction_id
@@ -108,6 +110,7 @@ async def test_a_redemption_debit_no_terminal_made_is_a_problem(
     ]
 
 
+@pytest.mark.database_owner
 async def test_a_transaction_deleted_before_it_was_sealed_is_a_problem_not_a_count(
     app: Any, world: Any, ledger: Ledger
 ) -> None:

@@ -84,6 +84,7 @@ async def test_the_pinned_command_passes_an_untouched_ledger(
     assert "pinned: 1 key(s), 2 head(s)" in out
 
 
+@pytest.mark.database_owner
 async def test_an_edited_amount_resealed_with_a_database_key_is_caught_by_the_pins(
     app: Any, history: dict[str, Any]
 ) -> None:
@@ -124,6 +125,7 @@ async def test_an_edited_amount_resealed_with_a_database_key_is_caught_by_the_pi
     assert "has another hash: the chain was rewritten" in problems
 
 
+@pytest.mark.database_owner
 async def test_a_deleted_transaction_resealed_is_caught_by_the_pins(
     app: Any, history: dict[str, Any]
 ) -> None:
@@ -166,6 +168,7 @@ async def test_a_balanced_fake_issue_sealed_by_the_sealer_is_caught(
     assert problems == [f"transaction {fake.id} (seq {fake.seq}): an issue no reward issuance made"]
 
 
+@pytest.mark.database_owner
 async def test_truncated_seal_tables_are_caught_by_the_pins(
     app: Any, history: dict[str, Any]
 ) -> None:
@@ -186,6 +189,7 @@ async def test_truncated_seal_tables_are_caught_by_the_pins(
     assert all("is missing: the chain was cut or emptied" in p for p in problems)
 
 
+@pytest.mark.database_owner
 async def test_a_swapped_key_row_with_resigned_blocks_is_caught_by_the_pins(
     app: Any, history: dict[str, Any]
 ) -> None:

@@ -209,6 +209,7 @@ async def test_pairing_a_station_again_keeps_the_history(
     assert back.status_code == 200
 
 
+@pytest.mark.database_owner
 async def test_the_database_refuses_to_delete_or_revive_a_pairing(
     client: httpx.AsyncClient, app: Any, session: AsyncSession, shop: Shop
 ) -> None:

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from app.ledger.models import LedgerTransaction
@@ -38,6 +39,7 @@ async def test_a_terminals_redemption_verifies(client: httpx.AsyncClient, shop: 
     assert await _problems(shop.app) == []
 
 
+@pytest.mark.database_owner
 async def test_a_redemption_whose_amount_was_edited_is_a_problem(
     client: httpx.AsyncClient, shop: Shop
 ) -> None:

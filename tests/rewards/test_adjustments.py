@@ -537,6 +537,7 @@ async def test_approvals_and_refusals_at_once_decide_an_adjustment_once(
 # The rows are kept
 
 
+@pytest.mark.database_owner
 async def test_the_database_refuses_to_delete_or_rewrite_an_adjustment(
     client: httpx.AsyncClient,
     ledger: Ledger,

@@ -127,6 +127,7 @@ async def hours(app: Any, session: AsyncSession, world: World) -> Hours:
 
 
 @pytest.mark.parametrize("table", ["hours_records", "hours_corrections", "hours_audit"])
+@pytest.mark.database_owner
 async def test_a_raw_delete_is_refused(hours: Hours, table: str) -> None:
     before = await hours.counts()
     with pytest.raises(DBAPIError, match=KEPT):
@@ -148,6 +149,7 @@ async def test_a_raw_delete_is_refused(hours: Hours, table: str) -> None:
         ("hours_audit", "to_status = 'approved'"),
     ],
 )
+@pytest.mark.database_owner
 async def test_a_raw_update_of_what_was_entered_is_refused(
     hours: Hours, table: str, change: str
 ) -> None:
@@ -234,6 +236,7 @@ async def test_a_correction_is_decided_once(hours: Hours, world: World) -> None:
         "adjustments",
     ],
 )
+@pytest.mark.database_owner
 async def test_truncate_is_refused(hours: Hours, table: str) -> None:
     with pytest.raises(DBAPIError, match=KEPT):
         await hours.execute(f"TRUNCATE {table} CASCADE")

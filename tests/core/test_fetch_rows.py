@@ -48,6 +48,7 @@ async def _count(session: AsyncSession, scope: str) -> int:
     return int(await session.scalar(_COUNT, {"b_scope": scope}) or 0)
 
 
+@pytest.mark.database_owner
 async def test_rows_come_back_in_order_and_the_write_commits(session: AsyncSession) -> None:
     scope = f"t:{uuid.uuid4()}"
     record = _record(scope)
@@ -70,6 +71,7 @@ async def test_a_write_is_undone_with_its_transaction(session: AsyncSession) -> 
     assert await _count(session, scope) == 0
 
 
+@pytest.mark.database_owner
 async def test_a_write_inside_a_savepoint_is_undone_with_the_savepoint(
     session: AsyncSession,
 ) -> None:

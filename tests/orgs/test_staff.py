@@ -360,6 +360,7 @@ async def test_simultaneous_revocations_of_a_grant_revoke_it_once(
     )
 
 
+@pytest.mark.database_owner
 async def test_the_database_refuses_to_delete_a_grant_or_undo_a_revocation(
     client: httpx.AsyncClient, app: Any, world: World, db: Reader
 ) -> None:

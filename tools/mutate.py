@@ -55,10 +55,23 @@ TARGETS: dict[str, Target] = {
         "app/ledger/repository.py",
         ("tests/ledger/test_guards.py", "tests/ledger/test_issue_and_spend.py", "tests/ledger"),
     ),
-    "ledger-service": Target(
-        "app/ledger/service.py",
-        ("tests/ledger/test_guards.py", "tests/ledger/test_issue_and_spend.py", "tests/ledger"),
-    ),
+    # The ledger's service package, module by module (its __init__ only re-exports).
+    **{
+        f"ledger-service-{part}": Target(
+            f"app/ledger/service/{part}.py",
+            ("tests/ledger/test_guards.py", "tests/ledger/test_issue_and_spend.py", "tests/ledger"),
+        )
+        for part in (
+            "transactions",
+            "accounts",
+            "postings",
+            "reversals",
+            "holds",
+            "expiry",
+            "wallet",
+            "staff",
+        )
+    },
     "ledger-verify": Target(
         "app/ledger/verify.py", ("tests/ledger/test_verify.py", "tests/ledger")
     ),

@@ -258,7 +258,7 @@ async def test_a_statement_too_long_for_one_export_is_refused(
     funded: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(service, "STATEMENT_MAX_ROWS", 2)
+    monkeypatch.setattr(service.staff, "STATEMENT_MAX_ROWS", 2)
     response = await client.get(
         f"/v1/ledger/accounts/{funded['wallet_id']}/statement.csv",
         headers=world.auth["center_admin"],

@@ -21,13 +21,14 @@ from app.ledger import repository as repo
 from app.ledger import service
 from app.ledger.errors import AlreadyReversed, InsufficientBalance, InvalidPostings
 from app.ledger.models import Account, AccountKind, LedgerTransaction, TxKind
+from app.ledger.service import transactions
 from tests.ledger.support import Ledger
 
 # --- invariant 1: a transaction's postings sum to zero ------------------------------------
 
 
 def _rows(postings: list[tuple[uuid.UUID, int]]) -> Any:
-    return service._transaction_rows(
+    return transactions.transaction_rows(
         region_id=uuid.uuid4(),
         kind=TxKind.adjust,
         postings=postings,
@@ -83,7 +84,7 @@ async def accounts(ledger: Ledger, world: Any) -> dict[str, uuid.UUID]:
     return ids
 
 
-# Each set is refused by transfer's own check. Behind it, `_transaction_rows` would
+# Each set is refused by transfer's own check. Behind it, `transaction_rows` would
 # refuse some only after the debits and credits were written, and others not at all.
 TRANSFER_SETS: dict[str, list[tuple[str, Any]]] = {
     "unbalanced": [("shop", -5), ("settled", 4)],
@@ -142,7 +143,7 @@ async def test_posting_an_unbalanced_set_is_refused_before_it_is_written(
     before = await ledger.count(LedgerTransaction)
     with pytest.raises(InvalidPostings):
         await ledger.run(
-            service._new_transaction,
+            transactions.new_transaction,
             region_id=world.region.id,
             kind=TxKind.adjust,
             postings=[(accounts["shop"], -3), (accounts["settled"], 2)],

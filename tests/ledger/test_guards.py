@@ -28,19 +28,10 @@ from tests.ledger.support import Ledger
 
 
 def _rows(postings: list[tuple[uuid.UUID, int]]) -> Any:
-    return transactions.transaction_rows(
-        region_id=uuid.uuid4(),
-        kind=TxKind.adjust,
-        postings=postings,
-        reference_type="t",
-        reference_id="t",
-        actor="t",
-        metadata=None,
-        transaction_id=None,
-        reverses_id=None,
-        refunds_id=None,
-        now=None,
+    entry = transactions.Entry(
+        region_id=uuid.uuid4(), kind=TxKind.adjust, reference_type="t", reference_id="t", actor="t"
     )
+    return transactions.transaction_rows(entry, postings, now=None)
 
 
 A, B, C = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -144,13 +135,14 @@ async def test_posting_an_unbalanced_set_is_refused_before_it_is_written(
     with pytest.raises(InvalidPostings):
         await ledger.run(
             transactions.new_transaction,
-            region_id=world.region.id,
-            kind=TxKind.adjust,
+            entry=transactions.Entry(
+                region_id=world.region.id,
+                kind=TxKind.adjust,
+                reference_type="adjustment",
+                reference_id="x",
+                actor="t",
+            ),
             postings=[(accounts["shop"], -3), (accounts["settled"], 2)],
-            reference_type="adjustment",
-            reference_id="x",
-            actor="t",
-            metadata=None,
         )
     assert await ledger.count(LedgerTransaction) == before
     assert await ledger.postings_total() == 0

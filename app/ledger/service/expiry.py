@@ -14,7 +14,7 @@ from app.ledger.models import (
     TxKind,
 )
 from app.ledger.service.accounts import system_account
-from app.ledger.service.transactions import lot_entries, new_transaction
+from app.ledger.service.transactions import Entry, lot_entries, new_transaction
 
 EXPIRY_ACTOR = "system:lot-expiry"
 
@@ -39,24 +39,17 @@ async def expire_lots_of_wallet(session: AsyncSession, *, account_id: uuid.UUID)
     await repo.change_lots(session, {lot.id: (-lot.remaining, 0) for lot in lots})
     await repo.credit(session, region_id=wallet.region_id, account_id=expired.id, amount=total)
     for lot in lots:
-        tx = await new_transaction(
-            session,
+        entry = Entry(
             region_id=wallet.region_id,
             kind=TxKind.expire,
-            postings=[(wallet.id, -lot.remaining), (expired.id, lot.remaining)],
             reference_type="ledger_lot",
             reference_id=str(lot.id),
             actor=EXPIRY_ACTOR,
             metadata={"expires_at": lot.expires_at.isoformat()},
-            now=now,
         )
-        await lot_entries(
-            session,
-            region_id=wallet.region_id,
-            transaction_id=tx.id,
-            kind=LotEntryKind.expire,
-            amounts=[(lot.id, -lot.remaining)],
-        )
+        postings = [(wallet.id, -lot.remaining), (expired.id, lot.remaining)]
+        tx = await new_transaction(session, entry, postings, now=now)
+        await lot_entries(session, tx, LotEntryKind.expire, [(lot.id, -lot.remaining)])
     return len(lots)
 
 

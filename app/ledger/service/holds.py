@@ -29,10 +29,12 @@ from app.ledger.models import (
     TxKind,
 )
 from app.ledger.service.transactions import (
+    Entry,
     insufficient,
     lot_entries,
     new_transaction,
     require_amount,
+    wallet_insufficient,
 )
 
 DEFAULT_HOLD_TTL = timedelta(minutes=15)
@@ -70,10 +72,9 @@ async def hold_from_wallet(
         session, region_id=region_id, owner_id=volunteer_id, amount=amount
     )
     if wallet_id is None:
-        wallet = await repo.find_account(
-            session, region_id=region_id, kind=AccountKind.wallet, owner_id=volunteer_id
+        raise await wallet_insufficient(
+            session, region_id=region_id, volunteer_id=volunteer_id, amount=amount
         )
-        raise await insufficient(session, wallet.id if wallet else None, amount)
     reservations = await repo.lot_draws(
         session, region_id=region_id, wallet_id=wallet_id, amount=amount, now=now
     )
@@ -162,23 +163,18 @@ async def post_hold(
     await repo.credit(
         session, region_id=hold.region_id, account_id=hold.to_account_id, amount=posted
     )
-    tx = await new_transaction(
-        session,
+    entry = Entry(
         region_id=hold.region_id,
         kind=kind,
-        postings=[(hold.account_id, -posted), (hold.to_account_id, posted)],
         reference_type=reference_type or hold.reference_type,
         reference_id=reference_id or hold.reference_id,
         actor=actor,
         metadata={**hold.meta, **(metadata or {}), "hold_id": str(hold.id)},
     )
-    await lot_entries(
-        session,
-        region_id=hold.region_id,
-        transaction_id=tx.id,
-        kind=LotEntryKind.draw,
-        amounts=[(lot_id, -take) for lot_id, take in draws],
+    tx = await new_transaction(
+        session, entry, [(hold.account_id, -posted), (hold.to_account_id, posted)]
     )
+    await lot_entries(session, tx, LotEntryKind.draw, [(lot_id, -take) for lot_id, take in draws])
     session.add(
         HoldResolution(
             region_id=hold.region_id,

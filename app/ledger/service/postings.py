@@ -33,6 +33,7 @@ from app.ledger.models import (
 from app.ledger.service.accounts import account_balance, account_id_of, default_expiry
 from app.ledger.service.transactions import (
     MAX_AMOUNT,
+    Entry,
     debit_account_or_refuse,
     find_replay,
     insufficient,
@@ -42,6 +43,7 @@ from app.ledger.service.transactions import (
     refusal,
     require_amount,
     transaction_rows,
+    wallet_insufficient,
 )
 
 
@@ -55,32 +57,19 @@ class Spend:
 
 async def credit_wallet(
     session: AsyncSession,
+    entry: Entry,
     *,
-    region_id: uuid.UUID,
     volunteer_id: uuid.UUID,
     source_id: uuid.UUID | None,
     amount: int,
-    kind: TxKind,
-    reference_type: str,
-    reference_id: str,
-    actor: str,
-    metadata: dict[str, Any] | None,
     expires_at: datetime | None,
-    transaction_id: uuid.UUID | None,
 ) -> LedgerTransaction:
     """Move `amount` from a non-wallet account (default: issuance) into a new lot."""
     require_amount(amount)
-    replayed = await find_replay(
-        session,
-        transaction_id,
-        region_id=region_id,
-        kind=kind,
-        reference_type=reference_type,
-        reference_id=reference_id,
-        amount=amount,
-    )
+    replayed = await find_replay(session, entry, amount=amount)
     if replayed is not None:
         return replayed
+    region_id = entry.region_id
     now = clock.now()
     if expires_at is None:
         expires_at = await default_expiry(session, region_id, now)
@@ -96,18 +85,7 @@ async def credit_wallet(
         )
     elif source_id == wallet_id:
         raise AccountKindNotAllowed("A wallet cannot credit itself")
-    tx = await new_transaction(
-        session,
-        region_id=region_id,
-        kind=kind,
-        postings=[(source_id, -amount), (wallet_id, amount)],
-        reference_type=reference_type,
-        reference_id=reference_id,
-        actor=actor,
-        metadata=metadata,
-        transaction_id=transaction_id,
-        now=now,
-    )
+    tx = await new_transaction(session, entry, [(source_id, -amount), (wallet_id, amount)], now=now)
     await repo.insert_lot(
         session,
         {
@@ -147,19 +125,22 @@ async def issue_to_wallet(
     The lot expires at `expires_at`, by default per `lot_expiry()` in the region's
     timezone. A caller-chosen `transaction_id` makes a retry return the first result.
     """
-    return await credit_wallet(
-        session,
+    entry = Entry(
         region_id=region_id,
-        volunteer_id=volunteer_id,
-        source_id=None,
-        amount=amount,
         kind=kind,
         reference_type=reference_type,
         reference_id=reference_id,
         actor=actor,
         metadata=metadata,
-        expires_at=expires_at,
         transaction_id=transaction_id,
+    )
+    return await credit_wallet(
+        session,
+        entry,
+        volunteer_id=volunteer_id,
+        source_id=None,
+        amount=amount,
+        expires_at=expires_at,
     )
 
 
@@ -182,43 +163,46 @@ async def spend_from_wallet(
     Refuses with `InsufficientBalance` (409) unless the wallet's available balance
     (open holds counted as spent) and its unexpired lots both cover the amount.
     """
-    require_amount(amount)
-    replayed = await find_replay(
-        session,
-        transaction_id,
+    entry = Entry(
         region_id=region_id,
         kind=kind,
         reference_type=reference_type,
         reference_id=reference_id,
-        amount=amount,
+        actor=actor,
+        metadata=metadata,
+        transaction_id=transaction_id,
     )
+    return await spend(
+        session, entry, volunteer_id=volunteer_id, to_account_id=to_account_id, amount=amount
+    )
+
+
+async def spend(
+    session: AsyncSession,
+    entry: Entry,
+    *,
+    volunteer_id: uuid.UUID,
+    to_account_id: uuid.UUID,
+    amount: int,
+) -> Spend:
+    """`spend_from_wallet`, for a transaction the caller has described."""
+    require_amount(amount)
+    replayed = await find_replay(session, entry, amount=amount)
     if replayed is not None:
         wallet_id = next(p.account_id for p in replayed.postings if p.amount < 0)
         return Spend(replayed, (await account_balance(session, account_id=wallet_id)).available)
+    region_id = entry.region_id
     now = clock.now()
     # The check and the debit are one statement, which also locks the wallet row.
     debited = await repo.debit_wallet_of(
         session, region_id=region_id, owner_id=volunteer_id, amount=amount
     )
     if debited is None:
-        wallet = await repo.find_account(
-            session, region_id=region_id, kind=AccountKind.wallet, owner_id=volunteer_id
+        raise await wallet_insufficient(
+            session, region_id=region_id, volunteer_id=volunteer_id, amount=amount
         )
-        raise await insufficient(session, wallet.id if wallet else None, amount)
     wallet_id, available_after = debited
-    values, rows = transaction_rows(
-        region_id=region_id,
-        kind=kind,
-        postings=[(wallet_id, -amount), (to_account_id, amount)],
-        reference_type=reference_type,
-        reference_id=reference_id,
-        actor=actor,
-        metadata=metadata,
-        transaction_id=transaction_id,
-        reverses_id=None,
-        refunds_id=None,
-        now=now,
-    )
+    values, rows = transaction_rows(entry, [(wallet_id, -amount), (to_account_id, amount)], now=now)
     # The lot draws, the transaction, its postings and lot entries and the credit in
     # one write; the credit comes last, as a merchant's account row is shared by
     # every spend there.
@@ -257,6 +241,22 @@ async def transfer(
 ) -> LedgerTransaction:
     """A balanced transaction between accounts that are not wallets (settlement:
     merchant → settled). Each debit respects its account's no-overdraft flag."""
+    entry = Entry(
+        region_id=region_id,
+        kind=kind,
+        reference_type=reference_type,
+        reference_id=reference_id,
+        actor=actor,
+        metadata=metadata,
+        transaction_id=transaction_id,
+    )
+    return await post_transfer(session, entry, postings)
+
+
+async def post_transfer(
+    session: AsyncSession, entry: Entry, postings: list[tuple[uuid.UUID, int]]
+) -> LedgerTransaction:
+    """`transfer`, for a transaction the caller has described."""
     ids = [account_id for account_id, _ in postings]
     if (
         len(postings) < 2
@@ -266,30 +266,12 @@ async def transfer(
         or any(abs(a) > MAX_AMOUNT for _, a in postings)
     ):
         raise InvalidPostings()
-    replayed = await find_replay(
-        session,
-        transaction_id,
-        region_id=region_id,
-        kind=kind,
-        reference_type=reference_type,
-        reference_id=reference_id,
-        amount=sum(a for _, a in postings if a > 0),
-    )
+    replayed = await find_replay(session, entry, amount=sum(a for _, a in postings if a > 0))
     if replayed is not None:
         return replayed
     accounts = await repo.lock_accounts(session, ids)
-    if len(accounts) != len(ids) or any(a.region_id != region_id for a in accounts.values()):
+    if len(accounts) != len(ids) or any(a.region_id != entry.region_id for a in accounts.values()):
         raise AccountNotFound("A posting names an account that is not in this region")
     if any(a.kind == AccountKind.wallet for a in accounts.values()):
         raise AccountKindNotAllowed("Wallets move 良票 only through issuance, spends and refunds")
-    return await post_between(
-        session,
-        region_id=region_id,
-        kind=kind,
-        postings=postings,
-        reference_type=reference_type,
-        reference_id=reference_id,
-        actor=actor,
-        metadata=metadata,
-        transaction_id=transaction_id,
-    )
+    return await post_between(session, entry, postings)

@@ -33,6 +33,7 @@ from app.ledger.models import (
 from app.ledger.service.accounts import system_account
 from app.ledger.service.transactions import (
     ADJUSTMENT_REFERENCE,
+    Entry,
     find_replay,
     lot_entries,
     move,
@@ -71,20 +72,15 @@ async def _shape(session: AsyncSession, tx: LedgerTransaction) -> _Shape:
 
 async def _give_back(
     session: AsyncSession,
+    entry: Entry,
     *,
     spend: LedgerTransaction,
     shape: _Shape,
     amount: int | None,
-    kind: TxKind,
-    reference_type: str,
-    reference_id: str,
-    actor: str,
-    metadata: dict[str, Any] | None,
-    transaction_id: uuid.UUID | None,
-    reversal: bool,
 ) -> LedgerTransaction:
     """Return `amount` of a spend to the lots it drew on; an expired lot's share goes to
-    the region's expired account. The caller holds the wallet's lock."""
+    the region's expired account. `entry` refunds or reverses the spend. The caller
+    holds the wallet's lock."""
     assert shape.wallet is not None
     assert shape.other is not None
     region_id = spend.region_id
@@ -94,6 +90,7 @@ async def _give_back(
     if amount is None:
         amount = remainder
     if amount > remainder or amount == 0:
+        reversal = entry.reverses_id is not None
         error = ReversalExceedsRemainder if reversal else RefundExceedsRemainder
         raise error(
             f"{remainder} 良票 of this spend remain to give back; {amount} asked",
@@ -124,35 +121,9 @@ async def _give_back(
         )
         others.append((expired_account.id, expired))
     await move(session, region_id=region_id, deltas=others)  # after the wallet
-    postings = [*others, (shape.wallet.id, live)]
-    tx = await new_transaction(
-        session,
-        region_id=region_id,
-        kind=kind,
-        postings=postings,
-        reference_type=reference_type,
-        reference_id=reference_id,
-        actor=actor,
-        metadata=metadata,
-        transaction_id=transaction_id,
-        reverses_id=spend.id if reversal else None,
-        refunds_id=None if reversal else spend.id,
-        now=now,
-    )
-    await lot_entries(
-        session,
-        region_id=region_id,
-        transaction_id=tx.id,
-        kind=LotEntryKind.restore,
-        amounts=restores,
-    )
-    await lot_entries(
-        session,
-        region_id=region_id,
-        transaction_id=tx.id,
-        kind=LotEntryKind.restore_expired,
-        amounts=expired_shares,
-    )
+    tx = await new_transaction(session, entry, [*others, (shape.wallet.id, live)], now=now)
+    await lot_entries(session, tx, LotEntryKind.restore, restores)
+    await lot_entries(session, tx, LotEntryKind.restore_expired, expired_shares)
     return tx
 
 
@@ -183,15 +154,17 @@ async def refund_spend(
     spend = await repo.transaction_by_id(session, original_transaction_id)
     if spend is None:
         raise TransactionNotFound()
-    replayed = await find_replay(
-        session,
-        transaction_id,
+    entry = Entry(
         region_id=spend.region_id,
         kind=kind,
         reference_type=reference_type,
         reference_id=reference_id,
-        amount=amount,
+        actor=actor,
+        metadata=metadata,
+        transaction_id=transaction_id,
+        refunds_id=spend.id,
     )
+    replayed = await find_replay(session, entry, amount=amount)
     if replayed is not None:
         return replayed
     shape = await _shape(session, spend)
@@ -199,19 +172,7 @@ async def refund_spend(
         raise NotRefundable()
     assert shape.wallet is not None
     await repo.lock_accounts(session, [shape.wallet.id])
-    return await _give_back(
-        session,
-        spend=spend,
-        shape=shape,
-        amount=amount,
-        kind=kind,
-        reference_type=reference_type,
-        reference_id=reference_id,
-        actor=actor,
-        metadata=metadata,
-        transaction_id=transaction_id,
-        reversal=False,
-    )
+    return await _give_back(session, entry, spend=spend, shape=shape, amount=amount)
 
 
 async def reverse_transaction(
@@ -262,54 +223,29 @@ async def reverse_transaction(
     await repo.lock_accounts(session, [shape.wallet.id] if shape.wallet else shape.accounts)
     if await repo.reversal_of(session, original.id) is not None:
         raise AlreadyReversed()
-    reference = reference_id or str(original.id)
-    if _is_spend(original, shape):
-        return await _give_back(
-            session,
-            spend=original,
-            shape=shape,
-            amount=amount,
-            kind=TxKind.reverse,
-            reference_type=reference_type,
-            reference_id=reference,
-            actor=actor,
-            metadata=metadata,
-            transaction_id=None,
-            reversal=True,
-        )
-    if shape.wallet is not None:
-        return await _take_back_lot(
-            session,
-            original=original,
-            shape=shape,
-            amount=amount,
-            reference_type=reference_type,
-            reference_id=reference,
-            actor=actor,
-            metadata=metadata,
-        )
-    return await _negate(
-        session,
-        original=original,
-        shape=shape,
-        amount=amount,
+    entry = Entry(
+        region_id=original.region_id,
+        kind=TxKind.reverse,
         reference_type=reference_type,
-        reference_id=reference,
+        reference_id=reference_id or str(original.id),
         actor=actor,
         metadata=metadata,
+        reverses_id=original.id,
     )
+    if _is_spend(original, shape):
+        return await _give_back(session, entry, spend=original, shape=shape, amount=amount)
+    if shape.wallet is not None:
+        return await _take_back_lot(session, entry, original=original, shape=shape, amount=amount)
+    return await _negate(session, entry, original=original, shape=shape, amount=amount)
 
 
 async def _take_back_lot(
     session: AsyncSession,
+    entry: Entry,
     *,
     original: LedgerTransaction,
     shape: _Shape,
     amount: int | None,
-    reference_type: str,
-    reference_id: str,
-    actor: str,
-    metadata: dict[str, Any] | None,
 ) -> LedgerTransaction:
     assert shape.wallet is not None
     assert shape.other is not None
@@ -325,41 +261,23 @@ async def _take_back_lot(
             remaining=free,
             requested=amount,
         )
-    region_id = original.region_id
     await repo.change_wallet(session, account_id=shape.wallet.id, posted=-amount)
     await repo.change_lots(session, {lot.id: (-amount, 0)})
-    await repo.credit(session, region_id=region_id, account_id=shape.other.id, amount=amount)
+    await repo.credit(session, region_id=entry.region_id, account_id=shape.other.id, amount=amount)
     tx = await new_transaction(
-        session,
-        region_id=region_id,
-        kind=TxKind.reverse,
-        postings=[(shape.wallet.id, -amount), (shape.other.id, amount)],
-        reference_type=reference_type,
-        reference_id=reference_id,
-        actor=actor,
-        metadata=metadata,
-        reverses_id=original.id,
+        session, entry, [(shape.wallet.id, -amount), (shape.other.id, amount)]
     )
-    await lot_entries(
-        session,
-        region_id=region_id,
-        transaction_id=tx.id,
-        kind=LotEntryKind.draw,
-        amounts=[(lot.id, -amount)],
-    )
+    await lot_entries(session, tx, LotEntryKind.draw, [(lot.id, -amount)])
     return tx
 
 
 async def _negate(
     session: AsyncSession,
+    entry: Entry,
     *,
     original: LedgerTransaction,
     shape: _Shape,
     amount: int | None,
-    reference_type: str,
-    reference_id: str,
-    actor: str,
-    metadata: dict[str, Any] | None,
 ) -> LedgerTransaction:
     if amount is None or amount == shape.amount:
         postings = [(p.account_id, -p.amount) for p in original.postings]
@@ -373,14 +291,4 @@ async def _negate(
         postings = [(p.account_id, -amount if p.amount > 0 else amount) for p in original.postings]
     else:
         raise NotReversible("A transaction of more than two postings is reversed whole")
-    return await post_between(
-        session,
-        region_id=original.region_id,
-        kind=TxKind.reverse,
-        postings=postings,
-        reference_type=reference_type,
-        reference_id=reference_id,
-        actor=actor,
-        metadata=metadata,
-        reverses_id=original.id,
-    )
+    return await post_between(session, entry, postings)

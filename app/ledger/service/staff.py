@@ -32,9 +32,9 @@ from app.ledger.models import (
     LedgerTransaction,
     TxKind,
 )
-from app.ledger.service.postings import credit_wallet, spend_from_wallet, transfer
+from app.ledger.service.postings import credit_wallet, post_transfer, spend
 from app.ledger.service.reversals import reverse_transaction
-from app.ledger.service.transactions import ADJUSTMENT_REFERENCE
+from app.ledger.service.transactions import ADJUSTMENT_REFERENCE, Entry
 
 
 def require_ledger_admin(staff: StaffContext) -> None:
@@ -208,46 +208,31 @@ async def post_adjustment(
     A wallet on either side goes through its lots (a debit draws them, a credit makes
     a new one); the actor and the reason stay in the transaction. Who may adjust, and
     when a second person must agree, is `app.rewards.adjustments`' to decide."""
-    region_id = debit.region_id
-    common: dict[str, Any] = {
-        "amount": amount,
-        "kind": TxKind.adjust,
-        "reference_type": ADJUSTMENT_REFERENCE,
-        "reference_id": reference_id,
-        "actor": actor,
-        "metadata": metadata,
-        "transaction_id": transaction_id,
-    }
+    entry = Entry(
+        region_id=debit.region_id,
+        kind=TxKind.adjust,
+        reference_type=ADJUSTMENT_REFERENCE,
+        reference_id=reference_id,
+        actor=actor,
+        metadata=metadata,
+        transaction_id=transaction_id,
+    )
     if debit.kind == AccountKind.wallet:
-        spent = await spend_from_wallet(
-            session,
-            region_id=region_id,
-            volunteer_id=debit.owner_id,
-            to_account_id=credit_to.id,
-            **common,
+        spent = await spend(
+            session, entry, volunteer_id=debit.owner_id, to_account_id=credit_to.id, amount=amount
         )
         tx = spent.transaction
     elif credit_to.kind == AccountKind.wallet:
         tx = await credit_wallet(
             session,
-            region_id=region_id,
+            entry,
             volunteer_id=credit_to.owner_id,
             source_id=debit.id,
+            amount=amount,
             expires_at=None,
-            **common,
         )
     else:
-        tx = await transfer(
-            session,
-            region_id=region_id,
-            kind=TxKind.adjust,
-            postings=[(debit.id, -amount), (credit_to.id, amount)],
-            reference_type=ADJUSTMENT_REFERENCE,
-            reference_id=reference_id,
-            actor=actor,
-            metadata=metadata,
-            transaction_id=transaction_id,
-        )
+        tx = await post_transfer(session, entry, [(debit.id, -amount), (credit_to.id, amount)])
     return transaction_out(tx)
 
 

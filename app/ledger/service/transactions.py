@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,17 +29,34 @@ from app.ledger.errors import (
     InvalidPostings,
     TransactionIdConflict,
 )
-from app.ledger.models import (
-    LedgerTransaction,
-    LotEntryKind,
-    Posting,
-    TxKind,
-)
+from app.ledger.models import AccountKind, LedgerTransaction, LotEntryKind, Posting, TxKind
 
 MAX_AMOUNT = 10**12
-
-
+# The reference type of manual adjustments, which only another adjustment corrects.
 ADJUSTMENT_REFERENCE = "adjustment"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What a new transaction says of itself, everything but its postings: in which
+    region, what kind, what caused it, who asked, and how it links to others.
+
+    A use case builds it once from what its caller asked and hands it down to the
+    rows it writes, so that a cause, an actor or a caller-chosen id cannot be dropped
+    or swapped on the way. `transaction_id`, chosen by the caller, makes a retry
+    return the first transaction (`find_replay`); `reverses_id` or `refunds_id` (at
+    most one) names the transaction this one corrects.
+    """
+
+    region_id: uuid.UUID
+    kind: TxKind
+    reference_type: str
+    reference_id: str
+    actor: str
+    metadata: dict[str, Any] | None = None
+    transaction_id: uuid.UUID | None = None
+    reverses_id: uuid.UUID | None = None
+    refunds_id: uuid.UUID | None = None
 
 
 def require_amount(amount: int) -> None:
@@ -62,41 +80,43 @@ async def insufficient(
     )
 
 
-# Transactions
+async def wallet_insufficient(
+    session: AsyncSession, *, region_id: uuid.UUID, volunteer_id: uuid.UUID, amount: int
+) -> InsufficientBalance:
+    """The refusal of a debit or hold of `amount` that the wallet's conditional update
+    did not take (no wallet, or too little available)."""
+    wallet = await repo.find_account(
+        session, region_id=region_id, kind=AccountKind.wallet, owner_id=volunteer_id
+    )
+    return await insufficient(session, wallet.id if wallet else None, amount)
 
 
 def transaction_rows(
-    *,
-    region_id: uuid.UUID,
-    kind: TxKind,
-    postings: Sequence[tuple[uuid.UUID, int]],
-    reference_type: str,
-    reference_id: str,
-    actor: str,
-    metadata: dict[str, Any] | None,
-    transaction_id: uuid.UUID | None,
-    reverses_id: uuid.UUID | None,
-    refunds_id: uuid.UUID | None,
-    now: datetime | None,
+    entry: Entry, postings: Sequence[tuple[uuid.UUID, int]], *, now: datetime | None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The rows of a new transaction and its postings, checked to balance."""
     postings = [(account_id, amt) for account_id, amt in postings if amt != 0]
     if len(postings) < 2 or sum(a for _, a in postings) != 0:
         raise InvalidPostings("A transaction has two or more postings that sum to zero")
     values: dict[str, Any] = {
-        "id": transaction_id or uuid.uuid4(),
-        "region_id": region_id,
-        "kind": kind.value,
-        "reference_type": reference_type,
-        "reference_id": reference_id,
-        "actor": actor,
-        "metadata": dict(metadata or {}),
+        "id": entry.transaction_id or uuid.uuid4(),
+        "region_id": entry.region_id,
+        "kind": entry.kind.value,
+        "reference_type": entry.reference_type,
+        "reference_id": entry.reference_id,
+        "actor": entry.actor,
+        "metadata": dict(entry.metadata or {}),
         "created_at": now or clock.now(),
-        "reverses_id": reverses_id,
-        "refunds_id": refunds_id,
+        "reverses_id": entry.reverses_id,
+        "refunds_id": entry.refunds_id,
     }
     rows = [
-        {"region_id": region_id, "transaction_id": values["id"], "account_id": a, "amount": amt}
+        {
+            "region_id": entry.region_id,
+            "transaction_id": values["id"],
+            "account_id": a,
+            "amount": amt,
+        }
         for a, amt in postings
     ]
     return values, rows
@@ -114,33 +134,13 @@ def record(values: dict[str, Any], rows: list[dict[str, Any]], seq: int) -> Ledg
 
 async def new_transaction(
     session: AsyncSession,
-    *,
-    region_id: uuid.UUID,
-    kind: TxKind,
+    entry: Entry,
     postings: Sequence[tuple[uuid.UUID, int]],
-    reference_type: str,
-    reference_id: str,
-    actor: str,
-    metadata: dict[str, Any] | None,
-    transaction_id: uuid.UUID | None = None,
-    reverses_id: uuid.UUID | None = None,
-    refunds_id: uuid.UUID | None = None,
+    *,
     now: datetime | None = None,
 ) -> LedgerTransaction:
     """Write a transaction and its postings."""
-    values, rows = transaction_rows(
-        region_id=region_id,
-        kind=kind,
-        postings=postings,
-        reference_type=reference_type,
-        reference_id=reference_id,
-        actor=actor,
-        metadata=metadata,
-        transaction_id=transaction_id,
-        reverses_id=reverses_id,
-        refunds_id=refunds_id,
-        now=now,
-    )
+    values, rows = transaction_rows(entry, postings, now=now)
     try:
         seq = await repo.insert_transaction(session, values, rows)
     except IntegrityError as exc:
@@ -162,49 +162,43 @@ def refusal(exc: IntegrityError) -> Exception:
 
 
 async def find_replay(
-    session: AsyncSession,
-    transaction_id: uuid.UUID | None,
-    *,
-    region_id: uuid.UUID,
-    kind: TxKind,
-    reference_type: str,
-    reference_id: str,
-    amount: int,
+    session: AsyncSession, entry: Entry, *, amount: int
 ) -> LedgerTransaction | None:
     """The transaction a retry with the same caller-chosen id already posted."""
-    if transaction_id is None:
+    if entry.transaction_id is None:
         return None
-    existing = await repo.transaction_by_id(session, transaction_id)
+    existing = await repo.transaction_by_id(session, entry.transaction_id)
     if existing is None:
         return None
     moved = sum(p.amount for p in existing.postings if p.amount > 0)
     same = (
-        existing.region_id == region_id
-        and existing.kind == kind
-        and existing.reference_type == reference_type
-        and existing.reference_id == reference_id
+        existing.region_id == entry.region_id
+        and existing.kind == entry.kind
+        and existing.reference_type == entry.reference_type
+        and existing.reference_id == entry.reference_id
         and moved == amount
     )
     if not same:
-        raise TransactionIdConflict(f"Transaction {transaction_id} is a different transaction")
+        raise TransactionIdConflict(
+            f"Transaction {entry.transaction_id} is a different transaction"
+        )
     return existing
 
 
 async def lot_entries(
     session: AsyncSession,
-    *,
-    region_id: uuid.UUID,
-    transaction_id: uuid.UUID,
+    tx: LedgerTransaction,
     kind: LotEntryKind,
     amounts: Sequence[tuple[uuid.UUID, int]],
 ) -> None:
+    """Record how the transaction changed each lot (`amounts`: lot id, change)."""
     await repo.insert_lot_entries(
         session,
         [
             {
-                "region_id": region_id,
+                "region_id": tx.region_id,
                 "lot_id": lot_id,
-                "transaction_id": transaction_id,
+                "transaction_id": tx.id,
                 "kind": kind.value,
                 "amount": amt,
             }
@@ -238,30 +232,8 @@ async def move(
 
 
 async def post_between(
-    session: AsyncSession,
-    *,
-    region_id: uuid.UUID,
-    kind: TxKind,
-    postings: Sequence[tuple[uuid.UUID, int]],
-    reference_type: str,
-    reference_id: str,
-    actor: str,
-    metadata: dict[str, Any] | None,
-    transaction_id: uuid.UUID | None = None,
-    reverses_id: uuid.UUID | None = None,
+    session: AsyncSession, entry: Entry, postings: Sequence[tuple[uuid.UUID, int]]
 ) -> LedgerTransaction:
     """Post between locked non-wallet accounts, refusing to overdraw a no-overdraft one."""
-    await move(session, region_id=region_id, deltas=postings)
-    tx = await new_transaction(
-        session,
-        region_id=region_id,
-        kind=kind,
-        postings=postings,
-        reference_type=reference_type,
-        reference_id=reference_id,
-        actor=actor,
-        metadata=metadata,
-        transaction_id=transaction_id,
-        reverses_id=reverses_id,
-    )
-    return tx
+    await move(session, region_id=entry.region_id, deltas=postings)
+    return await new_transaction(session, entry, postings)

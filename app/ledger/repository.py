@@ -48,6 +48,7 @@ from app.ledger.models import (
     LotEntryKind,
     Posting,
 )
+from app.orgs.models import Region
 
 _accounts = cast(Table, Account.__table__)
 _lots = cast(Table, Lot.__table__)
@@ -92,6 +93,12 @@ def _rowcount(result: Any) -> int:
 
 
 # Accounts
+
+
+async def region_timezone(session: AsyncSession, region_id: uuid.UUID) -> str | None:
+    """The region's timezone, which dates its lots' expiry; None for no such region."""
+    region = await session.get(Region, region_id)
+    return region.timezone if region else None
 
 
 async def find_account(
@@ -590,6 +597,24 @@ async def reservations_of(
         .order_by(Lot.expires_at, Lot.created_at, Lot.id)
     )
     return result.all()
+
+
+async def insert_hold(
+    session: AsyncSession, hold: Hold, reservations: Sequence[tuple[uuid.UUID, int]]
+) -> None:
+    """Write the hold and the (lot id, amount) it reserves of each lot."""
+    session.add(hold)
+    await session.flush()
+    session.add_all(
+        HoldLot(region_id=hold.region_id, hold_id=hold.id, lot_id=lot_id, amount=take)
+        for lot_id, take in reservations
+    )
+    await session.flush()
+
+
+async def insert_resolution(session: AsyncSession, resolution: HoldResolution) -> None:
+    session.add(resolution)
+    await session.flush()
 
 
 async def due_holds(session: AsyncSession, *, now: datetime, limit: int) -> list[Hold]:

@@ -19,7 +19,6 @@ from app.ledger.models import (
     Account,
     AccountKind,
 )
-from app.orgs.models import Region
 
 
 @dataclass(frozen=True)
@@ -41,8 +40,8 @@ def lot_expiry(issued_at: datetime, timezone: str, *, years: int = 1) -> datetim
 
 
 async def default_expiry(session: AsyncSession, region_id: uuid.UUID, now: datetime) -> datetime:
-    region = await session.get(Region, region_id)
-    return lot_expiry(now, region.timezone if region else "Asia/Shanghai")
+    timezone = await repo.region_timezone(session, region_id)
+    return lot_expiry(now, timezone or "Asia/Shanghai")
 
 
 # Accounts

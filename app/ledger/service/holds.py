@@ -21,7 +21,6 @@ from app.ledger.errors import (
 from app.ledger.models import (
     AccountKind,
     Hold,
-    HoldLot,
     HoldResolution,
     HoldStatus,
     LedgerTransaction,
@@ -95,13 +94,7 @@ async def hold_from_wallet(
         meta=dict(metadata or {}),
         created_at=now,
     )
-    session.add(hold)
-    await session.flush()
-    session.add_all(
-        HoldLot(region_id=region_id, hold_id=hold.id, lot_id=lot_id, amount=take)
-        for lot_id, take in reservations
-    )
-    await session.flush()
+    await repo.insert_hold(session, hold, reservations)
     return hold
 
 
@@ -175,7 +168,8 @@ async def post_hold(
         session, entry, [(hold.account_id, -posted), (hold.to_account_id, posted)]
     )
     await lot_entries(session, tx, LotEntryKind.draw, [(lot_id, -take) for lot_id, take in draws])
-    session.add(
+    await repo.insert_resolution(
+        session,
         HoldResolution(
             region_id=hold.region_id,
             hold_id=hold.id,
@@ -184,9 +178,8 @@ async def post_hold(
             transaction_id=tx.id,
             actor=actor,
             created_at=tx.created_at,
-        )
+        ),
     )
-    await session.flush()
     return tx
 
 
@@ -203,8 +196,7 @@ async def _end_hold(
         actor=actor,
         created_at=clock.now(),
     )
-    session.add(resolution)
-    await session.flush()
+    await repo.insert_resolution(session, resolution)
     return resolution
 
 

@@ -61,7 +61,7 @@ fuzz: install
 
 # Mutation testing of the modules that enforce the invariants (tools/mutate.py), never
 # part of `make test`: one mutant at a time, hours for all of them on 2 cores.
-# `make mutate MUTATE=ledger-repository` runs one module (`$(PY) tools/mutate.py --list`).
+# `make mutate MUTATE=ledger-repository-lots` runs one module (`$(PY) tools/mutate.py --list`).
 MUTATE ?=
 mutate: install
 	$(PY) tools/mutate.py $(MUTATE)

@@ -10,11 +10,11 @@ tools/mutate_equivalents.toml; the report prints the kill rate and every survivo
 that file does not explain, and exits non-zero when there is one.
 
     python tools/mutate.py                      # every module (hours on 2 cores)
-    python tools/mutate.py ledger-repository    # one or more modules by name
+    python tools/mutate.py ledger-repository-lots  # one or more modules by name
     python tools/mutate.py --list               # the modules, files and tests
-    python tools/mutate.py --report ledger-repository   # the last run's report again
-    python tools/mutate.py --resume ledger-repository     # go on where a run was stopped
-    python tools/mutate.py --survivors ledger-repository  # its survivors, against new tests
+    python tools/mutate.py --report ledger-repository-lots   # the last run's report again
+    python tools/mutate.py --resume ledger-repository-lots     # go on where a run was stopped
+    python tools/mutate.py --survivors ledger-repository-lots  # its survivors, against new tests
 
 cosmic-ray rather than mutmut: mutmut mutates only inside functions, and the ledger's
 balance conditions are statements built once at module level.
@@ -51,26 +51,30 @@ class Target:
 
 
 TARGETS: dict[str, Target] = {
-    "ledger-repository": Target(
-        "app/ledger/repository.py",
-        ("tests/ledger/test_guards.py", "tests/ledger/test_issue_and_spend.py", "tests/ledger"),
-    ),
-    # The ledger's service package, module by module (its __init__ only re-exports).
+    # The ledger's repository and service packages, module by module (their
+    # __init__ only re-export).
     **{
-        f"ledger-service-{part}": Target(
-            f"app/ledger/service/{part}.py",
+        f"ledger-{package}-{part}": Target(
+            f"app/ledger/{package}/{part}.py",
             ("tests/ledger/test_guards.py", "tests/ledger/test_issue_and_spend.py", "tests/ledger"),
         )
-        for part in (
-            "transactions",
-            "accounts",
-            "postings",
-            "reversals",
-            "holds",
-            "expiry",
-            "wallet",
-            "staff",
+        for package, parts in (
+            ("repository", ("accounts", "lots", "transactions", "holds", "reads")),
+            (
+                "service",
+                (
+                    "transactions",
+                    "accounts",
+                    "postings",
+                    "reversals",
+                    "holds",
+                    "expiry",
+                    "wallet",
+                    "staff",
+                ),
+            ),
         )
+        for part in parts
     },
     "ledger-verify": Target(
         "app/ledger/verify.py", ("tests/ledger/test_verify.py", "tests/ledger")

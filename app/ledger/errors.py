@@ -95,14 +95,6 @@ class HoldNotFound(AppError):
     status, code, title = 404, "hold_not_found", "The hold does not exist"
 
 
-class LedgerAdminRequired(AppError):
-    status, code, title = (
-        403,
-        "ledger_admin_required",
-        "Only the region's center admins may see or adjust the ledger",
-    )
-
-
 class StatementTooLarge(AppError):
     status, code, title = (
         422,

@@ -26,12 +26,12 @@ from app.ledger.errors import (
     AccountNotFound,
     AlreadyReversed,
     InsufficientBalance,
-    LedgerAdminRequired,
     NotReversible,
     ReversalExceedsRemainder,
     StatementTooLarge,
     TransactionNotFound,
 )
+from app.orgs.errors import CenterAdminRequired
 
 router = APIRouter(prefix="/v1")
 
@@ -62,7 +62,7 @@ async def list_my_wallet_transactions(
     "/ledger/accounts/{account_id}",
     tags=["ledger"],
     summary="Read a ledger account and its balance (center admins)",
-    responses=error_responses(*AUTH_ERRORS, LedgerAdminRequired, AccountNotFound),
+    responses=error_responses(*AUTH_ERRORS, CenterAdminRequired, AccountNotFound),
 )
 async def get_ledger_account(
     account_id: uuid.UUID, session: SessionDep, staff: CurrentStaff
@@ -77,7 +77,7 @@ async def get_ledger_account(
     response_class=Response,
     responses={
         200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"},
-        **error_responses(*AUTH_ERRORS, LedgerAdminRequired, AccountNotFound, StatementTooLarge),
+        **error_responses(*AUTH_ERRORS, CenterAdminRequired, AccountNotFound, StatementTooLarge),
     },
 )
 async def export_ledger_statement(
@@ -105,7 +105,7 @@ async def export_ledger_statement(
     "/ledger/transactions/{transaction_id}",
     tags=["ledger"],
     summary="Read a ledger transaction and its postings (center admins)",
-    responses=error_responses(*AUTH_ERRORS, LedgerAdminRequired, TransactionNotFound),
+    responses=error_responses(*AUTH_ERRORS, CenterAdminRequired, TransactionNotFound),
 )
 async def get_ledger_transaction(
     transaction_id: uuid.UUID, session: SessionDep, staff: CurrentStaff
@@ -123,7 +123,7 @@ async def get_ledger_transaction(
         *AUTH_ERRORS,
         *BODY_ERRORS,
         *IDEMPOTENCY_ERRORS,
-        LedgerAdminRequired,
+        CenterAdminRequired,
         TransactionNotFound,
         NotReversible,
         AlreadyReversed,

@@ -162,8 +162,8 @@ async def test_a_center_admin_reads_an_account_and_a_transaction(
 @pytest.mark.parametrize(
     ("who", "status", "code"),
     [
-        ("institute_admin_x", 403, "ledger_admin_required"),
-        ("organizer_x", 403, "ledger_admin_required"),
+        ("institute_admin_x", 403, "center_admin_required"),
+        ("organizer_x", 403, "center_admin_required"),
         ("volunteer_a", 403, "forbidden"),
         ("other_admin", 404, None),
     ],
@@ -418,7 +418,7 @@ async def test_only_a_center_admin_adjusts(
         "reason": "补发",
     }
     for who, status, code in (
-        ("institute_admin_x", 403, "ledger_admin_required"),
+        ("institute_admin_x", 403, "center_admin_required"),
         ("other_admin", 404, "ledger_account_not_found"),
         ("volunteer_a", 403, "forbidden"),
     ):

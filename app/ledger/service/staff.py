@@ -22,7 +22,6 @@ from app.ledger.errors import (
     AccountKindNotAllowed,
     AccountNotFound,
     InvalidPostings,
-    LedgerAdminRequired,
     StatementTooLarge,
     TransactionNotFound,
 )
@@ -35,12 +34,7 @@ from app.ledger.models import (
 from app.ledger.service.postings import credit_wallet, post_transfer, spend
 from app.ledger.service.reversals import reverse_transaction
 from app.ledger.service.transactions import ADJUSTMENT_REFERENCE, Entry
-
-
-def require_ledger_admin(staff: StaffContext) -> None:
-    """The ledger is seen and adjusted by the region's center admins."""
-    if not staff.is_center_admin:
-        raise LedgerAdminRequired()
+from app.orgs.authz import require_center_admin
 
 
 def _account_out(account: Account) -> schemas.Account:
@@ -88,14 +82,14 @@ async def _staff_account(
 async def account_for_staff(
     session: AsyncSession, *, staff: StaffContext, account_id: uuid.UUID
 ) -> schemas.Account:
-    require_ledger_admin(staff)
+    require_center_admin(staff)
     return _account_out(await _staff_account(session, staff, account_id))
 
 
 async def transaction_for_staff(
     session: AsyncSession, *, staff: StaffContext, transaction_id: uuid.UUID
 ) -> schemas.Transaction:
-    require_ledger_admin(staff)
+    require_center_admin(staff)
     tx = await repo.transaction_by_id(session, transaction_id, region_id=staff.region_id)
     if tx is None:
         raise TransactionNotFound()
@@ -126,7 +120,7 @@ async def statement_csv(
 ) -> str:
     """The account's postings in ledger order with a running balance, as CSV; the first
     row carries the opening balance at `since`."""
-    require_ledger_admin(staff)
+    require_center_admin(staff)
     account = await _staff_account(session, staff, account_id)
     opening = (
         0
@@ -243,7 +237,7 @@ async def reverse_for_staff(
     transaction_id: uuid.UUID,
     data: schemas.ReversalCreate,
 ) -> schemas.Transaction:
-    require_ledger_admin(staff)
+    require_center_admin(staff)
     tx = await reverse_transaction(
         session,
         transaction_id=transaction_id,

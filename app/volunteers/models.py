@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import clock
@@ -22,10 +22,34 @@ class IdType(StrEnum):
     foreign_permanent = "foreign_permanent"  # 外国人永久居留身份证
 
 
+VERIFIED = "id_verified_at IS NOT NULL"
+
+
 class Volunteer(IdMixin, TimestampMixin, Base):
+    """A volunteer's ID number is a claim until staff have seen the document and
+    verified it. Anyone may claim any number, so that the answer to a claim never
+    tells whether a number is registered; one person, one volunteer per region holds
+    for verified numbers, in the database too (0023)."""
+
     __tablename__ = "volunteers"
-    # One person, one volunteer per region: an ID number registers once (NULLs don't collide).
-    __table_args__ = (UniqueConstraint("region_id", "id_number"),)
+    __table_args__ = (
+        # The number is unique in the region whatever its type says it is.
+        Index(
+            "uq_volunteers_verified_id_number",
+            "region_id",
+            "id_number",
+            unique=True,
+            postgresql_where=text(VERIFIED),
+            sqlite_where=text(VERIFIED),
+        ),
+        # A verification names its verifier and a number it verified.
+        CheckConstraint(
+            "(id_verified_at IS NULL AND id_verified_by IS NULL)"
+            " OR (id_verified_at IS NOT NULL AND id_verified_by IS NOT NULL"
+            " AND id_number IS NOT NULL)",
+            name="id_verification_whole",
+        ),
+    )
 
     region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"), index=True)
     openid: Mapped[str] = mapped_column(String(64), unique=True)
@@ -34,6 +58,8 @@ class Volunteer(IdMixin, TimestampMixin, Base):
     name: Mapped[str | None] = mapped_column(String(50))
     id_type: Mapped[IdType | None] = mapped_column(String(32))
     id_number: Mapped[str | None] = mapped_column(String(32))
+    id_verified_at: Mapped[datetime | None]
+    id_verified_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"))
     phone: Mapped[str | None] = mapped_column(String(20))
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     service_categories: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -1,14 +1,36 @@
-"""SQL of `app.volunteers`' star levels: a region's thresholds, read and written."""
+"""SQL of `app.volunteers`: volunteers' rows and their claims, a region's star thresholds."""
 
 from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.db import session_insert
-from app.volunteers.models import StarThresholds
+from app.volunteers.models import StarThresholds, Volunteer
+
+
+async def in_region(
+    session: AsyncSession,
+    *,
+    region_id: uuid.UUID,
+    volunteer_id: uuid.UUID,
+    for_update: bool = False,
+) -> Volunteer | None:
+    statement = select(Volunteer).where(
+        Volunteer.id == volunteer_id, Volunteer.region_id == region_id
+    )
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return await session.scalar(statement)
+
+
+async def lock(session: AsyncSession, volunteer: Volunteer) -> None:
+    """Takes the volunteer's row lock and reads it again: its claim and its verification
+    change under this lock, so neither is decided on a copy the other has changed."""
+    await session.refresh(volunteer, with_for_update=True)
 
 
 async def star_thresholds(session: AsyncSession, *, region_id: uuid.UUID) -> list[int] | None:

@@ -19,7 +19,7 @@ from app.core.errors import (
 )
 from app.identity.principals import CurrentStaff, CurrentVolunteer
 from app.volunteers import schemas, service
-from app.volunteers.errors import IdNumberInUse, IdNumberInvalid, VolunteerNotFound
+from app.volunteers.errors import IdNumberInvalid, VolunteerNotFound
 
 router = APIRouter(prefix="/v1")
 
@@ -46,7 +46,6 @@ async def get_my_profile(volunteer: CurrentVolunteer) -> schemas.MyProfile:
         UnsupportedMediaType,
         ValidationFailed,
         IdNumberInvalid,
-        IdNumberInUse,
     ),
 )
 async def update_my_profile(

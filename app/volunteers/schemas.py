@@ -47,6 +47,9 @@ class Volunteer(BaseModel):
     name: str | None
     id_type: IdType | None
     id_number: str | None = Field(examples=["3201**********1234"])
+    id_verified: bool = Field(
+        description="Staff have seen the document: until then the ID number is a claim"
+    )
     phone: str | None = Field(examples=["138****5678"])
     skills: list[str]
     service_categories: list[TeamCategory]
@@ -66,7 +69,9 @@ class ProfileUpdate(BaseModel):
     name: PersonName | None = None
     id_type: IdType | None = None
     id_number: IdNumber | None = Field(
-        default=None, description="Checked against `id_type`; an 18-digit resident ID's checksum"
+        default=None,
+        description="Checked against `id_type`; an 18-digit resident ID's checksum. "
+        "A claim until staff verify it; a changed number is unverified again",
     )
     skills: list[Skill] | None = Field(default=None, max_length=MAX_SKILLS)
     service_categories: list[TeamCategory] | None = Field(

@@ -1,8 +1,13 @@
-"""Volunteer profiles: creation on first login, the real-name profile, ID checks, masking.
+"""Volunteer profiles: creation on first login, the real-name profile, ID checks and
+verification, masking.
 
 ID numbers and phones are personal data: the owner sees them whole, every other
 response shows them through `mask_id_number` / `mask_phone` (and, where even the
 name is more than the reader needs, `mask_name`). Other features reuse these.
+
+The ID number a volunteer types is a claim: it is checked for its format alone, never
+against other volunteers', so that the answer to a claim cannot tell anyone whether a
+citizen's number is registered. Only a verified number is unique in the region.
 """
 
 from __future__ import annotations
@@ -11,16 +16,14 @@ import re
 import uuid
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities import service as activities
 from app.core import clock
 from app.identity.principals import StaffContext
 from app.orgs.models import TeamCategory
-from app.volunteers import schemas
-from app.volunteers.errors import IdNumberInUse, IdNumberInvalid, VolunteerNotFound
+from app.volunteers import repository, schemas
+from app.volunteers.errors import IdNumberInvalid, VolunteerNotFound
 from app.volunteers.models import IdType, Volunteer
 
 # Masking
@@ -128,6 +131,7 @@ def my_profile(volunteer: Volunteer) -> schemas.MyProfile:
         name=volunteer.name,
         id_type=volunteer.id_type,
         id_number=volunteer.id_number,
+        id_verified=volunteer.id_verified_at is not None,
         phone=volunteer.phone,
         skills=list(volunteer.skills),
         service_categories=_categories(volunteer.service_categories),
@@ -145,6 +149,7 @@ def masked_view(volunteer: Volunteer) -> schemas.Volunteer:
         name=volunteer.name,
         id_type=volunteer.id_type,
         id_number=mask_id_number(volunteer.id_number),
+        id_verified=volunteer.id_verified_at is not None,
         phone=mask_phone(volunteer.phone),
         skills=list(volunteer.skills),
         service_categories=_categories(volunteer.service_categories),
@@ -153,59 +158,49 @@ def masked_view(volunteer: Volunteer) -> schemas.Volunteer:
     )
 
 
-async def _id_in_use(session: AsyncSession, *, volunteer: Volunteer, id_number: str) -> bool:
-    other = await session.scalar(
-        select(Volunteer.id).where(
-            Volunteer.region_id == volunteer.region_id,
-            # The number is unique in the region whatever its type says it is.
-            Volunteer.id_number == id_number,
-            Volunteer.id != volunteer.id,
-        )
-    )
-    return other is not None
-
-
 async def update_profile(
     session: AsyncSession, *, volunteer: Volunteer, changes: schemas.ProfileUpdate
 ) -> schemas.MyProfile:
     sent = changes.model_fields_set
     if "id_type" in sent:
-        if changes.id_type is None or changes.id_number is None:
-            volunteer.id_type = None
-            volunteer.id_number = None
-        else:
-            number = validate_id_number(changes.id_type, changes.id_number)
-            if await _id_in_use(session, volunteer=volunteer, id_number=number):
-                raise IdNumberInUse()
-            volunteer.id_type = changes.id_type
-            volunteer.id_number = number
+        claim: tuple[IdType | None, str | None] = (None, None)
+        if changes.id_type is not None and changes.id_number is not None:
+            claim = (changes.id_type, validate_id_number(changes.id_type, changes.id_number))
+        # Under the row's lock: a verification taken meanwhile is of the old claim.
+        await repository.lock(session, volunteer)
+        if claim != (volunteer.id_type, volunteer.id_number):
+            volunteer.id_type, volunteer.id_number = claim
+            # Staff verified the number they saw, not this one.
+            volunteer.id_verified_at = None
+            volunteer.id_verified_by = None
     if changes.name is not None:
         volunteer.name = changes.name
     if changes.skills is not None:
         volunteer.skills = list(changes.skills)
     if changes.service_categories is not None:
         volunteer.service_categories = [c.value for c in changes.service_categories]
-    try:
-        # A savepoint: a concurrent edit that took the same ID number first loses here.
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise IdNumberInUse() from exc
+    await session.flush()
     return my_profile(volunteer)
 
 
-async def get_for_staff(
-    session: AsyncSession, *, staff: StaffContext, volunteer_id: uuid.UUID
-) -> schemas.Volunteer:
-    """A volunteer the staff member's roles reach (`volunteer_in_reach`), masked; any
-    other, of this region or another, is 404 like one that does not exist."""
-    volunteer = await session.scalar(
-        select(Volunteer).where(
-            Volunteer.id == volunteer_id, Volunteer.region_id == staff.region_id
-        )
+async def _reached(
+    session: AsyncSession, *, staff: StaffContext, volunteer_id: uuid.UUID, for_update: bool
+) -> Volunteer:
+    """A volunteer the staff member's roles reach (`volunteer_in_reach`); any other, of
+    this region or another, is 404 like one that does not exist."""
+    volunteer = await repository.in_region(
+        session, region_id=staff.region_id, volunteer_id=volunteer_id, for_update=for_update
     )
     if volunteer is None or not await activities.volunteer_in_reach(
         session, staff=staff, volunteer_id=volunteer.id
     ):
         raise VolunteerNotFound()
+    return volunteer
+
+
+async def get_for_staff(
+    session: AsyncSession, *, staff: StaffContext, volunteer_id: uuid.UUID
+) -> schemas.Volunteer:
+    """A volunteer the staff member may read, masked."""
+    volunteer = await _reached(session, staff=staff, volunteer_id=volunteer_id, for_update=False)
     return masked_view(volunteer)

@@ -12,10 +12,12 @@ class IdNumberInvalid(AppError):
 
 
 class IdNumberInUse(AppError):
+    """Told to staff verifying a claim, never to the volunteer making one."""
+
     status, code, title = (
         409,
         "id_number_in_use",
-        "Another volunteer of the region is registered with this ID",
+        "Another volunteer of the region is verified with this ID",
     )
 
 
@@ -25,3 +27,7 @@ class StarThresholdsInvalid(AppError):
         "star_thresholds_invalid",
         "Star thresholds must be five strictly increasing whole hours",
     )
+
+
+class IdNotClaimed(AppError):
+    status, code, title = 409, "id_not_claimed", "The volunteer has given no ID number to verify"

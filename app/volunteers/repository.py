@@ -56,3 +56,17 @@ async def save_star_thresholds(
             set_={key: stmt.excluded[key] for key in ("hours", "updated_at", "updated_by_id")},
         )
     )
+
+
+async def verified_holder(
+    session: AsyncSession, *, region_id: uuid.UUID, id_number: str, other_than: uuid.UUID
+) -> uuid.UUID | None:
+    """Another volunteer of the region verified with this number, whatever its type."""
+    return await session.scalar(
+        select(Volunteer.id).where(
+            Volunteer.region_id == region_id,
+            Volunteer.id_number == id_number,
+            Volunteer.id_verified_at.is_not(None),
+            Volunteer.id != other_than,
+        )
+    )

@@ -1,4 +1,5 @@
-"""HTTP routes of `app.volunteers`: the caller's own profile and staff's masked view."""
+"""HTTP routes of `app.volunteers`: the caller's own profile, staff's masked view and
+their verification of a volunteer's ID."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from app.core.errors import (
 )
 from app.identity.principals import CurrentStaff, CurrentVolunteer
 from app.volunteers import schemas, service
-from app.volunteers.errors import IdNumberInvalid, VolunteerNotFound
+from app.volunteers.errors import IdNotClaimed, IdNumberInUse, IdNumberInvalid, VolunteerNotFound
 
 router = APIRouter(prefix="/v1")
 
@@ -64,3 +65,17 @@ async def get_volunteer(
     volunteer_id: uuid.UUID, session: SessionDep, staff: CurrentStaff
 ) -> schemas.Volunteer:
     return await service.get_for_staff(session, staff=staff, volunteer_id=volunteer_id)
+
+
+@router.post(
+    "/volunteers/{volunteer_id}/id-verification",
+    tags=["volunteers"],
+    summary="Verify the volunteer's ID number against the document they show (staff)",
+    description="Staff who may read the volunteer verify the number the volunteer "
+    "claims; until then it is a claim. Verifying a verified claim changes nothing.",
+    responses=error_responses(*AUTH, VolunteerNotFound, IdNotClaimed, IdNumberInUse),
+)
+async def verify_volunteer_id(
+    volunteer_id: uuid.UUID, session: SessionDep, staff: CurrentStaff
+) -> schemas.Volunteer:
+    return await service.verify_id(session, staff=staff, volunteer_id=volunteer_id)

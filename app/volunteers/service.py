@@ -7,15 +7,19 @@ name is more than the reader needs, `mask_name`). Other features reuse these.
 
 The ID number a volunteer types is a claim: it is checked for its format alone, never
 against other volunteers', so that the answer to a claim cannot tell anyone whether a
-citizen's number is registered. Only a verified number is unique in the region.
+citizen's number is registered. Staff who may read the volunteer verify the claim
+against the document (`verify_id`); only there, to staff, is a number that another
+volunteer of the region holds verified a conflict.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from datetime import date
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities import service as activities
@@ -23,8 +27,11 @@ from app.core import clock
 from app.identity.principals import StaffContext
 from app.orgs.models import TeamCategory
 from app.volunteers import repository, schemas
-from app.volunteers.errors import IdNumberInvalid, VolunteerNotFound
+from app.volunteers.errors import IdNotClaimed, IdNumberInUse, IdNumberInvalid, VolunteerNotFound
 from app.volunteers.models import IdType, Volunteer
+
+log = logging.getLogger("liangpiao.volunteers")
+
 
 # Masking
 
@@ -203,4 +210,47 @@ async def get_for_staff(
 ) -> schemas.Volunteer:
     """A volunteer the staff member may read, masked."""
     volunteer = await _reached(session, staff=staff, volunteer_id=volunteer_id, for_update=False)
+    return masked_view(volunteer)
+
+
+def _verified_number_taken(exc: IntegrityError) -> bool:
+    message = str(exc.orig)
+    # PostgreSQL names the index; SQLite names its columns.
+    return (
+        "uq_volunteers_verified_id_number" in message
+        or "volunteers.region_id, volunteers.id_number" in message
+    )
+
+
+async def verify_id(
+    session: AsyncSession, *, staff: StaffContext, volunteer_id: uuid.UUID
+) -> schemas.Volunteer:
+    """Staff who may read the volunteer have seen the document: the claim becomes the
+    volunteer's verified number. Verifying a verified claim keeps who verified it first."""
+    volunteer = await _reached(session, staff=staff, volunteer_id=volunteer_id, for_update=True)
+    if volunteer.id_number is None:
+        raise IdNotClaimed()
+    if volunteer.id_verified_at is not None:
+        return masked_view(volunteer)
+    if await repository.verified_holder(
+        session,
+        region_id=volunteer.region_id,
+        id_number=volunteer.id_number,
+        other_than=volunteer.id,
+    ):
+        raise IdNumberInUse()
+    volunteer.id_verified_at = clock.now()
+    volunteer.id_verified_by = staff.id
+    try:
+        # A savepoint: a verification of the same number committed meanwhile wins here.
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        if _verified_number_taken(exc):
+            raise IdNumberInUse() from exc
+        raise
+    log.info(
+        "volunteer id verified",
+        extra={"volunteer_id": str(volunteer.id), "staff_id": str(staff.id)},
+    )
     return masked_view(volunteer)

@@ -88,6 +88,7 @@ NATURALLY_SAFE_POSTS = {
     "/v1/merchants/{merchant_id}/terminals/{terminal_id}/revoke": "a state change",
     "/v1/merchants/{merchant_id}/redemptions/{redemption_id}/refunds": "the client's refund_no",
     "/v1/me/reservations/{reservation_id}/cancel": "a state change",
+    "/v1/volunteers/{volunteer_id}/id-verification": "a state change: verified once, kept",
     # Terminals name each attempt with their own request_no.
     "/v1/terminal/redemptions": "request_no",
     "/v1/terminal/redemptions/{request_no}/void": "voiding twice is a no-op",

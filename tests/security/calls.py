@@ -323,6 +323,11 @@ async def _volunteer(c: Ctx) -> Req:
     return Req(path={"volunteer_id": c.t.volunteer_a})
 
 
+@call("POST /v1/volunteers/{volunteer_id}/id-verification")
+async def _verify_id(c: Ctx) -> Req:
+    return Req(path={"volunteer_id": await c.made(Fresh.claimant_of_x)})
+
+
 # Projects and activities
 
 

@@ -38,7 +38,8 @@ from app.ledger.models import AccountKind
 from app.merchants.models import Merchant, MerchantRole, MerchantStatus, TerminalStatus
 from app.orgs.models import Role, StaffGrant, Team, TeamCategory
 from app.rewards.adjustments.models import Adjustment, AdjustmentStatus, ApprovalCause
-from app.volunteers.models import Volunteer
+from app.volunteers.models import IdType, Volunteer
+from app.volunteers.service import check_character
 from bench.terminal_client import TerminalClient, TerminalSigner
 from tests.activities.support import LAT, LNG, make_activity, minute, sign_up_row
 from tests.builders import World, bearer, make_staff, make_volunteer, make_world
@@ -219,6 +220,21 @@ class Fresh:
         async with self.app.state.db.sessions() as session:
             await sign_up_row(session, self.activity, volunteer)
         return volunteer
+
+    async def claimant_of_x(self) -> uuid.UUID:
+        """A volunteer signed up with station X whose ID number is an unverified claim
+        that no one else holds: each verification of one succeeds."""
+        born = date(1950, 1, 1) + timedelta(days=secrets.randbelow(20_000))
+        first17 = f"110105{born:%Y%m%d}{secrets.randbelow(1000):03d}"
+        async with self.app.state.db.sessions() as session:
+            volunteer = await make_volunteer(
+                session,
+                self.world.region,
+                id_type=IdType.resident_id,
+                id_number=first17 + check_character(first17),
+            )
+            await sign_up_row(session, self.activity, volunteer)
+        return volunteer.id
 
     async def pending_merchant_of_x(self) -> uuid.UUID:
         async with self.app.state.db.sessions() as session:

@@ -214,6 +214,10 @@ MATRIX: dict[str, Access] = {
     "GET /v1/volunteers/{volunteer_id}": bearer(
         REACH_X, e403=VOLUNTEERS | MERCHANT_STAFF, e404={OTHER_ADMIN, ORGANIZER_Y}
     ),
+    # A volunteer signed up at station X, with a claim: those who may read them verify it.
+    "POST /v1/volunteers/{volunteer_id}/id-verification": bearer(
+        REACH_X, e403=VOLUNTEERS | MERCHANT_STAFF, e404={OTHER_ADMIN, ORGANIZER_Y}
+    ),
     # Projects and activities
     "POST /v1/projects": reaching_x(),
     "GET /v1/projects": any_bearer(),

@@ -1,5 +1,5 @@
-"""Staff accounts, refresh tokens, revoked access tokens, login throttles and the shared
-cache of WeChat's access token."""
+"""Staff accounts, platform admins, refresh tokens, revoked access tokens, login throttles
+and the shared cache of WeChat's access token."""
 
 from __future__ import annotations
 
@@ -23,6 +23,22 @@ class StaffUser(IdMixin, TimestampMixin, Base):
 
     region_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("regions.id"), index=True)
     kind: Mapped[StaffKind] = mapped_column(String(16), default=StaffKind.staff)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+
+class PlatformAdmin(IdMixin, TimestampMixin, Base):
+    """An operator of the whole service: creates regions and their first center admins.
+
+    Not tenant-scoped, and kept apart from `StaffUser` so that no region's grant, query or
+    login can ever name one: its token (typ `platform_admin`, no region) is accepted by the
+    `/v1/platform` routes only, and it sees no region's people, activities or ledger.
+    """
+
+    __tablename__ = "platform_admins"
+
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(200))

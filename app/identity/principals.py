@@ -1,10 +1,12 @@
 """Who is calling: the principal behind a bearer token, as `Annotated` dependencies.
 
 Routes name the principal they need: `CurrentVolunteer`, `CurrentStaff`,
-`CurrentPrincipal` (anyone signed in). Staff permissions are grants of a role
-on an org unit that reach the unit's subtree; `StaffContext.can()` answers for
-one unit, and `orgs.service` turns that into 403/404 refusals. A token whose
-login has ended (a logout, a disabled account) is refused by its `jti`.
+`CurrentPrincipal` (anyone signed in to a region), `CurrentPlatformAdmin` (the operators
+who create regions, bound to none: their token is good for `/v1/platform` only). Staff
+permissions are grants of a role on an org unit that reach the unit's subtree;
+`StaffContext.can()` answers for one unit, and `orgs.service` turns that into 403/404
+refusals. A token whose login has ended (a logout, a disabled account) is refused by its
+`jti`.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ from app.core.db import SessionDep
 from app.core.errors import Forbidden, TokenInvalid, Unauthorized
 from app.core.security import KeyRing, TokenClaims
 from app.identity import revocation
-from app.identity.models import StaffKind, StaffUser
+from app.identity.models import PlatformAdmin, StaffKind, StaffUser
 from app.orgs.models import ADMIN_ROLES, OrgUnit, Role, StaffGrant
 from app.volunteers.models import Volunteer
 
 PrincipalKind = Literal["volunteer", "staff", "merchant_staff", "client"]
+# The access token's `typ` of a platform admin; it names no region.
+PLATFORM_TOKEN_TYPE = "platform_admin"  # noqa: S105 - a token type, not a secret
+_REGION_TOKEN_TYPES = ("volunteer", "staff", "merchant_staff")
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from /v1/auth/*")
 
@@ -127,7 +132,10 @@ def _denied_tokens(request: Request) -> revocation.DeniedTokens:
 async def current_principal(claims: ClaimsDep, request: Request, session: SessionDep) -> Principal:
     # A third-party client's token (typ "client") names scopes that no route checks yet,
     # so it is refused everywhere rather than let through as if it were a person's.
-    if claims.typ not in ("volunteer", "staff", "merchant_staff"):
+    if claims.typ == PLATFORM_TOKEN_TYPE:
+        # No region's route serves the platform: it reads no region's data.
+        raise TokenInvalid("A platform admin's token is good for /v1/platform only")
+    if claims.typ not in _REGION_TOKEN_TYPES:
         raise TokenInvalid("The token is not an access token")
     principal = Principal(
         kind=claims.typ,  # type: ignore[arg-type]
@@ -251,3 +259,19 @@ async def current_merchant_user(principal: CurrentPrincipal, session: SessionDep
 
 
 CurrentMerchantUser = Annotated[StaffUser, Depends(current_merchant_user)]
+
+
+async def current_platform_admin(claims: ClaimsDep, session: SessionDep) -> PlatformAdmin:
+    """The platform admin behind the token. A region's people are known but refused (403),
+    the same whatever the request names; anything else is no access token here (401)."""
+    if claims.typ in _REGION_TOKEN_TYPES:
+        raise Forbidden("This needs a platform admin's token")
+    if claims.typ != PLATFORM_TOKEN_TYPE:
+        raise TokenInvalid("The token is not an access token")
+    admin = await session.get(PlatformAdmin, _uuid(claims.sub))
+    if admin is None or not admin.is_active:
+        raise TokenInvalid("The token's account is no longer active")
+    return admin
+
+
+CurrentPlatformAdmin = Annotated[PlatformAdmin, Depends(current_platform_admin)]

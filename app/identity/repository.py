@@ -7,6 +7,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, bindparam, delete, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +16,7 @@ from app.core import clock
 from app.core.db import session_insert
 from app.identity.models import (
     LoginThrottle,
+    PlatformAdmin,
     RefreshToken,
     RevokedAccessToken,
     StaffUser,
@@ -23,9 +25,14 @@ from app.identity.models import (
 from app.orgs.models import Region, StaffGrant
 from app.volunteers.models import Volunteer
 
+Account = TypeVar("Account", StaffUser, PlatformAdmin)
 
-async def staff_by_username(session: AsyncSession, username: str) -> StaffUser | None:
-    return await session.scalar(select(StaffUser).where(StaffUser.username == username))
+
+async def account_by_username(
+    session: AsyncSession, model: type[Account], username: str
+) -> Account | None:
+    """A staff account or a platform admin by login name (each table its own namespace)."""
+    return await session.scalar(select(model).where(model.username == username))
 
 
 async def staff_roles(session: AsyncSession, user: StaffUser) -> list[str]:

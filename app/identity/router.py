@@ -39,6 +39,7 @@ from app.identity.principals import CurrentPrincipal
 from app.identity.schemas import (
     BoundPhone,
     PhoneBinding,
+    PlatformLoginResult,
     RefreshRequest,
     StaffLogin,
     StaffLoginResult,
@@ -115,6 +116,31 @@ async def staff_login(
         refresh_token=login.tokens.refresh_token,
         staff_id=login.staff_id,
         kind=login.kind,
+    )
+
+
+@router.post(
+    "/v1/platform/auth/login",
+    tags=["auth"],
+    summary="Log a platform admin in: an access token for the /v1/platform routes only",
+    responses=error_responses(*_BODY_ERRORS, InvalidCredentials, AccountLocked),
+)
+async def platform_login(
+    body: StaffLogin, request: Request, session: SessionDep
+) -> PlatformLoginResult:
+    login = await service.platform_login(
+        session,
+        sessions=request.app.state.db.sessions,
+        keyring=request.app.state.keyring,
+        settings=request.app.state.settings,
+        username=body.username,
+        password=body.password,
+        address=client_ip(request.scope),
+    )
+    return PlatformLoginResult(
+        access_token=login.access_token,
+        expires_in=login.expires_in,
+        platform_admin_id=login.admin_id,
     )
 
 

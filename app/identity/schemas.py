@@ -74,6 +74,13 @@ class StaffLoginResult(TokenPair):
     kind: Literal["staff", "merchant_staff"]
 
 
+class PlatformLoginResult(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme, not a secret
+    expires_in: int = Field(description="Seconds until the access token expires; no refresh")
+    platform_admin_id: uuid.UUID
+
+
 class BoundPhone(BaseModel):
     phone: str
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core import clock
 from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden, TokenInvalid
-from app.core.security import hash_password, hash_secret, new_secret, verify_password
+from app.core.security import KeyRing, hash_password, hash_secret, new_secret, verify_password
 from app.identity import repository, revocation, throttle
 from app.identity.errors import (
     RefreshFamilyExpired,
@@ -24,11 +24,12 @@ from app.identity.errors import (
     RegionCodeRequired,
     RegionCodeUnknown,
 )
-from app.identity.models import RefreshToken, StaffKind, StaffUser, SubjectType
-from app.identity.principals import Principal
+from app.identity.models import PlatformAdmin, RefreshToken, StaffKind, StaffUser, SubjectType
+from app.identity.principals import PLATFORM_TOKEN_TYPE, Principal
 from app.identity.throttle import ThrottleKey, ThrottlePolicy
 from app.identity.tokens import Family, IssuedTokens, Subject, TokenIssuer, issue_tokens
 from app.identity.wechat import WeChat, WeChatIdentity
+from app.orgs.errors import UsernameTaken
 from app.orgs.models import Region
 from app.volunteers.models import Volunteer
 
@@ -200,34 +201,114 @@ async def staff_login(
     password: str,
     address: str,
 ) -> StaffLoginOutcome:
-    """Check a staff password, throttled per username and client address.
+    """Check a staff password (see `_checked_password`) and open a login."""
+    user = await _checked_password(
+        session,
+        StaffUser,
+        sessions=sessions,
+        settings=settings,
+        key=ThrottleKey.of(username=username, address=address),
+        username=username,
+        password=password,
+    )
+    subject = await staff_subject(session, user)
+    tokens = await issue_tokens(session, issuer=issuer, subject=subject)
+    return StaffLoginOutcome(
+        staff_id=user.id, kind=_TOKEN_TYPE[StaffKind(user.kind)], tokens=tokens
+    )
+
+
+@dataclass(frozen=True)
+class PlatformLoginOutcome:
+    admin_id: uuid.UUID
+    access_token: str
+    expires_in: int
+
+
+async def platform_login(
+    session: AsyncSession,
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    keyring: KeyRing,
+    settings: Settings,
+    username: str,
+    password: str,
+    address: str,
+) -> PlatformLoginOutcome:
+    """Check a platform admin's password, throttled like staff logins, and issue an access
+    token naming no region.
+
+    No refresh token: a platform admin signs in for an errand (a new region, its first
+    admin) and signs in again after the access token's 15 minutes. Each request reads the
+    account, so disabling it ends its token at once.
+    """
+    admin = await _checked_password(
+        session,
+        PlatformAdmin,
+        sessions=sessions,
+        settings=settings,
+        # Its own throttle namespace: a platform username may also be a staff one.
+        key=ThrottleKey.of(username=f"platform:{username}", address=address),
+        username=username,
+        password=password,
+    )
+    token, expires_in = keyring.issue(sub=admin.id, typ=PLATFORM_TOKEN_TYPE, region_id=None)
+    return PlatformLoginOutcome(admin_id=admin.id, access_token=token, expires_in=expires_in)
+
+
+Account = TypeVar("Account", StaffUser, PlatformAdmin)
+
+
+async def _checked_password(
+    session: AsyncSession,
+    model: type[Account],
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    key: ThrottleKey,
+    username: str,
+    password: str,
+) -> Account:
+    """The active account whose password this is, throttled per username and address.
 
     The attempt is counted, and the account read, in a short transaction of its own
     (`sessions`), committed before argon2 runs; only a success writes in the request's
     unit of work, after the check. An unknown username, a disabled account and a wrong
     password cost the same statements and one argon2 verification each, and answer alike.
     """
-    key = ThrottleKey.of(username=username, address=address)
     async with sessions() as early, early.begin():
         attempt = await throttle.charge(
             early, key=key, policy=ThrottlePolicy.from_settings(settings)
         )
-        account = await repository.staff_by_username(early, username)
+        account = await repository.account_by_username(early, model, username)
     if account is None:
         await _spend_a_password_check(password)
         raise attempt.refusal()
     if not await verify_password(account.password_hash, password) or not account.is_active:
         raise attempt.refusal()
-    user = await session.get(StaffUser, account.id)
+    user = await session.get(model, account.id)
     if user is None or not user.is_active or user.password_hash != account.password_hash:
         # Disabled, or given a new password, while this attempt was being checked.
         raise attempt.refusal()
     await throttle.clear(session, key=key)
-    subject = await staff_subject(session, user)
-    tokens = await issue_tokens(session, issuer=issuer, subject=subject)
-    return StaffLoginOutcome(
-        staff_id=user.id, kind=_TOKEN_TYPE[StaffKind(user.kind)], tokens=tokens
+    return user
+
+
+async def create_platform_admin(
+    session: AsyncSession, *, username: str, password: str, display_name: str | None = None
+) -> PlatformAdmin:
+    """A platform admin, from the console (`python -m app create-platform-admin`)."""
+    if await repository.account_by_username(session, PlatformAdmin, username) is not None:
+        raise UsernameTaken()
+    admin = PlatformAdmin(
+        username=username,
+        display_name=display_name or username,
+        password_hash=await hash_password(password),
+        is_active=True,
     )
+    session.add(admin)
+    await session.flush()
+    return admin
 
 
 # --- refresh tokens -------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""`python -m app <command>`: migrate, seed-demo, create-admin, openapi, serve, worker,
-verify-ledger, export-ledger, ledger-public-key."""
+"""`python -m app <command>`: migrate, seed-demo, create-region, create-admin,
+create-platform-admin, openapi, serve, worker, verify-ledger, export-ledger,
+ledger-public-key."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import logging
 import os
 import secrets
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -19,7 +21,11 @@ from alembic.config import Config
 from app.core.config import ConfigurationError, Settings, get_settings
 from app.core.logging import JsonFormatter, RedactingFilter
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -120,14 +126,21 @@ def serve(settings: Settings, host: str, port: int) -> None:
     )
 
 
-async def _create_admin(settings: Settings, username: str, password: str | None) -> str:
+class CommandRefused(Exception):
+    """A command that cannot do what it was asked, in one line for the console."""
+
+
+async def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one committed transaction; a domain refusal becomes `CommandRefused`."""
     from app.core.db import Database
-    from app.demo import create_center_admin
+    from app.core.errors import AppError
 
     db = Database(settings)
     try:
         async with db.sessions() as session, session.begin():
-            return await create_center_admin(session, username=username, password=password)
+            return await work(session)
+    except AppError as exc:
+        raise CommandRefused(exc.detail) from exc
     finally:
         await db.dispose()
 
@@ -145,6 +158,53 @@ def _keep(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     path.chmod(0o600)
+
+
+async def _create_region(settings: Settings, code: str, name: str, timezone: str) -> str:
+    from pydantic import ValidationError
+
+    from app.tenants.schemas import RegionCreate
+    from app.tenants.service import create_region
+
+    try:
+        data = RegionCreate(code=code, name=name, timezone=timezone)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise CommandRefused(f"{error['loc'][0]}: {error['msg']}") from exc
+
+    async def work(session: AsyncSession) -> str:
+        founded = await create_region(
+            session, code=data.code, name=data.name, timezone=data.timezone
+        )
+        return str(founded.region.id)
+
+    return await _in_transaction(settings, work)
+
+
+async def _create_admin(
+    settings: Settings, username: str, password: str | None, region_code: str | None
+) -> str | None:
+    from app.tenants.service import create_center_admin
+
+    async def work(session: AsyncSession) -> str | None:
+        made = await create_center_admin(
+            session, region_code=region_code, username=username, password=password
+        )
+        return made.generated_password
+
+    return await _in_transaction(settings, work)
+
+
+async def _create_platform_admin(settings: Settings, username: str, password: str | None) -> str:
+    from app.identity.service import create_platform_admin
+
+    password = password or secrets.token_urlsafe(12)
+
+    async def work(session: AsyncSession) -> None:
+        await create_platform_admin(session, username=username, password=password)
+
+    await _in_transaction(settings, work)
+    return password
 
 
 async def _seed(settings: Settings) -> dict[str, Any]:
@@ -223,7 +283,16 @@ async def _worker(settings: Settings, once: bool) -> None:
 
 # Commands that only make sense on a migrated database: each says so in one line if not.
 NEEDS_SCHEMA = frozenset(
-    {"seed-demo", "create-admin", "serve", "worker", "verify-ledger", "export-ledger"}
+    {
+        "seed-demo",
+        "create-region",
+        "create-admin",
+        "create-platform-admin",
+        "serve",
+        "worker",
+        "verify-ledger",
+        "export-ledger",
+    }
 )
 
 EPILOG = """Settings come from LIANGPIAO_* environment variables or a .env file (see README.md):
@@ -255,9 +324,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("migrate", "upgrade the database to the newest schema (creates a SQLite file)")
     command("seed-demo", "load the 吴江区 demo region (idempotent)")
-    admin = command("create-admin", "create a center admin of the first region")
+    region = command(
+        "create-region",
+        "create a region with its center, 8 standing teams, policies and ledger accounts",
+        "Create a region (a tenant) with its center unit, the eight standing teams, its "
+        "default policies and its ledger accounts; print its id.",
+    )
+    region.add_argument("code", help="its code: lower-case letters, digits and -; unique")
+    region.add_argument("name", help="its name, such as 吴江区")
+    region.add_argument("--timezone", default="Asia/Shanghai", help="its IANA time zone")
+    admin = command("create-admin", "create a center admin of a region")
     admin.add_argument("username", help="the login name")
     admin.add_argument("--password", help="its password; if omitted, a random one, printed once")
+    admin.add_argument("--region", metavar="CODE", help="the region's code (default: the first)")
+    platform = command(
+        "create-platform-admin",
+        "create a platform admin: creates regions and their first admins over the API",
+    )
+    platform.add_argument("username", help="the login name")
+    platform.add_argument("--password", help="its password; if omitted, a random one, printed once")
     command("openapi", "print the OpenAPI document (needs no database)")
     srv = command("serve", "serve the API with uvicorn")
     srv.add_argument("--host", default="127.0.0.1", help="the address to listen on")
@@ -285,6 +370,18 @@ def build_parser() -> argparse.ArgumentParser:
     wrk = command("worker", "run the background jobs (outbox, holds, expiry, sealing)")
     wrk.add_argument("--once", action="store_true", help="run every job until idle, then exit")
     return parser
+
+
+def _account_or_region(settings: Settings, args: argparse.Namespace) -> str:
+    """What create-region, create-admin and create-platform-admin print."""
+    if args.command == "create-region":
+        return asyncio.run(_create_region(settings, args.code, args.name, args.timezone))
+    if args.command == "create-admin":
+        generated = asyncio.run(_create_admin(settings, args.username, args.password, args.region))
+        shown = generated or args.password
+        return f"created center admin {args.username!r} with password {shown}"
+    password = asyncio.run(_create_platform_admin(settings, args.username, args.password))
+    return f"created platform admin {args.username!r} with password {password}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -319,10 +416,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"seed-demo: {exc}", file=sys.stderr)
             return 2
         print("\n".join(_demo_lines(summary, settings.var_dir)))
-    elif args.command == "create-admin":
-        password = args.password or secrets.token_urlsafe(12)
-        asyncio.run(_create_admin(settings, args.username, password))
-        print(f"created center admin {args.username!r} with password {password}")
+    elif args.command in ("create-region", "create-admin", "create-platform-admin"):
+        try:
+            print(_account_or_region(settings, args))
+        except CommandRefused as exc:
+            print(f"{args.command}: {exc}", file=sys.stderr)
+            return 1
     elif args.command == "serve":
         serve(settings, args.host, args.port)
     elif args.command == "worker":

@@ -742,6 +742,12 @@ async def get_policy(session: AsyncSession, *, region_id: uuid.UUID) -> schemas.
     return policy_out(await repository.policy_for(session, region_id=region_id))
 
 
+async def open_policy(session: AsyncSession, *, region_id: uuid.UUID) -> None:
+    """Give a new region its policy row: the defaults, and the key of its volunteers'
+    personal codes."""
+    await repository.policy_row(session, region_id=region_id)
+
+
 async def update_policy(
     session: AsyncSession, *, staff: StaffContext, data: schemas.ActivityPolicyUpdate
 ) -> schemas.ActivityPolicy:

@@ -41,7 +41,7 @@ class StaffSpec:
     unit: str | None = None
 
 
-# The first centre admin is `admin` (app.demo.organisation.create_center_admin); the
+# The first centre admin is `admin` (app.orgs.founding.add_center_admin); the
 # second approves what the two-person rule keeps from the first.
 STAFF = [
     StaffSpec("admin2", "周敏", Role.center_admin),

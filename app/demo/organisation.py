@@ -1,5 +1,6 @@
-"""The demo region's standing parts: 吴江区 with its centre, institutes, stations, teams,
-staff and volunteers, made in one transaction.
+"""The demo region's standing parts: 吴江区 (founded as any region is, by `app.tenants`:
+its centre, the eight standing teams, its policies and accounts) with its institutes,
+stations, staff and volunteers, made in one transaction.
 
 `seed_organisation` is idempotent: run twice, it finds the region and changes nothing.
 """
@@ -13,24 +14,15 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.security import hash_password
 from app.demo import cast
-from app.identity.models import StaffKind, StaffUser
 from app.identity.principals import load_staff
 from app.identity.repository import create_volunteer
 from app.identity.wechat_fake import openid_for
 from app.orgs import schemas as org_schemas
 from app.orgs import service as orgs
-from app.orgs.models import (
-    TEAM_CATEGORY_LABELS,
-    OrgUnit,
-    Region,
-    Role,
-    StaffGrant,
-    Team,
-    TeamCategory,
-    UnitKind,
-)
+from app.orgs.founding import add_center_admin
+from app.orgs.models import OrgUnit, Region, UnitKind
+from app.tenants.service import create_region
 
 
 async def _add_unit(
@@ -60,34 +52,6 @@ async def _add_unit(
     return unit
 
 
-async def create_center_admin(session: AsyncSession, *, username: str, password: str | None) -> str:
-    region = await session.scalar(select(Region).order_by(Region.created_at).limit(1))
-    if region is None:
-        raise RuntimeError("no region yet: run `python -m app seed-demo` first")
-    center = await session.scalar(
-        select(OrgUnit).where(OrgUnit.region_id == region.id, OrgUnit.parent_id.is_(None))
-    )
-    if center is None:
-        raise RuntimeError("the region has no center unit")
-    password = password or secrets.token_urlsafe(12)
-    user = StaffUser(
-        region_id=region.id,
-        kind=StaffKind.staff,
-        username=username,
-        display_name=username,
-        password_hash=await hash_password(password),
-    )
-    session.add(user)
-    await session.flush()
-    session.add(
-        StaffGrant(
-            region_id=region.id, staff_id=user.id, org_unit_id=center.id, role=Role.center_admin
-        )
-    )
-    await session.flush()
-    return password
-
-
 async def find_region(session: AsyncSession) -> Region | None:
     return await session.scalar(select(Region).where(Region.code == cast.REGION_CODE))
 
@@ -104,18 +68,16 @@ async def seed_organisation(
     existing = await find_region(session)
     if existing is not None:
         return existing, False
-    region = Region(code=cast.REGION_CODE, name=cast.REGION_NAME, timezone="Asia/Shanghai")
-    session.add(region)
-    await session.flush()
-    center = await _add_unit(
+    founded = await create_region(
         session,
-        region=region,
-        parent=None,
-        kind=UnitKind.center,
-        name=cast.CENTER_NAME,
+        code=cast.REGION_CODE,
+        name=cast.REGION_NAME,
+        timezone="Asia/Shanghai",
+        center_name=cast.CENTER_NAME,
         latitude=31.1380,
         longitude=120.6450,
     )
+    region, center = founded.region, founded.center
     units = {center.name: center}
     for name, lat, lng, station_names in cast.INSTITUTES:
         institute = await _add_unit(
@@ -138,21 +100,10 @@ async def seed_organisation(
                 latitude=lat + 0.01 * (i + 1),
                 longitude=lng + 0.01 * (i + 1),
             )
-    for category in TeamCategory:
-        if category is TeamCategory.custom:
-            continue
-        session.add(
-            Team(
-                region_id=region.id,
-                org_unit_id=center.id,
-                name=f"{TEAM_CATEGORY_LABELS[category]}志愿服务队",
-                category=category,
-            )
-        )
-    await create_center_admin(session, username="admin", password=admin_password)
-    admin_user = await session.scalar(select(StaffUser).where(StaffUser.username == "admin"))
-    assert admin_user is not None
-    admin = await load_staff(session, admin_user)
+    made = await add_center_admin(
+        session, region_id=region.id, username="admin", password=admin_password
+    )
+    admin = await load_staff(session, made.user)
     for spec in cast.STAFF:
         unit = units[spec.unit] if spec.unit else center
         await orgs.create_staff(

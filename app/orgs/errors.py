@@ -83,3 +83,15 @@ class LastCenterAdmin(AppError):
 
 class SelfDeactivation(AppError):
     status, code, title = 409, "self_deactivation", "You cannot deactivate your own account"
+
+
+class RegionCodeTaken(AppError):
+    status, code, title = 409, "region_code_taken", "A region with this code already exists"
+
+
+class RegionHasCenterAdmin(AppError):
+    status, code, title = (
+        409,
+        "region_has_center_admin",
+        "The region already has a center admin: its own admins manage its staff",
+    )

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core import clock
-from app.core.pagination import Keyset, after_keyset
+from app.core.pagination import Keyset, PageParams, after_keyset, keyset_window
 from app.identity.models import StaffKind, StaffUser
-from app.orgs.models import OrgUnit, Role, StaffGrant, Team, TeamCategory, UnitKind
+from app.orgs.models import OrgUnit, Region, Role, StaffGrant, Team, TeamCategory, UnitKind
 
 T = TypeVar("T")
 
@@ -190,3 +190,25 @@ async def count_center_admins(session: AsyncSession, *, region_id: uuid.UUID) ->
         )
     )
     return int(count or 0)
+
+
+# Founding regions, and the platform's list of them (not region-scoped: the platform's)
+
+
+async def region_by_code(session: AsyncSession, *, code: str) -> Region | None:
+    return await session.scalar(select(Region).where(Region.code == code))
+
+
+async def first_region(session: AsyncSession) -> Region | None:
+    return await session.scalar(select(Region).order_by(Region.created_at, Region.id).limit(1))
+
+
+async def regions_with_centers(
+    session: AsyncSession, *, page: PageParams
+) -> list[tuple[Region, uuid.UUID | None]]:
+    """Every region with its center unit's id, a page in (created_at, id) order."""
+    stmt = select(Region, OrgUnit.id).outerjoin(
+        OrgUnit, (OrgUnit.region_id == Region.id) & OrgUnit.parent_id.is_(None)
+    )
+    window = keyset_window(stmt, page, time_column=Region.created_at, id_column=Region.id)
+    return [(region, center_id) for region, center_id in (await session.execute(window)).all()]

@@ -128,6 +128,12 @@ async def lock_policy(session: AsyncSession, region_id: uuid.UUID) -> RewardPoli
     return policy
 
 
+async def open_policy(session: AsyncSession, *, region_id: uuid.UUID) -> None:
+    """Give a new region its policy row, with the defaults (still reported as the default):
+    the row its issuances lock."""
+    await lock_policy(session, region_id)
+
+
 async def get_policy(
     session: AsyncSession, *, staff: StaffContext, region_id: uuid.UUID
 ) -> RewardPolicyOut:

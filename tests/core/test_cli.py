@@ -10,10 +10,15 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from sqlalchemy import make_url
+from sqlalchemy import make_url, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import ConfigurationError, Settings
+from app.demo import seed_demo
+from app.orgs.models import Region
+from tests.builders import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_URL = os.environ.get("LIANGPIAO_TEST_DATABASE_URL", "")
@@ -160,5 +165,76 @@ def test_version_and_documented_options() -> None:
     assert "the port to listen on (default: 8000)" in " ".join(serve_help.stdout.split())
     assert "(default: 127.0.0.1)" in serve_help.stdout
     assert "LIANGPIAO_ENVIRONMENT" in top_help.stdout
-    for command in ("migrate", "seed-demo", "create-admin", "serve", "worker", "verify-ledger"):
+    for command in (
+        "migrate",
+        "seed-demo",
+        "create-region",
+        "create-admin",
+        "create-platform-admin",
+        "serve",
+        "worker",
+        "verify-ledger",
+    ):
         assert command in top_help.stdout
+
+
+async def test_create_region_then_its_admin_who_logs_in_to_that_region_alone(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    await seed_demo(session, admin_password=PASSWORD)
+    demo = await session.scalar(select(Region.id).where(Region.code == "wujiang"))
+    await session.commit()
+    env = {
+        "LIANGPIAO_ENVIRONMENT": "test",
+        "LIANGPIAO_DATABASE_URL": settings.database_url,
+        "LIANGPIAO_LOG_LEVEL": "WARNING",
+    }
+
+    created = run_app("create-region", "suzhou", "苏州市", "--timezone", "Asia/Urumqi", env=env)
+    taken = run_app("create-region", "suzhou", "另一个苏州", env=env)
+    admin = run_app(
+        "create-admin", "suzhou-admin", "--password", PASSWORD, "--region", "suzhou", env=env
+    )
+    nowhere = run_app("create-admin", "lost-admin", "--region", "nowhere", env=env)
+
+    assert created.returncode == 0, created.stderr
+    region_id = uuid.UUID(created.stdout.strip())
+    assert taken.returncode == 1
+    assert taken.stderr.strip().splitlines() == [
+        "create-region: A region with the code 'suzhou' already exists"
+    ]
+    assert admin.returncode == 0, admin.stderr
+    assert nowhere.returncode == 1
+    assert nowhere.stderr.strip().splitlines() == ["create-admin: No region has the code 'nowhere'"]
+    login = await client.post(
+        "/v1/auth/login", json={"username": "suzhou-admin", "password": PASSWORD}
+    )
+    assert login.status_code == 200, login.text
+    auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    regions = (await client.get("/v1/regions", headers=auth)).json()["items"]
+    assert [(r["id"], r["timezone"]) for r in regions] == [(str(region_id), "Asia/Urumqi")]
+    teams = (await client.get("/v1/teams", headers=auth)).json()["items"]
+    assert len(teams) == 8
+    assert {t["region_id"] for t in teams} == {str(region_id)}
+    units = (await client.get("/v1/org-units", headers=auth)).json()["items"]
+    assert [(u["kind"], u["region_id"]) for u in units] == [("center", str(region_id))]
+    assert (await client.get(f"/v1/regions/{demo}", headers=auth)).status_code == 404
+
+
+def test_create_platform_admin_prints_its_password_once_and_refuses_a_taken_name(
+    settings: Settings,
+) -> None:
+    env = {
+        "LIANGPIAO_ENVIRONMENT": "test",
+        "LIANGPIAO_DATABASE_URL": settings.database_url,
+        "LIANGPIAO_LOG_LEVEL": "WARNING",
+    }
+    made = run_app("create-platform-admin", "operator", env=env)
+    again = run_app("create-platform-admin", "operator", env=env)
+
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith("created platform admin 'operator' with password ")
+    assert again.returncode == 1
+    assert again.stderr.strip().splitlines() == [
+        "create-platform-admin: The username is already in use"
+    ]

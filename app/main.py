@@ -78,6 +78,7 @@ def feature_routers() -> list[Any]:
     from app.merchants.terminal_router import router as terminal
     from app.orgs.router import router as orgs
     from app.rewards.router import router as rewards
+    from app.tenants.router import router as tenants
     from app.volunteers.records_router import router as records
     from app.volunteers.router import router as volunteers
 
@@ -94,6 +95,7 @@ def feature_routers() -> list[Any]:
         merchants,
         terminal,
         integrations,
+        tenants,
     ]
 
 

@@ -63,6 +63,7 @@ NATURALLY_SAFE_POSTS = {
     # Logins answer fresh tokens; a retry is another login, and tokens are never stored.
     "/v1/auth/wechat": "a login",
     "/v1/auth/login": "a login",
+    "/v1/platform/auth/login": "a login",
     "/v1/auth/refresh": "rotation: a reused refresh token is the theft signal",
     "/v1/auth/logout": "ending a login twice ends it once",
     "/v1/me/phone": "binds the number WeChat vouches for; the same again changes nothing",

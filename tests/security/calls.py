@@ -191,6 +191,7 @@ static(
     "POST /v1/me/redemption-codes",
     "POST /v1/me/offline-code-secret",
     "GET /v1/outbox/dead-letters",
+    "GET /v1/platform/regions",
 )
 
 
@@ -308,6 +309,28 @@ async def _grant(c: Ctx) -> Req:
 async def _revoke_grant(c: Ctx) -> Req:
     staff_id, grant_id = await c.organizer_grant()
     return Req(path={"staff_id": staff_id, "grant_id": grant_id}, json={"reason": "调岗"})
+
+
+# The platform
+
+
+@call("POST /v1/platform/auth/login")
+async def _platform_login(c: Ctx) -> Req:
+    return Req(json={"username": PASSWORD_USER, "password": PASSWORD})
+
+
+@call("POST /v1/platform/regions")
+async def _platform_region_create(c: Ctx) -> Req:
+    return Req(json={"code": c.unique("matrix-"), "name": "新区"}, headers=c.idempotency())
+
+
+@call("POST /v1/platform/regions/{region_id}/admins")
+async def _platform_first_admin(c: Ctx) -> Req:
+    # A first admin is made once per region: each call founds its own.
+    return Req(
+        path={"region_id": await c.made(lambda fresh: fresh.region())},
+        json={"username": c.unique("first-admin-"), "password": "a long enough password"},
+    )
 
 
 # Volunteers

@@ -31,18 +31,20 @@ from app.activities.hours.models import (
 )
 from app.activities.models import Activity, ActivityStatus, Attendance, AttendanceMethod, Project
 from app.core import clock
-from app.identity.models import StaffUser
+from app.identity.models import PlatformAdmin, StaffUser
+from app.identity.service import create_platform_admin
 from app.integrations.models import OutboxEvent
 from app.ledger import service as ledger
 from app.ledger.models import AccountKind
 from app.merchants.models import Merchant, MerchantRole, MerchantStatus, TerminalStatus
 from app.orgs.models import Role, StaffGrant, Team, TeamCategory
 from app.rewards.adjustments.models import Adjustment, AdjustmentStatus, ApprovalCause
+from app.tenants.service import create_region
 from app.volunteers.models import IdType, Volunteer
 from app.volunteers.service import check_character
 from bench.terminal_client import TerminalClient, TerminalSigner
 from tests.activities.support import LAT, LNG, make_activity, minute, sign_up_row
-from tests.builders import World, bearer, make_staff, make_volunteer, make_world
+from tests.builders import PASSWORD, World, bearer, make_staff, make_volunteer, make_world
 from tests.merchants.conftest import make_member, make_merchant, make_offer, make_terminal
 from tests.rewards.support import seal
 
@@ -108,6 +110,7 @@ class Principals:
     other_cashier: StaffUser
     terminal: TerminalSigner
     revoked_terminal: TerminalSigner
+    platform_admin: PlatformAdmin
 
     def person(self, name: str) -> Volunteer | StaffUser:
         if name in ("owner", "cashier", "other_cashier"):
@@ -128,6 +131,10 @@ class Principals:
                 typ="staff",
                 region_id=admin.region_id,
                 ttl=timedelta(hours=-1),
+            )
+        if name == "platform_admin":
+            return bearer(
+                self.app, sub=self.platform_admin.id, typ="platform_admin", region_id=None
             )
         if name == "client":
             # A third-party platform's token with every scope it could ask for.
@@ -167,6 +174,14 @@ class Fresh:
     second_admin: StaffUser  # a center admin of the region who is none of the principals
     issuance_account: uuid.UUID
     wallet_a: uuid.UUID
+
+    async def region(self) -> uuid.UUID:
+        """A new region, founded as the platform founds one, without a center admin yet."""
+        async with self.app.state.db.sessions() as session, session.begin():
+            founded = await create_region(
+                session, code=f"matrix-{secrets.token_hex(5)}", name="新区"
+            )
+        return founded.region.id
 
     async def _commit(self, *rows: Any) -> None:
         async with self.app.state.db.sessions() as session:
@@ -413,6 +428,9 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
     async with app.state.db.sessions() as session:
         world = await make_world(session, app)
         await make_staff(session, world.region, username=PASSWORD_USER)
+        platform_admin = await create_platform_admin(
+            session, username=PASSWORD_USER, password=PASSWORD
+        )
         now = minute(clock.now())
         a, b = world.volunteer_a, world.volunteer_b
         station, creator = world.station_x, world.organizer_x
@@ -486,6 +504,7 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
         other_cashier=other_cashier,
         terminal=signer,
         revoked_terminal=revoked_signer,
+        platform_admin=platform_admin,
     )
     terminal = TerminalClient(client, signer)
     redemption = await _redeem(terminal, client, principals.bearer("volunteer_a"))

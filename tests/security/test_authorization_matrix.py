@@ -44,8 +44,11 @@ OTHER_ADMIN = "other_admin"  # center admin of another region
 OWNER = "owner"  # merchant M's owner
 CASHIER = "cashier"  # merchant M's cashier
 OTHER_CASHIER = "other_cashier"  # merchant N's cashier (paired with station Y)
+# An operator of the whole service, bound to no region: its token opens /v1/platform only,
+# and is no valid token anywhere else.
+PLATFORM_ADMIN = "platform_admin"
 
-NO_VALID_TOKEN = frozenset({ANONYMOUS, EXPIRED, CLIENT, TERMINAL, REVOKED_TERMINAL})
+NO_VALID_TOKEN = frozenset({ANONYMOUS, EXPIRED, CLIENT, TERMINAL, REVOKED_TERMINAL, PLATFORM_ADMIN})
 VOLUNTEERS_HERE = frozenset({VOLUNTEER_A, VOLUNTEER_B})
 VOLUNTEERS = VOLUNTEERS_HERE | {OTHER_VOLUNTEER}
 ORGANIZERS = frozenset({ORGANIZER_X, ORGANIZER_Y})
@@ -173,6 +176,14 @@ def a_region_center_admin() -> Access:
     return bearer({CENTER_ADMIN, OTHER_ADMIN}, e403=VOLUNTEERS | MERCHANT_STAFF | NOT_CENTER_ADMINS)
 
 
+def platform_admins_only() -> Access:
+    """The platform's routes: its admins alone. A region's people are refused before
+    anything is read, so that what they name, a region or nothing, makes no difference."""
+    return Access(
+        allow=frozenset({PLATFORM_ADMIN}), e401=NO_VALID_TOKEN - {PLATFORM_ADMIN}, e403=BEARERS
+    )
+
+
 MATRIX: dict[str, Access] = {
     # Platform
     "GET /healthz": public(),
@@ -191,6 +202,11 @@ MATRIX: dict[str, Access] = {
     "GET /v1/regions": any_bearer(),
     "GET /v1/regions/{region_id}": readable_in_region(),
     "PATCH /v1/regions/{region_id}": center_admin_only(),
+    # The platform: regions (tenants) and their first center admins
+    "POST /v1/platform/auth/login": public(),
+    "POST /v1/platform/regions": platform_admins_only(),
+    "GET /v1/platform/regions": platform_admins_only(),
+    "POST /v1/platform/regions/{region_id}/admins": platform_admins_only(),
     "POST /v1/org-units": admins_of_x(),
     "GET /v1/org-units": any_bearer(),
     "GET /v1/org-units/{unit_id}": readable_in_region(),

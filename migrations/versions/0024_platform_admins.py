@@ -1,7 +1,7 @@
 """platform admins: the accounts that create regions
 
 Revision ID: 0024
-Revises: 0019
+Revises: 0023
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0024"
-down_revision: str | None = "0019"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -19,7 +19,7 @@ what this database granted and drops the role only when no member and no other
 database still needs it. SQLite has no roles: there this is a no-op.
 
 Revision ID: 0025
-Revises: 0019
+Revises: 0024
 """
 
 from collections.abc import Sequence
@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0025"
-down_revision: str | None = "0019"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -30,6 +30,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -154,16 +155,22 @@ def parse(
         "@query": "?" + query,
         "content-digest": digest_header.strip(),
     }
-    lines = [f'"{name}": {values[name]}' for name in components]
-    lines.append(f'"@signature-params": {signature_params}')
     return SignedRequest(
         key_id=key_id,
         created=created,
         expires=expires,
         nonce=nonce,
         signature=raw_signature,
-        base="\n".join(lines).encode(),
+        base=signature_base([(name, values[name]) for name in components], signature_params),
     )
+
+
+def signature_base(components: Sequence[tuple[str, str]], signature_params: str) -> bytes:
+    """The bytes a terminal signs (RFC 9421 §2.5): one `"name": value` line per covered
+    component, in the order `signature_params` lists them, then `@signature-params`."""
+    lines = [f'"{name}": {value}' for name, value in components]
+    lines.append(f'"@signature-params": {signature_params}')
+    return "\n".join(lines).encode()
 
 
 @lru_cache(maxsize=4096)

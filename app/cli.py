@@ -1,6 +1,6 @@
 """`python -m app <command>`: migrate, seed-demo, create-region, create-admin,
 create-platform-admin, openapi, serve, worker, verify-ledger, export-ledger,
-ledger-public-key."""
+ledger-public-key, tour."""
 
 from __future__ import annotations
 
@@ -369,6 +369,16 @@ def build_parser() -> argparse.ArgumentParser:
     command("ledger-public-key", "print the ledger signer's public key as a JWK")
     wrk = command("worker", "run the background jobs (outbox, holds, expiry, sealing)")
     wrk.add_argument("--once", action="store_true", help="run every job until idle, then exit")
+    tour = command(
+        "tour",
+        "play docs/walkthrough.md against a running server (`make run`), every role in turn",
+    )
+    tour.add_argument("--base-url", default="http://127.0.0.1:8000", help="the server's URL")
+    tour.add_argument(
+        "--admin-password-file",
+        default="var/demo-admin-password",
+        help="the demo centre admin's password, as `seed-demo` wrote it",
+    )
     return parser
 
 
@@ -393,6 +403,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "openapi":
         print_openapi()
         return 0
+    if args.command == "tour":  # a client of a running server: no settings, no database
+        from app.tour import run_cli as tour_cli
+
+        return tour_cli(base_url=args.base_url, password_file=args.admin_password_file)
     try:
         settings = get_settings()
     except ConfigurationError as exc:

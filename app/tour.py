@@ -620,7 +620,10 @@ async def _main(base_url: str, admin_password: str, out: TextIO) -> int:
     return 0
 
 
-def run_cli(*, base_url: str, password_file: str, out: TextIO = sys.stdout) -> int:
+def run_cli(*, base_url: str, password_file: str, out: TextIO | None = None) -> int:
+    """Exit status: 0 when the loop closed, 1 at an unexpected answer, 2 when the tour
+    could not start (no password file, no server)."""
+    out = out or sys.stdout
     path = Path(password_file)
     try:
         password = path.read_text().strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,15 @@ from app.volunteers.models import Volunteer
 from tests.conftest import ServerThread
 
 PASSWORD = "tour-admin-password"
+WALKTHROUGH = Path(__file__).resolve().parents[2] / "docs" / "walkthrough.md"
+
+
+def _steps(lines: list[str]) -> list[tuple[str, str]]:
+    """Each line's role and action (the tour prints them in fixed columns), run suffix out."""
+    return [
+        (line[:14].strip(), re.sub(r"-[0-9a-f]{6}\b", "-RUN", line[15:59].strip()))
+        for line in lines
+    ]
 
 
 async def _seeded(session: AsyncSession, tmp_path: Path, password: str = PASSWORD) -> str:
@@ -53,6 +63,9 @@ async def test_the_tour_closes_the_loop_and_leaves_its_effects(
     assert any("403" in line and "own_entry_approval" in line for line in lines), out
     assert lines[-1].split()[:2] == ["tour", "the"]
     assert " ok " in lines[-1]
+    # The walkthrough shows a run: the same steps, in the same order.
+    shown = WALKTHROUGH.read_text().split("```text\n", 1)[1].split("```", 1)[0]
+    assert _steps(lines) == _steps(shown.strip().splitlines())
 
     volunteer = await session.scalar(
         select(Volunteer).where(Volunteer.openid == openid_for(VOLUNTEER_CODE))

@@ -16,7 +16,7 @@ from sqlalchemy import make_url, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import ConfigurationError, Settings
-from app.demo import seed_demo
+from app.demo import seed_organisation
 from app.orgs.models import Region
 from tests.builders import PASSWORD
 
@@ -181,7 +181,7 @@ def test_version_and_documented_options() -> None:
 async def test_create_region_then_its_admin_who_logs_in_to_that_region_alone(
     client: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
-    await seed_demo(session, admin_password=PASSWORD)
+    await seed_organisation(session, admin_password=PASSWORD)
     demo = await session.scalar(select(Region.id).where(Region.code == "wujiang"))
     await session.commit()
     env = {

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import cli
 from app.core.config import Settings
-from app.demo import seed_demo
+from app.demo import seed_organisation
 from app.identity.wechat_fake import openid_for
 from app.ledger import service as ledger
 from app.main import create_app
@@ -34,7 +34,7 @@ def _steps(lines: list[str]) -> list[tuple[str, str]]:
 
 
 async def _seeded(session: AsyncSession, tmp_path: Path, password: str = PASSWORD) -> str:
-    await seed_demo(session, admin_password=PASSWORD)
+    await seed_organisation(session, admin_password=PASSWORD)
     await session.commit()
     password_file = tmp_path / "demo-admin-password"
     password_file.write_text(password + "\n")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities.models import ActivityPolicy
-from app.demo import seed_demo
+from app.demo import seed_organisation
 from app.identity.models import StaffUser
 from app.ledger.models import Account, AccountKind
 from app.orgs.models import TEAM_CATEGORY_LABELS, OrgUnit, Region, Team, TeamCategory, UnitKind
@@ -201,7 +201,7 @@ async def test_a_regions_own_people_cannot_call_the_platform_routes(
 async def test_the_new_regions_admin_sees_nothing_of_the_demo_region(
     client: httpx.AsyncClient, session: AsyncSession, platform: dict[str, str], db: Reader
 ) -> None:
-    await seed_demo(session, admin_password=PASSWORD)
+    await seed_organisation(session, admin_password=PASSWORD)
     await session.commit()
     (demo,) = await db.all(select(Region).where(Region.code == "wujiang"))
     demo_units = await db.all(select(OrgUnit).where(OrgUnit.region_id == demo.id))

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import text
 from starlette.routing import BaseRoute
 
@@ -21,6 +21,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import (
     PROBLEM_JSON,
+    InsufficientScope,
     InternalError,
     NotFound,
     ServiceUnavailable,
@@ -71,6 +72,7 @@ def feature_routers() -> list[Any]:
     from app.activities.attendance_router import router as attendance
     from app.activities.hours.router import router as hours
     from app.activities.router import router as activities
+    from app.clients.router import router as clients
     from app.identity.router import router as identity
     from app.integrations.router import router as integrations
     from app.ledger.router import router as ledger
@@ -96,6 +98,7 @@ def feature_routers() -> list[Any]:
         terminal,
         integrations,
         tenants,
+        clients,
     ]
 
 
@@ -174,11 +177,54 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 for status, response in error_responses(Unauthorized).items():
                     responses.setdefault(str(status), response)
     document_rate_limits(schema)
+    _document_client_scopes(app, schema)
     components = schema["components"]["schemas"]
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     app.openapi_schema = schema
     return schema
+
+
+def _document_client_scopes(app: FastAPI, schema: dict[str, Any]) -> None:
+    """The OAuth2 client-credentials scheme, and on each route open to clients the
+    scope it needs, as the alternative to a person's bearer token."""
+    from app.clients.oauth import FORM
+    from app.clients.schemas import OAuthErrorBody
+    from app.identity.scopes import SCOPES, declared_scopes
+
+    components = schema.setdefault("components", {})
+    components.setdefault("securitySchemes", {})["oauth2"] = {
+        "type": "oauth2",
+        "description": "Third-party clients: `grant_type=client_credentials` at "
+        f"`/v1/oauth/token` ({FORM}); the token is an RFC 9068 ES256 JWT",
+        "flows": {"clientCredentials": {"tokenUrl": "/v1/oauth/token", "scopes": SCOPES}},
+    }
+    components["schemas"]["OAuthErrorBody"] = OAuthErrorBody.model_json_schema()
+    paths = schema.get("paths", {})
+    code = f"`{InsufficientScope.code}`"
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute):
+            continue
+        scopes = declared_scopes(route.endpoint)
+        for method in context.methods or ():
+            operation = paths.get(context.path, {}).get(method.lower())
+            if not isinstance(operation, dict):
+                continue
+            security = operation.get("security")
+            if security and scopes:
+                operation["security"] = [*security, {"oauth2": list(scopes)}]
+            if security:
+                forbidden = operation["responses"].setdefault(
+                    "403", error_responses(InsufficientScope)[403]
+                )
+                description = forbidden.get("description", "")
+                if code not in description:
+                    forbidden["description"] = (
+                        f"{description[:-1]}, {code})"
+                        if description.endswith(")")
+                        else f"{description} ({code})".strip()
+                    )
 
 
 def _tune_collector(gen0_threshold: int) -> None:

@@ -2,6 +2,7 @@
 
 from app.activities import models as activities_models
 from app.activities.hours import models as hours_models
+from app.clients import models as clients_models
 from app.core import models as core_models
 from app.core.db import Base
 from app.identity import models as identity_models
@@ -19,6 +20,7 @@ metadata = Base.metadata
 __all__ = [
     "activities_models",
     "adjustments_models",
+    "clients_models",
     "core_models",
     "hours_models",
     "identity_models",

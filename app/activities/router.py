@@ -71,6 +71,7 @@ from app.identity.principals import (
     StaffContext,
     current_staff,
 )
+from app.identity.scopes import client_scope
 from app.orgs.errors import CenterAdminRequired, NotPermittedOnUnit, UnitNotFound
 from app.orgs.models import TeamCategory
 
@@ -172,6 +173,7 @@ async def create_project(
     summary="List the region's projects, by unit (with its subtree) or category",
     responses=error_responses(*AUTH_ERRORS, InvalidCursor, UnitNotFound),
 )
+@client_scope("activities:read")
 async def list_projects(
     session: SessionDep,
     region_id: RegionId,
@@ -190,6 +192,7 @@ async def list_projects(
     summary="Read a project",
     responses=error_responses(*AUTH_ERRORS, ProjectNotFound),
 )
+@client_scope("activities:read")
 async def get_project(
     project_id: uuid.UUID, session: SessionDep, region_id: RegionId
 ) -> schemas.Project:
@@ -260,6 +263,7 @@ async def create_activity(
     "of units their roles reach.",
     responses=error_responses(*AUTH_ERRORS, InvalidCursor, UnitNotFound),
 )
+@client_scope("activities:read")
 async def list_activities(
     session: SessionDep,
     region_id: RegionId,
@@ -304,6 +308,7 @@ async def list_activities(
     summary="Read an activity",
     responses=error_responses(*ORGANIZER),
 )
+@client_scope("activities:read")
 async def get_activity(
     activity_id: uuid.UUID, session: SessionDep, region_id: RegionId, staff: OptionalStaff
 ) -> schemas.Activity:

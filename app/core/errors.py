@@ -97,6 +97,19 @@ class Forbidden(AppError):
     status, code, title = 403, "forbidden", "You may not do this"
 
 
+class InsufficientScope(Forbidden):
+    """A client's token lacks the scope the route needs, or the route is not for clients
+    (RFC 6750 §3.1)."""
+
+    code, title = "insufficient_scope", "The token's scopes do not reach this route"
+
+    def __init__(self, detail: str | None = None, *, scopes: tuple[str, ...] = ()) -> None:
+        challenge = 'Bearer error="insufficient_scope"'
+        if scopes:
+            challenge += f', scope="{" ".join(scopes)}"'
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
+
+
 class NotFound(AppError):
     status, code, title = 404, "not_found", "The resource does not exist"
 
@@ -134,7 +147,13 @@ class UpstreamError(AppError):
 
 
 # The refusals every authenticated route may answer, and every route that reads a JSON body.
-AUTH_ERRORS: tuple[type[AppError], ...] = (Unauthorized, TokenInvalid, TokenExpired, Forbidden)
+AUTH_ERRORS: tuple[type[AppError], ...] = (
+    Unauthorized,
+    TokenInvalid,
+    TokenExpired,
+    Forbidden,
+    InsufficientScope,
+)
 BODY_ERRORS: tuple[type[AppError], ...] = (MalformedBody, UnsupportedMediaType, ValidationFailed)
 
 

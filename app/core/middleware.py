@@ -178,16 +178,18 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             if access_log.isEnabledFor(logging.INFO):
-                access_log.info(
-                    "request",
-                    extra={
-                        "request_id": request_id,
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status_holder["status"],
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    },
-                )
+                extra = {
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status_holder["status"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                }
+                # An OAuth client's calls, each named by its client: who, what, when.
+                client_id = scope["state"].get("client_id")
+                if client_id:
+                    extra["client_id"] = client_id
+                access_log.info("request", extra=extra)
 
     def _refusal(
         self, scope: Scope, headers: dict[bytes, bytes]

@@ -114,9 +114,12 @@ class KeyRing:
         scopes: list[str] | None = None,
         ttl: timedelta | None = None,
         jti: str | None = None,
+        header_typ: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> tuple[str, int]:
         """A signed access token and its lifetime in seconds; `jti` names it (random if
-        not given) for the deny-list."""
+        not given) for the deny-list. `header_typ` and `extra` claims are for profiles
+        such as RFC 9068's (`typ: at+jwt`, `client_id`)."""
         issued = clock.now()
         lifetime = ttl or self.ttl
         claims: dict[str, Any] = {
@@ -133,7 +136,12 @@ class KeyRing:
             claims["rid"] = str(region_id)
         if scopes:
             claims["scope"] = " ".join(scopes)
-        token = jwt.encode(claims, self._private, algorithm=ALGORITHM, headers={"kid": self.kid})
+        if extra:
+            claims.update(extra)
+        headers = {"kid": self.kid}
+        if header_typ:
+            headers["typ"] = header_typ
+        token = jwt.encode(claims, self._private, algorithm=ALGORITHM, headers=headers)
         return token, int(lifetime.total_seconds())
 
     def verify(self, token: str) -> TokenClaims:

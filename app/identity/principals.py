@@ -2,11 +2,13 @@
 
 Routes name the principal they need: `CurrentVolunteer`, `CurrentStaff`,
 `CurrentPrincipal` (anyone signed in to a region), `CurrentPlatformAdmin` (the operators
-who create regions, bound to none: their token is good for `/v1/platform` only). Staff
-permissions are grants of a role on an org unit that reach the unit's subtree;
-`StaffContext.can()` answers for one unit, and `orgs.service` turns that into 403/404
-refusals. A token whose login has ended (a logout, a disabled account) is refused by its
-`jti`.
+who create regions, bound to none: their token is good for `/v1/platform` only). A
+third-party client (`typ` "client", from `/v1/oauth/token`) is a principal only on
+routes that declare a scope it holds (`app.identity.scopes.client_scope`); elsewhere it
+is refused 403 `insufficient_scope`. Staff permissions are grants of a role on an org
+unit that reach the unit's subtree; `StaffContext.can()` answers for one unit, and
+`orgs.authz` turns that into 403/404 refusals. A token whose login has ended (a logout,
+a disabled account) is refused by its `jti`.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
+from app.clients.models import ClientStatus, OAuthClient
 from app.core.db import SessionDep
-from app.core.errors import Forbidden, TokenInvalid, Unauthorized
+from app.core.errors import Forbidden, InsufficientScope, TokenInvalid, Unauthorized
 from app.core.security import KeyRing, TokenClaims
 from app.identity import revocation
 from app.identity.models import PlatformAdmin, StaffKind, StaffUser
+from app.identity.scopes import scopes_of_request
 from app.orgs.models import ADMIN_ROLES, OrgUnit, Role, StaffGrant
 from app.volunteers.models import Volunteer
 
@@ -130,12 +134,10 @@ def _denied_tokens(request: Request) -> revocation.DeniedTokens:
 
 
 async def current_principal(claims: ClaimsDep, request: Request, session: SessionDep) -> Principal:
-    # A third-party client's token (typ "client") names scopes that no route checks yet,
-    # so it is refused everywhere rather than let through as if it were a person's.
     if claims.typ == PLATFORM_TOKEN_TYPE:
         # No region's route serves the platform: it reads no region's data.
         raise TokenInvalid("A platform admin's token is good for /v1/platform only")
-    if claims.typ not in _REGION_TOKEN_TYPES:
+    if claims.typ not in (*_REGION_TOKEN_TYPES, "client"):
         raise TokenInvalid("The token is not an access token")
     principal = Principal(
         kind=claims.typ,  # type: ignore[arg-type]
@@ -150,7 +152,29 @@ async def current_principal(claims: ClaimsDep, request: Request, session: Sessio
         # token_invalid, as for any token no longer good: every route already lists it,
         # and the client's remedy is the same, to log in again.
         raise TokenInvalid("The token's login has ended (a logout, or the account changed)")
+    if principal.kind == "client":
+        await _check_client(principal, request, session)
     return principal
+
+
+async def _check_client(principal: Principal, request: Request, session: SessionDep) -> None:
+    """A client's token reaches the routes that declare one of its scopes (`client_scope`),
+    in its own region, while the client is active; every call it makes is logged with
+    its id (the access log line, `client_id`), never with its body."""
+    request.scope.setdefault("state", {})["client_id"] = str(principal.id)
+    client = await session.get(OAuthClient, principal.id)
+    if (
+        client is None
+        or client.status != ClientStatus.active
+        or client.region_id != principal.region_id
+    ):
+        raise TokenInvalid("The token's client is no longer active")
+    needed = scopes_of_request(request)
+    if not needed:
+        raise InsufficientScope("This route is not open to OAuth clients")
+    missing = tuple(s for s in needed if s not in principal.scopes)
+    if missing:
+        raise InsufficientScope(f"The token lacks {' '.join(missing)}", scopes=needed)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -275,3 +299,15 @@ async def current_platform_admin(claims: ClaimsDep, session: SessionDep) -> Plat
 
 
 CurrentPlatformAdmin = Annotated[PlatformAdmin, Depends(current_platform_admin)]
+
+
+async def staff_or_client(
+    principal: CurrentPrincipal, session: SessionDep
+) -> StaffContext | Principal:
+    """A staff member with their grants, or an OAuth client (its route names the scope)."""
+    if principal.kind == "client":
+        return principal
+    return await current_staff(principal, session)
+
+
+StaffOrClient = Annotated[StaffContext | Principal, Depends(staff_or_client)]

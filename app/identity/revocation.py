@@ -97,3 +97,10 @@ async def end_staff_logins(session: AsyncSession, *, user: StaffUser) -> None:
         region_id=user.region_id,
         at=clock.now(),
     )
+
+
+async def deny_access_token(
+    session: AsyncSession, *, jti: str, region_id: uuid.UUID, until: datetime
+) -> None:
+    """Deny one access token by its `jti` until it would have expired (RFC 7009)."""
+    await repository.deny_access_tokens(session, region_id=region_id, tokens=[(jti, until)])

@@ -18,6 +18,7 @@ from app.core.errors import (
 from app.core.idempotency import OPTIONAL_IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
 from app.identity.principals import CurrentPrincipal, CurrentStaff
+from app.identity.scopes import client_scope
 from app.orgs import schemas, service
 from app.orgs.errors import (
     AdminRoleRequired,
@@ -53,6 +54,7 @@ router = APIRouter(prefix="/v1")
     summary="List regions: only the caller's own",
     responses=error_responses(*AUTH_ERRORS, InvalidCursor),
 )
+@client_scope("orgs:read")
 async def list_regions(
     session: SessionDep, principal: CurrentPrincipal, page: PageDep
 ) -> Page[schemas.Region]:
@@ -65,6 +67,7 @@ async def list_regions(
     summary="Read the caller's region",
     responses=error_responses(*AUTH_ERRORS, RegionNotFound),
 )
+@client_scope("orgs:read")
 async def get_region(
     region_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> schemas.Region:
@@ -129,6 +132,7 @@ async def create_org_unit(
     summary="List the region's units, by parent or kind",
     responses=error_responses(*AUTH_ERRORS, InvalidCursor),
 )
+@client_scope("orgs:read")
 async def list_org_units(
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -147,6 +151,7 @@ async def list_org_units(
     summary="Read a unit of the caller's region",
     responses=error_responses(*AUTH_ERRORS, UnitNotFound),
 )
+@client_scope("orgs:read")
 async def get_org_unit(
     unit_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> schemas.OrgUnit:
@@ -211,6 +216,7 @@ async def create_team(
     summary="List the region's teams, by unit or category",
     responses=error_responses(*AUTH_ERRORS, InvalidCursor),
 )
+@client_scope("orgs:read")
 async def list_teams(
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -229,6 +235,7 @@ async def list_teams(
     summary="Read a team of the caller's region",
     responses=error_responses(*AUTH_ERRORS, TeamNotFound),
 )
+@client_scope("orgs:read")
 async def get_team(
     team_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> schemas.Team:

@@ -89,12 +89,48 @@ async def list_for_staff(
     return await _page(session, stmt, page)
 
 
+async def list_for_region(
+    session: AsyncSession,
+    *,
+    region_id: uuid.UUID,
+    page: PageParams,
+    status: HoursStatus | None = None,
+    source: HoursSource | None = None,
+    activity_id: uuid.UUID | None = None,
+    volunteer_id: uuid.UUID | None = None,
+) -> Page[HoursListItem]:
+    """Every record of the region, newest first: what an OAuth client with `hours:read`
+    reads (its items name volunteers by number and name, never by ID number or phone)."""
+    stmt = repository.staff_listing(
+        region_id=region_id,
+        unit_paths=None,
+        status=status,
+        source=source,
+        activity_id=activity_id,
+        volunteer_id=volunteer_id,
+    )
+    return await _page(session, stmt, page)
+
+
 async def detail_for_staff(
     session: AsyncSession, *, staff: StaffContext, record_id: uuid.UUID
 ) -> HoursDetail:
     """One record with its corrections and its audit trail, oldest change first."""
     record = await get_record(session, region_id=staff.region_id, record_id=record_id)
     activity = await activity_for_staff(session, staff=staff, activity_id=record.activity_id)
+    return await _detail(session, record, activity)
+
+
+async def detail_for_region(
+    session: AsyncSession, *, region_id: uuid.UUID, record_id: uuid.UUID
+) -> HoursDetail:
+    """One record of the region, as `detail_for_staff` shows it: for `hours:read` clients."""
+    record = await get_record(session, region_id=region_id, record_id=record_id)
+    activity = await repository.activity(session, record.activity_id)
+    return await _detail(session, record, activity)
+
+
+async def _detail(session: AsyncSession, record: HoursRecord, activity: Activity) -> HoursDetail:
     volunteer = await repository.volunteer(session, record.volunteer_id)
     corrections = await repository.corrections_of(session, record_id=record.id)
     audit = await repository.audit_of(session, record_id=record.id)

@@ -96,6 +96,10 @@ async def volunteer(session: AsyncSession, volunteer_id: uuid.UUID) -> Volunteer
     return await session.get_one(Volunteer, volunteer_id)
 
 
+async def activity(session: AsyncSession, activity_id: uuid.UUID) -> Activity:
+    return await session.get_one(Activity, activity_id)
+
+
 async def open_correction_id(session: AsyncSession, *, record_id: uuid.UUID) -> uuid.UUID | None:
     return await session.scalar(
         select(HoursCorrection.id).where(HoursCorrection.open_record_id == record_id)
@@ -249,21 +253,19 @@ def _listing() -> Listing:
 def staff_listing(
     *,
     region_id: uuid.UUID,
-    unit_paths: Sequence[str],
+    unit_paths: Sequence[str] | None,
     status: HoursStatus | None,
     source: HoursSource | None,
     activity_id: uuid.UUID | None,
     volunteer_id: uuid.UUID | None,
 ) -> Listing:
-    """Records of activities on the units under `unit_paths` (at least one)."""
-    stmt = (
-        _listing()
-        .join(OrgUnit, OrgUnit.id == Activity.org_unit_id)
-        .where(
-            HoursRecord.region_id == region_id,
-            or_(*(OrgUnit.path.startswith(path, autoescape=True) for path in unit_paths)),
+    """Records of the region's activities on the units under `unit_paths` (at least one),
+    or on every unit when `unit_paths` is None."""
+    stmt = _listing().where(HoursRecord.region_id == region_id)
+    if unit_paths is not None:
+        stmt = stmt.join(OrgUnit, OrgUnit.id == Activity.org_unit_id).where(
+            or_(*(OrgUnit.path.startswith(path, autoescape=True) for path in unit_paths))
         )
-    )
     if status is not None:
         stmt = stmt.where(HoursRecord.status == status)
     if source is not None:

@@ -50,6 +50,7 @@ from app.activities.hours.schemas import (
 from app.core.db import SessionDep
 from app.core.errors import (
     Forbidden,
+    InsufficientScope,
     InvalidCursor,
     MalformedBody,
     TokenInvalid,
@@ -58,7 +59,8 @@ from app.core.errors import (
 )
 from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
-from app.identity.principals import CurrentStaff, CurrentVolunteer
+from app.identity.principals import CurrentStaff, CurrentVolunteer, StaffContext, StaffOrClient
+from app.identity.scopes import client_scope
 from app.orgs.errors import NotPermittedOnUnit, UnitNotFound
 
 router = APIRouter(tags=["hours"])
@@ -80,21 +82,33 @@ _CORRECTION_DECISION = (
 
 @router.get(
     "/v1/hours",
-    summary="Hours records of activities on the units your roles reach",
-    responses=error_responses(Forbidden, TokenInvalid, InvalidCursor),
+    summary="Hours records of activities on the units your roles reach (a client: the region's)",
+    responses=error_responses(Forbidden, InsufficientScope, TokenInvalid, InvalidCursor),
 )
+@client_scope("hours:read")
 async def list_hours(
     session: SessionDep,
-    staff: CurrentStaff,
+    reader: StaffOrClient,
     page: PageDep,
     status_: Annotated[HoursStatus | None, Query(alias="status")] = None,
     source: HoursSource | None = None,
     activity_id: uuid.UUID | None = None,
     volunteer_id: uuid.UUID | None = None,
 ) -> Page[HoursListItem]:
-    return await reading.list_for_staff(
+    if isinstance(reader, StaffContext):
+        return await reading.list_for_staff(
+            session,
+            staff=reader,
+            page=page,
+            status=status_,
+            source=source,
+            activity_id=activity_id,
+            volunteer_id=volunteer_id,
+        )
+    assert reader.region_id is not None  # a client's token always names its region
+    return await reading.list_for_region(
         session,
-        staff=staff,
+        region_id=reader.region_id,
         page=page,
         status=status_,
         source=source,
@@ -106,12 +120,16 @@ async def list_hours(
 @router.get(
     "/v1/hours/{record_id}",
     summary="One hours record with its corrections and audit trail",
-    responses=error_responses(*_STAFF_REACH, HoursRecordNotFound),
+    responses=error_responses(*_STAFF_REACH, InsufficientScope, HoursRecordNotFound),
 )
+@client_scope("hours:read")
 async def get_hours_record(
-    session: SessionDep, staff: CurrentStaff, record_id: uuid.UUID
+    session: SessionDep, reader: StaffOrClient, record_id: uuid.UUID
 ) -> HoursDetail:
-    return await reading.detail_for_staff(session, staff=staff, record_id=record_id)
+    if isinstance(reader, StaffContext):
+        return await reading.detail_for_staff(session, staff=reader, record_id=record_id)
+    assert reader.region_id is not None
+    return await reading.detail_for_region(session, region_id=reader.region_id, record_id=record_id)
 
 
 @router.post(

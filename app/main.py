@@ -292,6 +292,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             RateLimitMiddleware,
             limiter=app.state.limiter,
             policy=Policy(settings.rate_limits, declared_rules(feature_routers())),
+            keyring=app.state.keyring,
         )
     if settings.cors_origins:
         app.add_middleware(

@@ -246,16 +246,25 @@ async def token(
         session, params=params, authorization=authorization, endpoint=endpoint
     )
     scopes = granted_scopes(client, params.get("scope"))
-    access, expires_in = keyring.issue(
-        sub=client.id,
+    access, expires_in = access_token_for(
+        keyring, client_id=client.id, region_id=client.region_id, scopes=scopes
+    )
+    return IssuedToken(access_token=access, expires_in=expires_in, scope=" ".join(scopes))
+
+
+def access_token_for(
+    keyring: KeyRing, *, client_id: uuid.UUID, region_id: uuid.UUID, scopes: list[str]
+) -> tuple[str, int]:
+    """An RFC 9068 access token of the client, and its lifetime in seconds."""
+    return keyring.issue(
+        sub=client_id,
         typ=CLIENT_TOKEN_TYP,
-        region_id=client.region_id,
+        region_id=region_id,
         scopes=scopes,
         ttl=ACCESS_TOKEN_TTL,
         header_typ="at+jwt",
-        extra={"client_id": str(client.id)},
+        extra={"client_id": str(client_id)},
     )
-    return IssuedToken(access_token=access, expires_in=expires_in, scope=" ".join(scopes))
 
 
 async def revoke(

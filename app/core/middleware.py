@@ -33,6 +33,7 @@ from app.core.errors import (
 )
 
 access_log = logging.getLogger("liangpiao.access")
+FORM_PATHS = frozenset({"/v1/oauth/token", "/v1/oauth/revoke"})
 log = logging.getLogger("liangpiao.db")
 
 
@@ -201,12 +202,8 @@ class RequestContext:
             return None
         media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         json_body = not media or media == b"application/json" or media.endswith(b"+json")
-        # OAuth2's token endpoint takes a form body, as RFC 6749 says.
-        if (
-            not json_body
-            and scope["path"].startswith("/v1/")
-            and scope["path"] != "/v1/oauth/token"
-        ):
+        # OAuth2's token and revocation endpoints take a form body (RFC 6749, RFC 7009).
+        if not json_body and scope["path"].startswith("/v1/") and scope["path"] not in FORM_PATHS:
             return UnsupportedMediaType(
                 f"Send the body as application/json, not {media.decode('latin-1')}"
             )

@@ -20,15 +20,19 @@ replica; otherwise in the process's memory, which is per process: N replicas
 without Redis allow N times each limit. Tight limits use a moving window (never
 more than `q` requests in any `w` seconds, the bound the brute-force argument
 rests on); the default uses a sliding-window counter, constant memory per key.
-Windows run on the store's wall clock, not on the domain clock that tests move.
-If the store fails, requests are let through and the failure is logged: an
-outage of Redis must not stop check-ins and redemptions.
+OAuth clients have a class of their own (`CLIENTS`): counted per client, verified
+by the key ring, rather than per token. Windows run on the store's wall clock, not
+on the domain clock that tests move. If the store fails, requests are let through
+and the failure is logged: an outage of Redis must not stop check-ins and
+redemptions.
 """
 
 from __future__ import annotations
 
+import base64
 import bisect
 import hashlib
+import json
 import logging
 import math
 import re
@@ -50,8 +54,9 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.config import ConfigurationError, Settings
-from app.core.errors import RateLimited, error_responses
+from app.core.errors import AppError, RateLimited, error_responses
 from app.core.middleware import send_problem
+from app.core.security import KeyRing
 
 if TYPE_CHECKING:
     import coredis
@@ -121,6 +126,13 @@ DEFAULT: tuple[Limit, ...] = (
     Limit("default.principal", "principal", "600/minute"),
     Limit("default.ip", "ip", "3000/minute"),
 )
+# OAuth clients' own class: counted per client, however many tokens it holds (a token
+# lives ten minutes and a client may ask for another at any time), and tighter than a
+# person's, since one client speaks for a whole platform's batch jobs.
+CLIENTS: tuple[Limit, ...] = (
+    Limit("client.principal", "principal", "300/minute"),
+    Limit("default.ip", "ip", "3000/minute"),
+)
 
 # Load balancers and orchestrators poll these; throttling them would take a replica out.
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
@@ -128,7 +140,7 @@ EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
 
 def limit_names(rules: Iterable[Rule]) -> list[str]:
     names = {limit.name for rule in rules for limit in rule.limits}
-    return sorted(names | {limit.name for limit in DEFAULT})
+    return sorted(names | {limit.name for limit in (*DEFAULT, *CLIENTS)})
 
 
 @dataclass(frozen=True)
@@ -190,6 +202,7 @@ class Policy:
             resolved = ResolvedRule(rule.template, resolve_all(rule.limits), tight=True)
             self._rules.setdefault(rule.method, []).append((regex, resolved))
         self.default = ResolvedRule("*", resolve_all(DEFAULT), tight=False)
+        self.clients = ResolvedRule("*", resolve_all(CLIENTS), tight=False)
 
     def rule_for(self, method: str, path: str) -> ResolvedRule:
         for regex, rule in self._rules.get(method, ()):
@@ -321,6 +334,37 @@ def principal_key(headers: dict[bytes, bytes], ip: str) -> str | None:
     return None
 
 
+CLIENT_TOKEN_TYP = "client"  # noqa: S105 - the `typ` claim of an OAuth client's token
+
+
+def _bearer_token(headers: dict[bytes, bytes]) -> str | None:
+    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def client_of(headers: dict[bytes, bytes], keyring: KeyRing | None) -> str | None:
+    """The OAuth client a request's bearer token belongs to, if it is a client's token
+    this service signed: keying on an unverified `client_id` would let anyone spend a
+    client's budget. Only tokens whose payload says `typ: client` pay for the check,
+    which the key ring caches per token."""
+    token = _bearer_token(headers)
+    if keyring is None or token is None or token.count(".") != 2:
+        return None
+    payload = token.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(claims, dict) or claims.get("typ") != CLIENT_TOKEN_TYP:
+        return None
+    try:
+        verified = keyring.verify(token)
+    except AppError:
+        return None
+    return verified.sub if verified.typ == CLIENT_TOKEN_TYP else None
+
+
 def client_ip(scope: Scope) -> str:
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
@@ -331,10 +375,13 @@ class RateLimitMiddleware:
 
     STORE_ERROR_LOG_INTERVAL = 10.0
 
-    def __init__(self, app: ASGIApp, *, limiter: Limiter, policy: Policy) -> None:
+    def __init__(
+        self, app: ASGIApp, *, limiter: Limiter, policy: Policy, keyring: KeyRing | None = None
+    ) -> None:
         self.app = app
         self.limiter = limiter
         self.policy = policy
+        self.keyring = keyring
         self._store_error_logged_at = -math.inf
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -344,10 +391,16 @@ class RateLimitMiddleware:
         method: str = scope["method"]
         rule = self.policy.rule_for(method, scope["path"])
         ip = client_ip(scope)
+        headers = dict(scope["headers"])
         keys: dict[Per, str | None] = {
-            "principal": principal_key(dict(scope["headers"]), ip),
+            "principal": principal_key(headers, ip),
             "ip": hashed("ip", ip),
         }
+        if rule is self.policy.default:
+            client = client_of(headers, self.keyring)
+            if client is not None:
+                rule = self.policy.clients
+                keys["principal"] = hashed("client", client)
         verdicts: list[Verdict] = []
         try:
             for quota in rule.quotas:

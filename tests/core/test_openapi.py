@@ -69,6 +69,16 @@ NATURALLY_SAFE_POSTS = {
     "/v1/me/phone": "binds the number WeChat vouches for; the same again changes nothing",
     # A long-lived secret, shown once: never stored for a replay; a retry replaces it.
     "/v1/me/offline-code-secret": "a new secret replaces the old",
+    # A client's secret likewise: a replay would have to store it. A retried registration
+    # makes a second client, listed for the admin to revoke; a retried rotation meets
+    # the two-live-secrets limit (client_secret_limit).
+    "/v1/clients": "a secret shown once is never stored for a replay",
+    "/v1/clients/{client_id}/secrets": "at most two live secrets: client_secret_limit",
+    "/v1/clients/{client_id}/secrets/{secret_id}/retire": "a state change",
+    # OAuth's endpoints (RFC 6749, RFC 7009): a token request is a login; revoking twice
+    # revokes once.
+    "/v1/oauth/token": "a login",
+    "/v1/oauth/revoke": "revoking twice revokes once",
     # State changes: repeating one leaves the state as it is, or answers a conflict.
     "/v1/activities/{activity_id}/publish": "a state change",
     "/v1/activities/{activity_id}/cancel": "a state change",

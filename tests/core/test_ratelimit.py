@@ -109,6 +109,9 @@ TIGHT_ROUTES = {
     ("POST", "/v1/auth/wechat"),
     ("POST", "/v1/auth/login"),
     ("POST", "/v1/auth/refresh"),
+    # A client's secret is guessed at the OAuth endpoints.
+    ("POST", "/v1/oauth/token"),
+    ("POST", "/v1/oauth/revoke"),
     ("POST", "/v1/me/redemption-codes"),
     ("POST", "/v1/me/reservations"),
     ("POST", "/v1/terminal/redemptions"),
@@ -336,6 +339,29 @@ async def test_other_routes_fall_under_the_default_per_principal_and_per_ip(
             assert response.status_code == 200
             assert '"default.ip";q=4;w=60' in response.headers["ratelimit-policy"]
         assert_throttled(await client.get("/problems"), "default.ip", 4)
+
+
+async def test_an_oauth_client_has_its_own_class_counted_across_its_tokens(
+    settings: Settings,
+) -> None:
+    overrides = {"client.principal": "2/minute", "default.principal": "5/minute"}
+    async with serving(limited(settings, rate_limits=overrides)) as (app, client):
+        client_id = uuid.uuid4()
+
+        def client_token() -> dict[str, str]:
+            return bearer(
+                app, sub=client_id, typ="client", region_id=uuid.uuid4(), jti=uuid.uuid4().hex
+            )
+
+        # Two tokens of one client share its counter; a forged one with its id does not.
+        forged = {"Authorization": client_token()["Authorization"][:-4] + "AAAA"}
+        for _ in range(3):
+            assert (await client.get("/v1/activities", headers=forged)).status_code != 429
+        assert (await client.get("/v1/activities", headers=client_token())).status_code != 429
+        assert (await client.get("/v1/activities", headers=client_token())).status_code != 429
+        assert_throttled(
+            await client.get("/v1/activities", headers=client_token()), "client.principal", 2
+        )
 
 
 async def test_health_probes_are_never_throttled(settings: Settings) -> None:

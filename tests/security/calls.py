@@ -56,6 +56,7 @@ def first_item_outcome(response: httpx.Response) -> Outcome:
 class Req:
     path: dict[str, Any] = field(default_factory=dict)
     json: Any = None
+    form: dict[str, str] | None = None  # a form body (OAuth's endpoints) instead of JSON
     headers: dict[str, str] = field(default_factory=dict)
     judge: Callable[[httpx.Response], Outcome] = outcome_of
 
@@ -192,6 +193,8 @@ static(
     "POST /v1/me/offline-code-secret",
     "GET /v1/outbox/dead-letters",
     "GET /v1/platform/regions",
+    "GET /v1/clients",
+    "GET /.well-known/oauth-authorization-server",
 )
 
 
@@ -819,6 +822,58 @@ async def _merchant_policy_update(c: Ctx) -> Req:
 @call("POST /v1/outbox/dead-letters/{event_id}/retry")
 async def _retry_dead_letter(c: Ctx) -> Req:
     return Req(path={"event_id": await c.made(lambda fresh: fresh.dead_letter())})
+
+
+# OAuth clients
+
+
+@call("POST /v1/clients")
+async def _register_client(c: Ctx) -> Req:
+    return Req(json={"name": c.unique("平台-"), "contact": "ops@city.example", "scopes": []})
+
+
+@call("GET /v1/clients/{client_id}")
+async def _client(c: Ctx) -> Req:
+    return Req(path={"client_id": c.t.oauth_client})
+
+
+@call("PATCH /v1/clients/{client_id}")
+async def _update_client(c: Ctx) -> Req:
+    return Req(path={"client_id": c.t.oauth_client}, json={"contact": "ops2@city.example"})
+
+
+@call("POST /v1/clients/{client_id}/secrets")
+async def _add_client_secret(c: Ctx) -> Req:
+    async def one_secret(fresh: Fresh) -> uuid.UUID:
+        return (await fresh.oauth_client_with(1))[0]
+
+    return Req(path={"client_id": await c.made(one_secret)})
+
+
+@call("POST /v1/clients/{client_id}/secrets/{secret_id}/retire")
+async def _retire_client_secret(c: Ctx) -> Req:
+    if not c.real:
+        return Req(path={"client_id": uuid.uuid4(), "secret_id": uuid.uuid4()})
+    client_id, (old, _) = await c.seed.fresh.oauth_client_with(2)
+    return Req(path={"client_id": client_id, "secret_id": old})
+
+
+def _client_credentials(c: Ctx) -> dict[str, str]:
+    """`client_secret_post` of the seeded client; the caller's own bearer token, which the
+    matrix adds, is no client authentication and changes nothing."""
+    fresh = c.seed.fresh
+    client_id = fresh.oauth_client if c.real else uuid.uuid4()
+    return {"client_id": str(client_id), "client_secret": fresh.oauth_secret}
+
+
+@call("POST /v1/oauth/token")
+async def _oauth_token(c: Ctx) -> Req:
+    return Req(form={"grant_type": "client_credentials", **_client_credentials(c)})
+
+
+@call("POST /v1/oauth/revoke")
+async def _oauth_revoke(c: Ctx) -> Req:
+    return Req(form={"token": "not-a-token", **_client_credentials(c)})
 
 
 # The terminal's signed routes

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from fastapi import FastAPI
@@ -45,6 +46,9 @@ class Matrix:
         if req.json is not None:
             body = json.dumps(req.json, ensure_ascii=False, separators=(",", ":")).encode()
             headers["Content-Type"] = "application/json"
+        elif req.form is not None:
+            body = urlencode(req.form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
         signer = self.seed.principals.signer(who)
         if signer is not None:
             headers.update(signer.sign(method, path, body=body).headers)

@@ -30,8 +30,12 @@ from app.activities.hours.models import (
     HoursStatus,
 )
 from app.activities.models import Activity, ActivityStatus, Attendance, AttendanceMethod, Project
+from app.clients.models import ClientSecret, ClientStatus, OAuthClient
+from app.clients.oauth import access_token_for
 from app.core import clock
+from app.core.security import hash_secret
 from app.identity.models import PlatformAdmin, StaffUser
+from app.identity.scopes import SCOPES
 from app.identity.service import create_platform_admin
 from app.integrations.models import OutboxEvent
 from app.ledger import service as ledger
@@ -81,6 +85,7 @@ class Targets:
     # Merchant M (station X): its offer, terminals and redemptions.
     merchant: uuid.UUID
     offer: uuid.UUID
+    oauth_client: uuid.UUID  # an active client of the region, with hours:read
     redemption: uuid.UUID  # succeeded, of A, at M's signing terminal
     redemption_request_no: str
     void_request_no: str  # another succeeded redemption, to be voided
@@ -111,6 +116,8 @@ class Principals:
     terminal: TerminalSigner
     revoked_terminal: TerminalSigner
     platform_admin: PlatformAdmin
+    # OAuth clients by principal name: their id, region and scopes.
+    clients: dict[str, tuple[uuid.UUID, uuid.UUID, list[str]]] = field(default_factory=dict)
 
     def person(self, name: str) -> Volunteer | StaffUser:
         if name in ("owner", "cashier", "other_cashier"):
@@ -136,15 +143,12 @@ class Principals:
             return bearer(
                 self.app, sub=self.platform_admin.id, typ="platform_admin", region_id=None
             )
-        if name == "client":
-            # A third-party platform's token with every scope it could ask for.
-            return bearer(
-                self.app,
-                sub=uuid.uuid4(),
-                typ="client",
-                region_id=self.world.region.id,
-                scopes=["hours:read", "activities:read", "ledger:read", "admin"],
+        if name in self.clients:
+            client_id, region_id, scopes = self.clients[name]
+            value, _ = access_token_for(
+                self.app.state.keyring, client_id=client_id, region_id=region_id, scopes=scopes
             )
+            return {"Authorization": f"Bearer {value}"}
         return token_for(self.app, self.person(name))
 
     def signer(self, name: str) -> TerminalSigner | None:
@@ -153,6 +157,15 @@ class Principals:
         if name == "revoked_terminal":
             return self.revoked_terminal
         return None
+
+
+# The OAuth client principals: one with each scope, one with none, and another region's
+# client with every scope.
+CLIENT_PRINCIPALS: dict[str, list[str]] = {
+    "client_none": [],
+    **{f"client_{scope.split(':')[0]}": [scope] for scope in SCOPES},
+    "other_client": sorted(SCOPES),
+}
 
 
 def token_for(app: Any, who: Volunteer | StaffUser) -> dict[str, str]:
@@ -174,6 +187,8 @@ class Fresh:
     second_admin: StaffUser  # a center admin of the region who is none of the principals
     issuance_account: uuid.UUID
     wallet_a: uuid.UUID
+    oauth_client: uuid.UUID = field(default_factory=uuid.uuid4)
+    oauth_secret: str = ""
 
     async def region(self) -> uuid.UUID:
         """A new region, founded as the platform founds one, without a center admin yet."""
@@ -206,7 +221,8 @@ class Fresh:
         return record.id
 
     async def pending_record_of_a(self) -> uuid.UUID:
-        record = _record(self.finished, self.world.volunteer_a)
+        # Short: one is made per refused principal, and A's day stays under the daily cap.
+        record = _record(self.finished, self.world.volunteer_a, minutes=10)
         await self._commit(record)
         return record.id
 
@@ -290,6 +306,13 @@ class Fresh:
         await self._commit(event)
         return event.id
 
+    async def oauth_client_with(self, count: int) -> tuple[uuid.UUID, list[uuid.UUID]]:
+        """A new client of the region with `count` live secrets, and their ids."""
+        client_id, secret_ids, _ = await make_oauth_client(
+            self.app, self.world, scopes=["hours:read"], secret_count=count
+        )
+        return client_id, secret_ids
+
     async def cashier_of_m(self) -> uuid.UUID:
         async with self.app.state.db.sessions() as session:
             user = await make_member(session, self.world, self.merchant, MerchantRole.cashier)
@@ -319,8 +342,46 @@ class Seed:
     fresh: Fresh
 
 
+async def make_oauth_client(
+    app: Any, world: World, *, scopes: list[str], secret_count: int = 1, region: Any = None
+) -> tuple[uuid.UUID, list[uuid.UUID], list[str]]:
+    """An active OAuth client, its secrets' ids and their values."""
+    region = region or world.region
+    admin = world.center_admin if region is world.region else world.other_admin
+    client = OAuthClient(
+        id=uuid.uuid4(),
+        region_id=region.id,
+        name="市志愿服务平台",
+        contact="ops@city.example",
+        scopes=scopes,
+        status=ClientStatus.active,
+        created_by_id=admin.id,
+    )
+    values = [f"lps_{secrets.token_hex(16)}" for _ in range(secret_count)]
+    rows = [
+        ClientSecret(
+            id=uuid.uuid4(),
+            client_id=client.id,
+            region_id=region.id,
+            secret_hash=hash_secret(value),
+            hint=value[-4:],
+        )
+        for value in values
+    ]
+    async with app.state.db.sessions() as session:
+        session.add(client)
+        await session.flush()
+        session.add_all(rows)
+        await session.commit()
+    return client.id, [r.id for r in rows], values
+
+
 def _record(
-    activity: Activity, volunteer: Volunteer, *, status: HoursStatus = HoursStatus.pending
+    activity: Activity,
+    volunteer: Volunteer,
+    *,
+    status: HoursStatus = HoursStatus.pending,
+    minutes: int = 30,
 ) -> HoursRecord:
     return HoursRecord(
         id=uuid.uuid4(),
@@ -331,7 +392,7 @@ def _record(
         # entered hours may not approve them, see test_hours_own_entries).
         source=HoursSource.checkin,
         status=status,
-        minutes=30,
+        minutes=minutes,
         service_date=activity.starts_at.date(),
         flags=[],
         created_by_kind=ActorKind.system,
@@ -496,6 +557,12 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
         _, revoked_signer = await make_terminal(session, merchant, status=TerminalStatus.revoked)
 
     await seal(app)
+    clients: dict[str, tuple[uuid.UUID, uuid.UUID, list[str]]] = {}
+    for name, scopes in CLIENT_PRINCIPALS.items():
+        region = world.other_region if name == "other_client" else world.region
+        client_id, _, _ = await make_oauth_client(app, world, scopes=scopes, region=region)
+        clients[name] = (client_id, region.id, scopes)
+    oauth_client, _, (oauth_secret,) = await make_oauth_client(app, world, scopes=["hours:read"])
     principals = Principals(
         app=app,
         world=world,
@@ -505,6 +572,7 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
         terminal=signer,
         revoked_terminal=revoked_signer,
         platform_admin=platform_admin,
+        clients=clients,
     )
     terminal = TerminalClient(client, signer)
     redemption = await _redeem(terminal, client, principals.bearer("volunteer_a"))
@@ -533,6 +601,7 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
         adjustment=adjustment.id,
         merchant=merchant.id,
         offer=offer.id,
+        oauth_client=oauth_client,
         redemption=uuid.UUID(redemption["id"]),
         redemption_request_no=redemption["request_no"],
         void_request_no=to_void["request_no"],
@@ -553,6 +622,8 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
             second_admin=second_admin,
             issuance_account=issuance_id,
             wallet_a=wallet_id,
+            oauth_client=oauth_client,
+            oauth_secret=oauth_secret,
         ),
     )
 

@@ -24,13 +24,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.identity.scopes import SCOPES
 from tests.security.calls import CALLS, Outcome
 from tests.security.runner import Matrix, route_keys
 
 # The principals.
 ANONYMOUS = "anonymous"
 EXPIRED = "expired_token"  # a center admin's token, an hour past its expiry
-CLIENT = "client"  # a third-party client's token (typ "client"), refused until scopes exist
 TERMINAL = "terminal"  # merchant M's active terminal, signing its requests
 REVOKED_TERMINAL = "revoked_terminal"  # merchant M's revoked terminal, signing too
 VOLUNTEER_A = "volunteer_a"
@@ -48,7 +48,14 @@ OTHER_CASHIER = "other_cashier"  # merchant N's cashier (paired with station Y)
 # and is no valid token anywhere else.
 PLATFORM_ADMIN = "platform_admin"
 
-NO_VALID_TOKEN = frozenset({ANONYMOUS, EXPIRED, CLIENT, TERMINAL, REVOKED_TERMINAL, PLATFORM_ADMIN})
+# OAuth clients' tokens (seed.CLIENT_PRINCIPALS): one of the region's clients per scope,
+# one with no scope, and another region's client with every scope.
+CLIENT_NONE = "client_none"
+OTHER_CLIENT = "other_client"
+CLIENT_WITH = {scope: f"client_{scope.split(':')[0]}" for scope in SCOPES}
+CLIENTS = frozenset({CLIENT_NONE, OTHER_CLIENT, *CLIENT_WITH.values()})
+
+NO_VALID_TOKEN = frozenset({ANONYMOUS, EXPIRED, TERMINAL, REVOKED_TERMINAL, PLATFORM_ADMIN})
 VOLUNTEERS_HERE = frozenset({VOLUNTEER_A, VOLUNTEER_B})
 VOLUNTEERS = VOLUNTEERS_HERE | {OTHER_VOLUNTEER}
 ORGANIZERS = frozenset({ORGANIZER_X, ORGANIZER_Y})
@@ -61,7 +68,7 @@ MERCHANT_STAFF = frozenset({OWNER, CASHIER, OTHER_CASHIER})
 ELSEWHERE = frozenset({OTHER_ADMIN, OTHER_VOLUNTEER})
 BEARERS = VOLUNTEERS | STAFF | MERCHANT_STAFF
 IN_REGION = VOLUNTEERS_HERE | STAFF_HERE | MERCHANT_STAFF
-EVERYONE = BEARERS | NO_VALID_TOKEN
+EVERYONE = BEARERS | NO_VALID_TOKEN | CLIENTS
 # Who may see that a row of their region exists even where their roles do not reach.
 REGION_STAFF = STAFF_HERE | MERCHANT_STAFF
 
@@ -101,9 +108,46 @@ def bearer(
     e403: frozenset[str] | set[str] = frozenset(),
     e404: frozenset[str] | set[str] = frozenset(),
 ) -> Access:
-    """A route for access tokens: without one (or with an expired one), 401."""
+    """A route for access tokens: without one (or with an expired one), 401. An OAuth
+    client not named is refused 403 `insufficient_scope` (see `for_clients`)."""
+    allow, e404 = frozenset(allow), frozenset(e404)
     return Access(
-        allow=frozenset(allow), e401=NO_VALID_TOKEN, e403=frozenset(e403), e404=frozenset(e404)
+        allow=allow,
+        e401=NO_VALID_TOKEN,
+        e403=frozenset(e403) | (CLIENTS - allow - e404),
+        e404=e404,
+    )
+
+
+def for_clients(access: Access, scope: str, *, row: bool) -> Access:
+    """`access` opened to the region's clients with `scope` (`@client_scope`): they are
+    allowed; another region's client with the scope is told a row does not exist
+    (`row`), or reads a list of its own region. On a row some callers of the region may
+    not see (a draft), a client is told it does not exist too."""
+    scoped = CLIENT_WITH[scope]
+    other = frozenset({OTHER_CLIENT})
+    allow, e404 = access.allow | {scoped}, access.e404 - {scoped, OTHER_CLIENT}
+    if row:
+        e404 |= other
+    else:
+        allow |= other
+    return Access(
+        allow=allow,
+        e401=access.e401,
+        e403=access.e403 - allow - e404,
+        e404=e404,
+    )
+
+
+def row_hidden_from_clients(access: Access, scope: str) -> Access:
+    """A row of the region a client with `scope` may not see (a draft): 404, as for
+    another region's client."""
+    hidden = frozenset({CLIENT_WITH[scope], OTHER_CLIENT})
+    return Access(
+        allow=access.allow,
+        e401=access.e401,
+        e403=access.e403 - hidden,
+        e404=access.e404 | hidden,
     )
 
 
@@ -199,8 +243,8 @@ MATRIX: dict[str, Access] = {
     "GET /v1/auth/whoami": any_bearer(),
     "POST /v1/me/phone": volunteers_only(),
     # Regions, the org tree, teams, staff
-    "GET /v1/regions": any_bearer(),
-    "GET /v1/regions/{region_id}": readable_in_region(),
+    "GET /v1/regions": for_clients(any_bearer(), "orgs:read", row=False),
+    "GET /v1/regions/{region_id}": for_clients(readable_in_region(), "orgs:read", row=True),
     "PATCH /v1/regions/{region_id}": center_admin_only(),
     # The platform: regions (tenants) and their first center admins
     "POST /v1/platform/auth/login": public(),
@@ -208,12 +252,12 @@ MATRIX: dict[str, Access] = {
     "GET /v1/platform/regions": platform_admins_only(),
     "POST /v1/platform/regions/{region_id}/admins": platform_admins_only(),
     "POST /v1/org-units": admins_of_x(),
-    "GET /v1/org-units": any_bearer(),
-    "GET /v1/org-units/{unit_id}": readable_in_region(),
+    "GET /v1/org-units": for_clients(any_bearer(), "orgs:read", row=False),
+    "GET /v1/org-units/{unit_id}": for_clients(readable_in_region(), "orgs:read", row=True),
     "PATCH /v1/org-units/{unit_id}": admins_of_x(),
     "POST /v1/teams": admins_of_x(),
-    "GET /v1/teams": any_bearer(),
-    "GET /v1/teams/{team_id}": readable_in_region(),
+    "GET /v1/teams": for_clients(any_bearer(), "orgs:read", row=False),
+    "GET /v1/teams/{team_id}": for_clients(readable_in_region(), "orgs:read", row=True),
     "PATCH /v1/teams/{team_id}": admins_of_x(),
     "POST /v1/staff": admins_of_x(),
     "GET /v1/staff": bearer(
@@ -236,14 +280,15 @@ MATRIX: dict[str, Access] = {
     ),
     # Projects and activities
     "POST /v1/projects": reaching_x(),
-    "GET /v1/projects": any_bearer(),
-    "GET /v1/projects/{project_id}": readable_in_region(),
+    "GET /v1/projects": for_clients(any_bearer(), "activities:read", row=False),
+    "GET /v1/projects/{project_id}": for_clients(readable_in_region(), "activities:read", row=True),
     "PATCH /v1/projects/{project_id}": reaching_x(),
     "POST /v1/activities": reaching_x(),
-    "GET /v1/activities": any_bearer(),
+    "GET /v1/activities": for_clients(any_bearer(), "activities:read", row=False),
     # The row names a draft: only staff reaching its unit know it exists.
-    "GET /v1/activities/{activity_id}": bearer(
-        REACH_X, e403={ORGANIZER_Y}, e404=VOLUNTEERS | MERCHANT_STAFF | {OTHER_ADMIN}
+    "GET /v1/activities/{activity_id}": row_hidden_from_clients(
+        bearer(REACH_X, e403={ORGANIZER_Y}, e404=VOLUNTEERS | MERCHANT_STAFF | {OTHER_ADMIN}),
+        "activities:read",
     ),
     "PATCH /v1/activities/{activity_id}": reaching_x(),
     "POST /v1/activities/{activity_id}/publish": reaching_x(),
@@ -262,8 +307,10 @@ MATRIX: dict[str, Access] = {
     "GET /v1/activity-policy": any_bearer(),
     "PATCH /v1/activity-policy": a_region_center_admin(),
     # Hours
-    "GET /v1/hours": bearer(STAFF, e403=VOLUNTEERS | MERCHANT_STAFF),
-    "GET /v1/hours/{record_id}": reaching_x(),
+    "GET /v1/hours": for_clients(
+        bearer(STAFF, e403=VOLUNTEERS | MERCHANT_STAFF), "hours:read", row=False
+    ),
+    "GET /v1/hours/{record_id}": for_clients(reaching_x(), "hours:read", row=True),
     "POST /v1/hours/{record_id}/approve": reaching_x(),
     "POST /v1/hours/{record_id}/reject": reaching_x(),
     "POST /v1/hours/bulk-decisions": reaching_x(),
@@ -342,6 +389,17 @@ MATRIX: dict[str, Access] = {
     # The outbox: the region's dead letters, its center admin's to see and retry.
     "GET /v1/outbox/dead-letters": a_region_center_admin(),
     "POST /v1/outbox/dead-letters/{event_id}/retry": center_admin_only(),
+    # OAuth clients: the region's registry is its center admins'; the OAuth endpoints
+    # authenticate the client in the request, whoever else's token comes along.
+    "POST /v1/clients": a_region_center_admin(),
+    "GET /v1/clients": a_region_center_admin(),
+    "GET /v1/clients/{client_id}": center_admin_only(),
+    "PATCH /v1/clients/{client_id}": center_admin_only(),
+    "POST /v1/clients/{client_id}/secrets": center_admin_only(),
+    "POST /v1/clients/{client_id}/secrets/{secret_id}/retire": center_admin_only(),
+    "POST /v1/oauth/token": public(),
+    "POST /v1/oauth/revoke": public(),
+    "GET /.well-known/oauth-authorization-server": public(),
     # The terminal's signed routes
     "POST /v1/terminal/redemptions": signed(),
     "GET /v1/terminal/redemptions/{request_no}": signed(),

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from app.core.db import SessionDep
 from app.core.errors import (
     Forbidden,
+    InsufficientScope,
     MalformedBody,
     TokenExpired,
     TokenInvalid,
@@ -18,7 +19,8 @@ from app.core.errors import (
     ValidationFailed,
     error_responses,
 )
-from app.identity.principals import CurrentStaff, CurrentVolunteer
+from app.identity.principals import CurrentStaff, CurrentVolunteer, StaffContext, StaffOrClient
+from app.identity.scopes import client_scope
 from app.volunteers import schemas, service
 from app.volunteers.errors import IdNotClaimed, IdNumberInUse, IdNumberInvalid, VolunteerNotFound
 
@@ -59,12 +61,20 @@ async def update_my_profile(
     "/volunteers/{volunteer_id}",
     tags=["volunteers"],
     summary="A volunteer of the caller's region, ID number and phone masked (staff)",
-    responses=error_responses(*AUTH, VolunteerNotFound),
+    description="Staff see the volunteers their roles reach, ID number and phone masked; "
+    "an OAuth client with `volunteers:read` sees any of its region's, without either.",
+    responses=error_responses(*AUTH, InsufficientScope, VolunteerNotFound),
 )
+@client_scope("volunteers:read")
 async def get_volunteer(
-    volunteer_id: uuid.UUID, session: SessionDep, staff: CurrentStaff
-) -> schemas.Volunteer:
-    return await service.get_for_staff(session, staff=staff, volunteer_id=volunteer_id)
+    volunteer_id: uuid.UUID, session: SessionDep, reader: StaffOrClient
+) -> schemas.Volunteer | schemas.VolunteerProfile:
+    if isinstance(reader, StaffContext):
+        return await service.get_for_staff(session, staff=reader, volunteer_id=volunteer_id)
+    assert reader.region_id is not None  # a client's token always names its region
+    return await service.get_for_client(
+        session, region_id=reader.region_id, volunteer_id=volunteer_id
+    )
 
 
 @router.post(

@@ -38,23 +38,29 @@ Skill = Annotated[
 MAX_SKILLS = 20
 
 
-class Volunteer(BaseModel):
-    """A volunteer as others see them: ID number and phone masked."""
+class VolunteerProfile(BaseModel):
+    """A volunteer as an OAuth client (`volunteers:read`) sees them: no ID number and no
+    phone at all, not even masked."""
 
     id: uuid.UUID
     region_id: uuid.UUID
     volunteer_no: str
     name: str | None
+    skills: list[str]
+    service_categories: list[TeamCategory]
+    created_at: datetime
+    updated_at: datetime
+
+
+class Volunteer(VolunteerProfile):
+    """A volunteer as others see them: ID number and phone masked."""
+
     id_type: IdType | None
     id_number: str | None = Field(examples=["3201**********1234"])
     id_verified: bool = Field(
         description="Staff have seen the document: until then the ID number is a claim"
     )
     phone: str | None = Field(examples=["138****5678"])
-    skills: list[str]
-    service_categories: list[TeamCategory]
-    created_at: datetime
-    updated_at: datetime
 
 
 class MyProfile(Volunteer):

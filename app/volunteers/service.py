@@ -147,6 +147,25 @@ def my_profile(volunteer: Volunteer) -> schemas.MyProfile:
     )
 
 
+async def get_for_client(
+    session: AsyncSession, *, region_id: uuid.UUID, volunteer_id: uuid.UUID
+) -> schemas.VolunteerProfile:
+    """A volunteer of the client's region, without ID number or phone."""
+    volunteer = await repository.in_region(session, region_id=region_id, volunteer_id=volunteer_id)
+    if volunteer is None:
+        raise VolunteerNotFound()
+    return schemas.VolunteerProfile(
+        id=volunteer.id,
+        region_id=volunteer.region_id,
+        volunteer_no=volunteer.volunteer_no,
+        name=volunteer.name,
+        skills=list(volunteer.skills),
+        service_categories=_categories(volunteer.service_categories),
+        created_at=volunteer.created_at,
+        updated_at=volunteer.updated_at,
+    )
+
+
 def masked_view(volunteer: Volunteer) -> schemas.Volunteer:
     """The volunteer as anyone but the owner may see them."""
     return schemas.Volunteer(

@@ -104,10 +104,14 @@ async def test_a_client_is_refused_outside_its_scopes(
     assert hours.headers["www-authenticate"] == (
         'Bearer error="insufficient_scope", scope="hours:read"'
     )
-    for refused in (me, staff, create, volunteer):
+    for refused in (me, staff, create):
         assert refused.status_code == 403, refused.text
         assert refused.json()["code"] == "insufficient_scope"
         assert refused.headers["www-authenticate"] == 'Bearer error="insufficient_scope"'
+    assert volunteer.status_code == 403
+    assert volunteer.headers["www-authenticate"] == (
+        'Bearer error="insufficient_scope", scope="volunteers:read"'
+    )
 
 
 async def test_another_regions_rows_are_unreachable(
@@ -160,3 +164,22 @@ async def test_every_client_call_is_in_the_access_log_with_its_client(
         ("/v1/activities", 200, registered["client_id"]),
         ("/v1/hours", 403, registered["client_id"]),
     ]
+
+
+async def test_volunteers_read_shows_a_profile_without_id_number_or_phone(
+    client: httpx.AsyncClient, world: World, data: dict[str, Any]
+) -> None:
+    registered = await register(client, world, scopes=["volunteers:read"])
+    auth = bearer(await token(client, registered))
+    person = data["hours"].volunteer_id
+
+    profile = await client.get(f"/v1/volunteers/{person}", headers=auth)
+    theirs = await client.get(f"/v1/volunteers/{world.other_volunteer.id}", headers=auth)
+
+    assert profile.status_code == 200, profile.text
+    body = profile.json()
+    assert body["name"] == "志愿者丙"
+    assert {"id_number", "phone", "id_type"} & body.keys() == set()
+    assert ID_NUMBER[-4:] not in profile.text
+    assert PHONE[-4:] not in profile.text
+    assert theirs.status_code == 404

@@ -271,8 +271,10 @@ MATRIX: dict[str, Access] = {
     "GET /v1/me": volunteers_only(),
     "PATCH /v1/me": volunteers_only(),
     # Volunteer A signed up at station X: staff reaching X see A; others are told nothing.
-    "GET /v1/volunteers/{volunteer_id}": bearer(
-        REACH_X, e403=VOLUNTEERS | MERCHANT_STAFF, e404={OTHER_ADMIN, ORGANIZER_Y}
+    "GET /v1/volunteers/{volunteer_id}": for_clients(
+        bearer(REACH_X, e403=VOLUNTEERS | MERCHANT_STAFF, e404={OTHER_ADMIN, ORGANIZER_Y}),
+        "volunteers:read",
+        row=True,
     ),
     # A volunteer signed up at station X, with a claim: those who may read them verify it.
     "POST /v1/volunteers/{volunteer_id}/id-verification": bearer(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.activities.jobs import close_forgotten_checkouts
+from app.clients.jobs import purge_spent_assertions
 from app.core.config import Settings
 from app.core.db import Database
 from app.identity.jobs import purge_expired as purge_identity_leftovers
@@ -70,6 +71,7 @@ def jobs(settings: Settings) -> list[Job]:
         Job("purge-terminal-nonces-and-codes", 300.0, purge_merchant_nonces_and_codes),
         Job("expire-reservations", 30.0, expire_reservations),
         Job("purge-denied-tokens-and-login-throttles", 300.0, purge_identity_leftovers),
+        Job("purge-spent-client-assertions", 300.0, purge_spent_assertions),
     ]
 
 

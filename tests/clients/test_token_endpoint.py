@@ -13,9 +13,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from app.clients.jobs import purge_spent_assertions
+from app.clients.models import SpentAssertion
 from app.core import clock
 from tests.builders import World
 from tests.clients.support import FORM, REVOKE, TOKEN, basic, bearer, register, token
+from tests.orgs.support import Reader
 
 NO_STORE = "no-store"
 
@@ -351,3 +354,19 @@ async def test_a_private_key_is_refused_as_a_client_key(
     )
     assert response.status_code == 422
     assert response.json()["code"] == "client_key_invalid"
+
+
+async def test_spent_assertions_are_forgotten_once_expired(
+    app: Any, client: httpx.AsyncClient, world: World
+) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    registered = await register(client, world, scopes=["activities:read"], jwk=_public_jwk(key))
+    cid = registered["client_id"]
+    assert (await _with_assertion(client, _assertion(key, cid, aud="liangpiao"))).status_code == 200
+    reader = Reader(app)
+    assert await reader.count(SpentAssertion) == 1
+
+    assert await purge_spent_assertions(app.state.db.sessions) == 0
+    with clock.travel(clock.now() + timedelta(minutes=2)):
+        assert await purge_spent_assertions(app.state.db.sessions) == 1
+    assert await reader.count(SpentAssertion) == 0

@@ -50,8 +50,13 @@ for activities, check in and out on site, have their hours confirmed and earn
 文明良票 that partner merchants redeem.
 
 Errors are RFC 9457 `application/problem+json` with a stable `code`; the
-catalogue of codes is at `/problems`. Lists take `?limit=&cursor=`. Mutations
-that a network may retry take an `Idempotency-Key` header.
+catalogue of codes is at `/problems`. The one exception is OAuth's token and
+revocation endpoints (`/v1/oauth/*`), whose refusals are RFC 6749 §5.2's JSON
+(`{"error": ..., "error_description": ...}`), as OAuth client libraries expect.
+Third-party clients authenticate with `grant_type=client_credentials`; each
+operation open to them names its scope as an `oauth2` security requirement.
+Lists take `?limit=&cursor=`. Mutations that a network may retry take an
+`Idempotency-Key` header.
 
 Retired problem codes: what only a region's center admin may do is refused
 with `center_admin_required` (403) everywhere. It replaces `not_center_admin`

@@ -14,6 +14,7 @@ from app.core.errors import (
     error_responses,
 )
 from app.identity.principals import CurrentPrincipal, CurrentStaff
+from app.identity.scopes import client_scope
 from app.ledger.errors import TransactionNotFound
 from app.orgs.errors import CenterAdminRequired, RegionNotFound
 from app.rewards import service
@@ -86,6 +87,7 @@ async def get_transaction_proof(
     response_model=LedgerDigest,
     responses=error_responses(*AUTH_ERRORS, NoSealedBlock),
 )
+@client_scope("ledger:read")
 async def get_latest_ledger_digest(
     principal: CurrentPrincipal, session: SessionDep
 ) -> LedgerDigest:

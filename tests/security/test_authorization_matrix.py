@@ -348,7 +348,7 @@ MATRIX: dict[str, Access] = {
         e403=NOT_CENTER_ADMINS | MERCHANT_STAFF,
         e404={VOLUNTEER_B, OTHER_VOLUNTEER, OTHER_ADMIN},
     ),
-    "GET /v1/ledger/digests/latest": any_bearer(),
+    "GET /v1/ledger/digests/latest": for_clients(any_bearer(), "ledger:read", row=False),
     "GET /v1/regions/{region_id}/ledger-keys": public(),
     # Merchants
     "POST /v1/merchants": admins_of_x(),

@@ -163,15 +163,16 @@ async def _by_assertion(
         )
     except jwt.PyJWTError as exc:
         raise InvalidClient("The client assertion's signature or audience is wrong") from exc
-    now = clock.now()
+    now = int(clock.now().timestamp())
     exp, jti = claims["exp"], claims["jti"]
     if not isinstance(exp, int) or not isinstance(jti, str) or not 0 < len(jti) <= 128:
         raise InvalidClient("The client assertion's exp or jti is malformed")
-    expires = datetime.fromtimestamp(exp, UTC)
-    if expires + timedelta(seconds=LEEWAY_SECONDS) < now:
+    # Compared as integers first: an absurd `exp` is refused, never turned into a date.
+    if exp + LEEWAY_SECONDS < now:
         raise InvalidClient("The client assertion has expired")
-    if expires > now + ASSERTION_MAX_LIFETIME:
+    if exp > now + int(ASSERTION_MAX_LIFETIME.total_seconds()):
         raise InvalidClient("The client assertion lives too long: at most ten minutes")
+    expires = datetime.fromtimestamp(exp, UTC)
     if not await repository.spend_assertion(
         session, client_id=client.id, jti=jti, expires_at=expires
     ):

@@ -317,6 +317,7 @@ async def test_a_client_with_a_key_authenticates_with_a_signed_assertion_once(
     )
     wrong_audience = await _with_assertion(client, _assertion(key, cid, aud="https://elsewhere"))
     too_long = await _with_assertion(client, _assertion(key, cid, aud="liangpiao", lifetime=3600))
+    absurd = await _with_assertion(client, _assertion(key, cid, aud="liangpiao", lifetime=10**15))
 
     assert first.status_code == 200, first.text
     assert (
@@ -329,6 +330,7 @@ async def test_a_client_with_a_key_authenticates_with_a_signed_assertion_once(
     _oauth_error(wrong_key, 401, "invalid_client")
     _oauth_error(wrong_audience, 401, "invalid_client")
     _oauth_error(too_long, 401, "invalid_client")
+    _oauth_error(absurd, 401, "invalid_client")
 
 
 async def test_an_expired_assertion_is_refused(client: httpx.AsyncClient, world: World) -> None:

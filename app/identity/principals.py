@@ -311,3 +311,14 @@ async def staff_or_client(
 
 
 StaffOrClient = Annotated[StaffContext | Principal, Depends(staff_or_client)]
+
+
+async def current_client(principal: CurrentPrincipal) -> Principal:
+    """An OAuth client (checked and scoped by `current_principal`), for routes only
+    partner platforms call."""
+    if principal.kind != "client" or principal.region_id is None:
+        raise Forbidden("This needs an OAuth client's token")
+    return principal
+
+
+CurrentClient = Annotated[Principal, Depends(current_client)]

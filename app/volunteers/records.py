@@ -11,21 +11,39 @@ the star level comes from `app.volunteers.stars`.
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities.hours import service as hours_service
 from app.core import clock
 from app.orgs.models import TEAM_CATEGORY_LABELS
 from app.orgs.service import get_region
+from app.volunteers import repository
+from app.volunteers.errors import VolunteerNotFound
 from app.volunteers.models import Volunteer
 from app.volunteers.schemas import (
     BasicInformation,
     OrganizerUnit,
+    PartnerServiceRecord,
     ServiceItem,
     ServiceRecord,
     ServiceSection,
 )
 from app.volunteers.stars import star_summary, thresholds_for
+
+_PERSONAL = {"basic_information": {"id_type", "id_number", "phone"}}
+
+
+async def service_record_for_partner(
+    session: AsyncSession, *, region_id: uuid.UUID, volunteer_id: uuid.UUID
+) -> PartnerServiceRecord:
+    """The record of a volunteer of the client's region, without the personal fields."""
+    volunteer = await repository.in_region(session, region_id=region_id, volunteer_id=volunteer_id)
+    if volunteer is None:
+        raise VolunteerNotFound()
+    record = await service_record(session, volunteer=volunteer)
+    return PartnerServiceRecord.model_validate(record.model_dump(exclude=_PERSONAL))
 
 
 async def service_record(session: AsyncSession, *, volunteer: Volunteer) -> ServiceRecord:

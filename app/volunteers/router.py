@@ -19,9 +19,15 @@ from app.core.errors import (
     ValidationFailed,
     error_responses,
 )
-from app.identity.principals import CurrentStaff, CurrentVolunteer, StaffContext, StaffOrClient
+from app.identity.principals import (
+    CurrentClient,
+    CurrentStaff,
+    CurrentVolunteer,
+    StaffContext,
+    StaffOrClient,
+)
 from app.identity.scopes import client_scope
-from app.volunteers import schemas, service
+from app.volunteers import records, schemas, service
 from app.volunteers.errors import IdNotClaimed, IdNumberInUse, IdNumberInvalid, VolunteerNotFound
 
 router = APIRouter(prefix="/v1")
@@ -55,6 +61,24 @@ async def update_my_profile(
     changes: schemas.ProfileUpdate, session: SessionDep, volunteer: CurrentVolunteer
 ) -> schemas.MyProfile:
     return await service.update_profile(session, volunteer=volunteer, changes=changes)
+
+
+@router.get(
+    "/volunteers/{volunteer_id}/record",
+    tags=["volunteers"],
+    summary="A volunteer's service record (志愿服务记录), without ID number or phone (clients)",
+    description="For partner platforms with `records:read`: any volunteer of the client's "
+    "region. People read their own at `/v1/me/record`.",
+    responses=error_responses(*AUTH, InsufficientScope, VolunteerNotFound),
+)
+@client_scope("records:read")
+async def get_volunteer_record(
+    volunteer_id: uuid.UUID, session: SessionDep, partner: CurrentClient
+) -> schemas.PartnerServiceRecord:
+    assert partner.region_id is not None  # current_client refuses a token without one
+    return await records.service_record_for_partner(
+        session, region_id=partner.region_id, volunteer_id=volunteer_id
+    )
 
 
 @router.get(

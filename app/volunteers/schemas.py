@@ -226,3 +226,28 @@ class ServiceRecord(BaseModel):
     commendations: list[CommendationItem]
     evaluations: list[EvaluationItem]
     star: StarLevel
+
+
+class PartnerBasicInformation(BaseModel):
+    """个人基本信息 as an OAuth client (`records:read`) gets it: no ID and no phone."""
+
+    volunteer_id: uuid.UUID
+    volunteer_no: str
+    name: str | None
+    skills: list[str]
+    service_categories: list[str]
+    region_id: uuid.UUID
+    region_name: str
+    registered_at: datetime
+
+
+class PartnerServiceRecord(BaseModel):
+    """A volunteer's service record as a partner platform reads it."""
+
+    generated_at: datetime
+    basic_information: PartnerBasicInformation
+    service: ServiceSection
+    training: list[TrainingItem]
+    commendations: list[CommendationItem]
+    evaluations: list[EvaluationItem]
+    star: StarLevel

@@ -183,3 +183,26 @@ async def test_volunteers_read_shows_a_profile_without_id_number_or_phone(
     assert ID_NUMBER[-4:] not in profile.text
     assert PHONE[-4:] not in profile.text
     assert theirs.status_code == 404
+
+
+async def test_records_read_gives_a_service_record_without_id_number_or_phone(
+    client: httpx.AsyncClient, world: World, data: dict[str, Any]
+) -> None:
+    registered = await register(client, world, scopes=["records:read"])
+    auth = bearer(await token(client, registered))
+    person = data["hours"].volunteer_id
+
+    record = await client.get(f"/v1/volunteers/{person}/record", headers=auth)
+    theirs = await client.get(f"/v1/volunteers/{world.other_volunteer.id}/record", headers=auth)
+    as_staff = await client.get(
+        f"/v1/volunteers/{person}/record", headers=world.auth["center_admin"]
+    )
+
+    assert record.status_code == 200, record.text
+    basics = record.json()["basic_information"]
+    assert basics["name"] == "志愿者丙"
+    assert {"id_number", "phone", "id_type"} & basics.keys() == set()
+    assert ID_NUMBER[-4:] not in record.text
+    assert PHONE[-4:] not in record.text
+    assert theirs.status_code == 404
+    assert as_staff.status_code == 403

@@ -827,6 +827,11 @@ async def _retry_dead_letter(c: Ctx) -> Req:
 # OAuth clients
 
 
+@call("GET /v1/volunteers/{volunteer_id}/record")
+async def _volunteer_record(c: Ctx) -> Req:
+    return Req(path={"volunteer_id": c.t.volunteer_a})
+
+
 @call("POST /v1/clients")
 async def _register_client(c: Ctx) -> Req:
     return Req(json={"name": c.unique("平台-"), "contact": "ops@city.example", "scopes": []})

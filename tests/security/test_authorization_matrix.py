@@ -271,6 +271,10 @@ MATRIX: dict[str, Access] = {
     "GET /v1/me": volunteers_only(),
     "PATCH /v1/me": volunteers_only(),
     # Volunteer A signed up at station X: staff reaching X see A; others are told nothing.
+    # A volunteer's service record for partner platforms: clients with records:read only.
+    "GET /v1/volunteers/{volunteer_id}/record": for_clients(
+        bearer(set(), e403=BEARERS), "records:read", row=True
+    ),
     "GET /v1/volunteers/{volunteer_id}": for_clients(
         bearer(REACH_X, e403=VOLUNTEERS | MERCHANT_STAFF, e404={OTHER_ADMIN, ORGANIZER_Y}),
         "volunteers:read",

@@ -2,7 +2,7 @@
 and the client assertions already spent
 
 Revision ID: 0026
-Revises: 0019
+Revises: 0025
 """
 
 from collections.abc import Sequence
@@ -11,9 +11,12 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0026"
-down_revision: str | None = "0019"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+APP_ROLE = "liangpiao_app"
 
 
 def upgrade() -> None:
@@ -78,6 +81,12 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_oauth_spent_assertions_expires_at"), "oauth_spent_assertions", ["expires_at"]
     )
+
+    if op.get_bind().dialect.name == "postgresql":
+        # The application role (0025) reads and inserts every new table by default; a
+        # client's status and a secret's retirement change, spent assertions are purged.
+        op.execute(f"GRANT UPDATE ON oauth_clients, oauth_client_secrets TO {APP_ROLE}")
+        op.execute(f"GRANT DELETE ON oauth_spent_assertions TO {APP_ROLE}")
 
 
 def downgrade() -> None:

@@ -63,6 +63,7 @@ KEPT = (
 # What the service purges: the only tables it may delete from.
 PURGED = {
     "idempotency_keys",
+    "oauth_spent_assertions",
     "login_throttles",
     "redemption_codes",
     "revoked_access_tokens",

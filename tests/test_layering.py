@@ -28,6 +28,7 @@ FEATURES = (
     "merchants",
     "orgs",
     "rewards",
+    "tenants",
     "volunteers",
 )
 

@@ -90,3 +90,7 @@ class RefreshTokenReused(Unauthorized):
     )
     # Revoking the family is the point of the refusal: it must commit.
     commit = True
+
+
+class UsernameTaken(AppError):
+    status, code, title = 409, "username_taken", "The username is already in use"

@@ -288,7 +288,7 @@ CurrentMerchantUser = Annotated[StaffUser, Depends(current_merchant_user)]
 async def current_platform_admin(claims: ClaimsDep, session: SessionDep) -> PlatformAdmin:
     """The platform admin behind the token. A region's people are known but refused (403),
     the same whatever the request names; anything else is no access token here (401)."""
-    if claims.typ in _REGION_TOKEN_TYPES:
+    if claims.typ in (*_REGION_TOKEN_TYPES, "client"):
         raise Forbidden("This needs a platform admin's token")
     if claims.typ != PLATFORM_TOKEN_TYPE:
         raise TokenInvalid("The token is not an access token")

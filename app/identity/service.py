@@ -23,13 +23,13 @@ from app.identity.errors import (
     RefreshTokenRevoked,
     RegionCodeRequired,
     RegionCodeUnknown,
+    UsernameTaken,
 )
 from app.identity.models import PlatformAdmin, RefreshToken, StaffKind, StaffUser, SubjectType
 from app.identity.principals import PLATFORM_TOKEN_TYPE, Principal
 from app.identity.throttle import ThrottleKey, ThrottlePolicy
 from app.identity.tokens import Family, IssuedTokens, Subject, TokenIssuer, issue_tokens
 from app.identity.wechat import WeChat, WeChatIdentity
-from app.orgs.errors import UsernameTaken
 from app.orgs.models import Region
 from app.volunteers.models import Volunteer
 

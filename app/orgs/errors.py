@@ -53,10 +53,6 @@ class StaffNotFound(AppError):
     status, code, title = 404, "staff_not_found", "The staff account does not exist"
 
 
-class UsernameTaken(AppError):
-    status, code, title = 409, "username_taken", "The username is already in use"
-
-
 class GrantNotFound(AppError):
     status, code, title = 404, "grant_not_found", "The grant does not exist"
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.db import new_id
 from app.core.pagination import PageParams
 from app.core.security import hash_password
+from app.identity.errors import UsernameTaken
 from app.identity.models import StaffKind, StaffUser
 from app.orgs import repository
 from app.orgs.errors import (
@@ -24,7 +25,6 @@ from app.orgs.errors import (
     RegionHasCenterAdmin,
     RegionNotFound,
     UnitNotFound,
-    UsernameTaken,
 )
 from app.orgs.models import (
     TEAM_CATEGORY_LABELS,

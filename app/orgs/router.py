@@ -17,6 +17,7 @@ from app.core.errors import (
 )
 from app.core.idempotency import OPTIONAL_IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
+from app.identity.errors import UsernameTaken
 from app.identity.principals import CurrentPrincipal, CurrentStaff
 from app.identity.scopes import client_scope
 from app.orgs import schemas, service
@@ -36,7 +37,6 @@ from app.orgs.errors import (
     TeamNotFound,
     UnitKindInvalid,
     UnitNotFound,
-    UsernameTaken,
 )
 from app.orgs.models import TeamCategory, UnitKind
 

@@ -21,6 +21,7 @@ from app.core.db import new_id
 from app.core.pagination import Keyset, Page, PageParams, decode_keyset, keyset_cursor
 from app.core.security import hash_password
 from app.identity import revocation
+from app.identity.errors import UsernameTaken
 from app.identity.models import StaffKind, StaffUser
 from app.identity.principals import Principal, StaffContext
 from app.orgs import repository, schemas
@@ -40,7 +41,6 @@ from app.orgs.errors import (
     TeamNotFound,
     UnitKindInvalid,
     UnitNotFound,
-    UsernameTaken,
 )
 from app.orgs.models import (
     ADMIN_ROLES,

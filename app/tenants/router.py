@@ -11,6 +11,7 @@ from app.core.db import SessionDep
 from app.core.errors import AUTH_ERRORS, BODY_ERRORS, InvalidCursor, error_responses
 from app.core.idempotency import OPTIONAL_IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
+from app.identity.errors import UsernameTaken
 from app.identity.models import PlatformAdmin
 from app.identity.principals import CurrentPlatformAdmin
 from app.orgs.errors import (
@@ -18,7 +19,6 @@ from app.orgs.errors import (
     RegionHasCenterAdmin,
     RegionNotFound,
     UnitNotFound,
-    UsernameTaken,
 )
 from app.tenants import schemas, service
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities.models import ActivityStatus
-from tests.activities.test_hours_helpers import checkin_hours, make_activity
+from tests.activities.hours.support import checkin_hours, make_activity
 from tests.builders import World, make_volunteer
 from tests.clients.support import TOKEN, basic, bearer, register, token
 

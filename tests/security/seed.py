@@ -499,7 +499,7 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
         team = await _team(session, world)
         project = await _project(session, world)
         activity = await make_activity(
-            session, station, creator, capacity=50, walk_ins_allowed=True
+            session, station, creator, capacity=200, walk_ins_allowed=True
         )
         await sign_up_row(session, activity, a)
         draft = await make_activity(session, station, creator, status=ActivityStatus.draft)

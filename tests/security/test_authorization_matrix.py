@@ -224,7 +224,9 @@ def platform_admins_only() -> Access:
     """The platform's routes: its admins alone. A region's people are refused before
     anything is read, so that what they name, a region or nothing, makes no difference."""
     return Access(
-        allow=frozenset({PLATFORM_ADMIN}), e401=NO_VALID_TOKEN - {PLATFORM_ADMIN}, e403=BEARERS
+        allow=frozenset({PLATFORM_ADMIN}),
+        e401=NO_VALID_TOKEN - {PLATFORM_ADMIN},
+        e403=BEARERS | CLIENTS,
     )
 
 

@@ -111,10 +111,22 @@ TARGETS: dict[str, Target] = {
             }
         ),
     ),
+    # Capacity under concurrency: the sign-up's rules, the capacity change, and the
+    # statement that compares in the database.
     "signup-capacity": Target(
-        "app/activities/service.py",
+        "app/activities/service/signups.py",
         ("tests/activities/test_signups.py",),
-        functions=frozenset({"update_activity", "take_signup", "sign_up", "cancel_signup"}),
+        functions=frozenset({"take_signup", "sign_up", "cancel_signup"}),
+    ),
+    "signup-capacity-update": Target(
+        "app/activities/service/lifecycle.py",
+        ("tests/activities/test_signups.py",),
+        functions=frozenset({"update_activity"}),
+    ),
+    "signup-capacity-sql": Target(
+        "app/activities/repository.py",
+        ("tests/activities/test_signups.py",),
+        functions=frozenset({"set_capacity"}),
     ),
 }
 

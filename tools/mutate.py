@@ -124,7 +124,7 @@ TARGETS: dict[str, Target] = {
         functions=frozenset({"update_activity"}),
     ),
     "signup-capacity-sql": Target(
-        "app/activities/repository.py",
+        "app/activities/repository/activities.py",
         ("tests/activities/test_signups.py",),
         functions=frozenset({"set_capacity"}),
     ),

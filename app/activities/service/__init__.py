@@ -25,6 +25,7 @@ from app.activities.service.contract import (
     round_minutes,
     visible_activity,
     volunteer_in_reach,
+    with_volunteers,
 )
 from app.activities.service.lifecycle import (
     REQUIRED_FIELDS,
@@ -88,4 +89,5 @@ __all__ = [
     "update_project",
     "visible_activity",
     "volunteer_in_reach",
+    "with_volunteers",
 ]

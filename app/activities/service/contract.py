@@ -5,15 +5,22 @@ a staff member may see (for volunteers), and the activity as its reader may see 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities import repository, schemas
 from app.activities.errors import ActivityNotFound
 from app.activities.models import Activity, ActivityStatus, RoundingMode
+from app.core.pagination import Page, keyset_cursor
 from app.identity.principals import StaffContext
 from app.orgs import service as orgs
 from app.orgs.authz import require_on_unit
+
+Listed = TypeVar("Listed", bound=BaseModel)
 
 # Of a started hour, fewer minutes than this earn nothing, then half an hour, then the hour.
 HALF_HOUR_FROM = 15
@@ -139,3 +146,30 @@ async def subtree_path(
         return None
     unit = await orgs.unit_in_region(session, region_id=region_id, unit_id=unit_id)
     return unit.path
+
+
+def with_volunteers(
+    rows: Sequence[tuple[Any, str | None, str]],
+    limit: int,
+    *,
+    base: type[BaseModel],
+    schema: type[Listed],
+    at: Callable[[Any], datetime],
+) -> Page[Listed]:
+    """A page of an activity's rows (sign-ups, attendances), each with its volunteer's name
+    and number, from the `limit + 1` read; the cursor is the last one's `at` and id."""
+    items = [
+        schema.model_validate(
+            {
+                **base.model_validate(row).model_dump(),
+                "volunteer_name": name,
+                "volunteer_no": number,
+            }
+        )
+        for row, name, number in rows[:limit]
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1][0]
+        next_cursor = keyset_cursor(at(last), last.id)
+    return Page(items=items, next_cursor=next_cursor)

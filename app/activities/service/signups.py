@@ -21,9 +21,13 @@ from app.activities.errors import (
     SignupNotOpen,
 )
 from app.activities.models import Activity, ActivityStatus, Signup, SignupStatus
-from app.activities.service.contract import activity_for_organizer, visible_activity
+from app.activities.service.contract import (
+    activity_for_organizer,
+    visible_activity,
+    with_volunteers,
+)
 from app.core import clock
-from app.core.pagination import Page, PageParams, decode_keyset, keyset_cursor
+from app.core.pagination import Page, PageParams, decode_keyset
 from app.identity.principals import StaffContext
 from app.volunteers.models import Volunteer
 
@@ -117,18 +121,10 @@ async def list_signups(
         after=decode_keyset(page.cursor),
         limit=page.limit,
     )
-    items = [
-        schemas.SignupWithVolunteer.model_validate(
-            {
-                **schemas.Signup.model_validate(signup).model_dump(),
-                "volunteer_name": name,
-                "volunteer_no": number,
-            }
-        )
-        for signup, name, number in rows[: page.limit]
-    ]
-    next_cursor = None
-    if len(rows) > page.limit:
-        last = rows[page.limit - 1][0]
-        next_cursor = keyset_cursor(last.signed_up_at, last.id)
-    return Page(items=items, next_cursor=next_cursor)
+    return with_volunteers(
+        rows,
+        page.limit,
+        base=schemas.Signup,
+        schema=schemas.SignupWithVolunteer,
+        at=lambda row: row.signed_up_at,
+    )

@@ -1,0 +1,254 @@
+"""Offers: managed by their merchant, browsed by the region's volunteers."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, null, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import clock
+from app.core.pagination import (
+    Page,
+    PageParams,
+    after_keyset,
+    before_keyset,
+    decode_cursor,
+    decode_keyset,
+    encode_cursor,
+    keyset_cursor,
+    parse_cursor_id,
+    parse_cursor_number,
+)
+from app.merchants import schemas
+from app.merchants.access import (
+    MerchantActor,
+    merchant_for,
+)
+from app.merchants.errors import (
+    LocationRequired,
+    OfferDatesInvalid,
+    OfferLimitIncomplete,
+    OfferNotFound,
+)
+from app.merchants.models import (
+    Merchant,
+    MerchantCategory,
+    MerchantStatus,
+    Offer,
+    OfferStatus,
+)
+from app.orgs.models import Region
+from app.volunteers.models import Volunteer
+
+# Metres per degree of latitude; distances use an equirectangular approximation,
+# accurate to well under 1 % within a district.
+_METRES_PER_DEGREE = 111_195.0
+
+
+# Offers
+
+
+def _offer_out(offer: Offer) -> schemas.Offer:
+    return schemas.Offer(
+        id=offer.id,
+        merchant_id=offer.merchant_id,
+        title=offer.title,
+        description=offer.description,
+        price=offer.price,
+        stock=offer.stock,
+        limit_count=offer.limit_count,
+        limit_period=offer.limit_period,
+        valid_from=offer.valid_from,
+        valid_until=offer.valid_until,
+        min_star_level=offer.min_star_level,
+        status=offer.status,
+        created_at=offer.created_at,
+        updated_at=offer.updated_at,
+    )
+
+
+def _check_offer(offer: Offer) -> None:
+    if (offer.limit_count is None) != (offer.limit_period is None):
+        raise OfferLimitIncomplete()
+    if (
+        offer.valid_from is not None
+        and offer.valid_until is not None
+        and offer.valid_until < offer.valid_from
+    ):
+        raise OfferDatesInvalid()
+
+
+async def create_offer(
+    session: AsyncSession,
+    *,
+    actor: MerchantActor,
+    merchant_id: uuid.UUID,
+    data: schemas.OfferCreate,
+) -> schemas.Offer:
+    merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id, owner=True)
+    offer = Offer(
+        region_id=merchant.region_id,
+        merchant_id=merchant.id,
+        status=OfferStatus.active,
+        **data.model_dump(),
+    )
+    _check_offer(offer)
+    session.add(offer)
+    await session.flush()
+    return _offer_out(offer)
+
+
+async def _offer_of(session: AsyncSession, merchant: Merchant, offer_id: uuid.UUID) -> Offer:
+    offer = await session.get(Offer, offer_id)
+    if offer is None or offer.merchant_id != merchant.id:
+        raise OfferNotFound()
+    return offer
+
+
+async def update_offer(
+    session: AsyncSession,
+    *,
+    actor: MerchantActor,
+    merchant_id: uuid.UUID,
+    offer_id: uuid.UUID,
+    data: schemas.OfferUpdate,
+) -> schemas.Offer:
+    """Change an offer; null clears stock, the limit and the dates (title, price, star level
+    and status cannot be cleared)."""
+    merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id, owner=True)
+    offer = await _offer_of(session, merchant, offer_id)
+    fields: dict[str, Any] = data.model_dump(exclude_unset=True)
+    for name in ("title", "price", "min_star_level", "status"):
+        if name in fields and fields[name] is None:
+            del fields[name]
+    for name, value in fields.items():
+        setattr(offer, name, value)
+    _check_offer(offer)
+    offer.updated_at = clock.now()
+    await session.flush()
+    return _offer_out(offer)
+
+
+async def list_offers(
+    session: AsyncSession,
+    *,
+    actor: MerchantActor,
+    merchant_id: uuid.UUID,
+    page: PageParams,
+) -> Page[schemas.Offer]:
+    merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id)
+    query = select(Offer).where(Offer.merchant_id == merchant.id)
+    after = decode_keyset(page.cursor)
+    if after is not None:
+        query = query.where(after_keyset(Offer.created_at, Offer.id, after))
+    rows = list(
+        await session.scalars(query.order_by(Offer.created_at, Offer.id).limit(page.limit + 1))
+    )
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    next_cursor = keyset_cursor(rows[-1].created_at, rows[-1].id) if more else None
+    return Page(items=[_offer_out(o) for o in rows], next_cursor=next_cursor)
+
+
+def active_offer_conditions(*, today: date) -> list[ColumnElement[bool]]:
+    """Offers a volunteer can redeem today: active, in date, in stock, at an active merchant."""
+    return [
+        Offer.status == OfferStatus.active,
+        Merchant.status == MerchantStatus.active,
+        or_(Offer.valid_from.is_(None), Offer.valid_from <= today),
+        or_(Offer.valid_until.is_(None), Offer.valid_until >= today),
+        or_(Offer.stock.is_(None), Offer.stock > 0),
+    ]
+
+
+async def browse_offers(
+    session: AsyncSession,
+    *,
+    volunteer: Volunteer,
+    category: MerchantCategory | None,
+    merchant_id: uuid.UUID | None,
+    latitude: float | None,
+    longitude: float | None,
+    page: PageParams,
+) -> Page[schemas.OfferListing]:
+    """Active offers of the volunteer's region, nearest first when a position is given,
+    else newest first."""
+    if (latitude is None) != (longitude is None):
+        raise LocationRequired()
+    region = await session.get(Region, volunteer.region_id)
+    assert region is not None
+    near = latitude is not None and longitude is not None
+    distance: ColumnElement[Any] = null()
+    if latitude is not None and longitude is not None:
+        # Squared degrees with longitude scaled to the latitude: orders like true distance.
+        scale = math.cos(math.radians(latitude))
+        dx = (Merchant.longitude - longitude) * scale
+        dy = Merchant.latitude - latitude
+        distance = dx * dx + dy * dy
+    query = (
+        select(Offer, Merchant, distance.label("distance"))
+        .join(Merchant, Merchant.id == Offer.merchant_id)
+        .where(
+            Offer.region_id == region.id,
+            Merchant.region_id == region.id,
+            *active_offer_conditions(today=clock.today_in(region.timezone)),
+        )
+    )
+    if category is not None:
+        query = query.where(Merchant.category == category)
+    if merchant_id is not None:
+        query = query.where(Offer.merchant_id == merchant_id)
+    if near:
+        after = decode_cursor(page.cursor, arity=2)
+        if after is not None:
+            last_distance, last_id = parse_cursor_number(after[0]), parse_cursor_id(after[1])
+            query = query.where(
+                or_(distance > last_distance, (distance == last_distance) & (Offer.id > last_id))
+            )
+        query = query.order_by(distance, Offer.id)
+    else:
+        newer = decode_keyset(page.cursor)
+        if newer is not None:
+            query = query.where(before_keyset(Offer.created_at, Offer.id, newer))
+        query = query.order_by(Offer.created_at.desc(), Offer.id.desc())
+    rows = list(await session.execute(query.limit(page.limit + 1)))
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    items = [
+        schemas.OfferListing(
+            id=offer.id,
+            title=offer.title,
+            description=offer.description,
+            price=offer.price,
+            stock=offer.stock,
+            limit_count=offer.limit_count,
+            limit_period=offer.limit_period,
+            valid_until=offer.valid_until,
+            min_star_level=offer.min_star_level,
+            merchant=schemas.OfferMerchant(
+                id=merchant.id,
+                name=merchant.name,
+                address=merchant.address,
+                latitude=merchant.latitude,
+                longitude=merchant.longitude,
+                category=merchant.category,
+            ),
+            distance_m=(
+                round(math.sqrt(squared) * _METRES_PER_DEGREE) if squared is not None else None
+            ),
+        )
+        for offer, merchant, squared in rows
+    ]
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        next_cursor = (
+            encode_cursor(float(last[2]), last[0].id)
+            if near
+            else keyset_cursor(last[0].created_at, last[0].id)
+        )
+    return Page(items=items, next_cursor=next_cursor)

@@ -81,7 +81,12 @@ def feature_routers() -> list[Any]:
     from app.identity.router import router as identity
     from app.integrations.router import router as integrations
     from app.ledger.router import router as ledger
+    from app.merchants.codes_router import router as merchant_codes
+    from app.merchants.offers_router import router as offers
+    from app.merchants.reservations_router import router as reservations
     from app.merchants.router import router as merchants
+    from app.merchants.statements_router import router as merchant_statements
+    from app.merchants.terminal_admin_router import router as merchant_terminals
     from app.merchants.terminal_router import router as terminal
     from app.orgs.router import router as orgs
     from app.rewards.router import router as rewards
@@ -100,6 +105,11 @@ def feature_routers() -> list[Any]:
         ledger,
         rewards,
         merchants,
+        offers,
+        merchant_terminals,
+        merchant_statements,
+        merchant_codes,
+        reservations,
         terminal,
         integrations,
         tenants,

@@ -15,7 +15,7 @@ that a captured request cannot be replayed later, when it might succeed.
 
 from __future__ import annotations
 
-from app.core.errors import AppError
+from app.core.errors import AUTH_ERRORS, AppError
 
 
 # Merchants and their staff
@@ -380,3 +380,8 @@ class ReservationExpired(TerminalRefusal):
         "reservation_expired",
         "The reservation timed out: its 良票 are released and the item back in stock",
     )
+
+
+# Acting on one merchant: its managers, or its own staff.
+ON_MERCHANT = (*AUTH_ERRORS, MerchantNotFound, NotMerchantManager, NotMerchantMember)
+ON_MERCHANT_AS_OWNER = (*ON_MERCHANT, MerchantOwnerRequired)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import SessionDep
@@ -25,13 +24,14 @@ from app.identity.principals import (
     current_merchant_user,
     current_staff,
 )
+from app.merchants import repository
 from app.merchants.errors import (
     MerchantNotFound,
     MerchantOwnerRequired,
     NotMerchantManager,
     NotMerchantMember,
 )
-from app.merchants.models import Merchant, MerchantMember, MerchantRole, MerchantStation
+from app.merchants.models import Merchant, MerchantMember, MerchantRole
 from app.orgs.models import OrgUnit
 
 
@@ -64,11 +64,8 @@ async def current_actor(principal: CurrentPrincipal, session: SessionDep) -> Mer
         return MerchantActor(staff=await current_staff(principal, session))
     if principal.kind == "merchant_staff":
         user = await current_merchant_user(principal, session)
-        member = await session.scalar(
-            select(MerchantMember).where(
-                MerchantMember.staff_user_id == user.id,
-                MerchantMember.region_id == user.region_id,
-            )
+        member = await repository.membership_of(
+            session, staff_user_id=user.id, region_id=user.region_id
         )
         return MerchantActor(user=user, member=member)
     raise Forbidden("This needs a staff or merchant staff token")
@@ -80,24 +77,16 @@ CurrentMerchantActor = Annotated[MerchantActor, Depends(current_actor)]
 async def merchant_in_region(
     session: AsyncSession, *, region_id: uuid.UUID, merchant_id: uuid.UUID
 ) -> Merchant:
-    merchant = await session.get(Merchant, merchant_id)
+    merchant = await repository.merchant(session, merchant_id)
     if merchant is None or merchant.region_id != region_id:
         raise MerchantNotFound()
     return merchant
 
 
 async def paired_units(session: AsyncSession, *, merchant: Merchant) -> list[OrgUnit]:
-    rows = await session.scalars(
-        select(OrgUnit)
-        .join(MerchantStation, MerchantStation.org_unit_id == OrgUnit.id)
-        .where(
-            MerchantStation.merchant_id == merchant.id,
-            MerchantStation.region_id == merchant.region_id,
-            MerchantStation.revoked_at.is_(None),
-        )
-        .order_by(OrgUnit.id)
+    return await repository.paired_units(
+        session, merchant_id=merchant.id, region_id=merchant.region_id
     )
-    return list(rows)
 
 
 async def can_manage(session: AsyncSession, *, staff: StaffContext, merchant: Merchant) -> bool:

@@ -19,7 +19,6 @@ from app.merchants.service.merchants import (
     update_merchant,
 )
 from app.merchants.service.offers import (
-    active_offer_conditions,
     browse_offers,
     create_offer,
     list_offers,
@@ -35,7 +34,6 @@ from app.merchants.service.staff import (
 from app.merchants.service.terminals import list_terminals, register_terminal, set_terminal_status
 
 __all__ = [
-    "active_offer_conditions",
     "browse_offers",
     "change_status",
     "create_merchant",

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 
-from sqlalchemy import false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.pagination import (
     Page,
     PageParams,
-    after_keyset,
     decode_keyset,
     keyset_cursor,
 )
 from app.identity.principals import StaffContext
 from app.ledger import service as ledger
-from app.merchants import schemas
+from app.merchants import repository, schemas
 from app.merchants.access import (
     MerchantActor,
     merchant_for,
@@ -41,22 +38,7 @@ from app.orgs.service import unit_in_region
 
 
 async def _station_ids(session: AsyncSession, merchant: Merchant) -> list[uuid.UUID]:
-    return (await _stations_of(session, [merchant.id]))[merchant.id]
-
-
-async def _stations_of(
-    session: AsyncSession, merchant_ids: list[uuid.UUID]
-) -> defaultdict[uuid.UUID, list[uuid.UUID]]:
-    """The paired stations of each merchant, in one query (ended pairings are history)."""
-    rows = await session.execute(
-        select(MerchantStation.merchant_id, MerchantStation.org_unit_id)
-        .where(MerchantStation.merchant_id.in_(merchant_ids), MerchantStation.revoked_at.is_(None))
-        .order_by(MerchantStation.org_unit_id)
-    )
-    stations: defaultdict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    for merchant_id, unit_id in rows:
-        stations[merchant_id].append(unit_id)
-    return stations
+    return (await repository.stations_of(session, [merchant.id]))[merchant.id]
 
 
 def _merchant_out(merchant: Merchant, station_ids: list[uuid.UUID]) -> schemas.Merchant:
@@ -142,35 +124,26 @@ async def list_merchants(
 ) -> Page[schemas.Merchant]:
     """The merchants the actor may see: all of the region for its center admins, those
     paired with a station in reach for other admins, their own for merchant staff."""
-    query = select(Merchant).where(Merchant.region_id == actor.region_id)
+    station_paths = None
+    member_of = None
     if actor.staff is not None:
         if not actor.staff.is_center_admin:
-            paths = [g.unit_path for g in actor.staff.grants if g.role.endswith("_admin")]
-            in_reach = (
-                select(MerchantStation.merchant_id)
-                .join(OrgUnit, OrgUnit.id == MerchantStation.org_unit_id)
-                .where(
-                    MerchantStation.revoked_at.is_(None),
-                    or_(false(), *(OrgUnit.path.startswith(p) for p in paths)),
-                )
-            )
-            query = query.where(Merchant.id.in_(in_reach))
+            station_paths = [g.unit_path for g in actor.staff.grants if g.role.endswith("_admin")]
     else:
         member_of = actor.member.merchant_id if actor.member is not None else None
-        query = query.where(Merchant.id == member_of)
-    if status is not None:
-        query = query.where(Merchant.status == status)
-    after = decode_keyset(page.cursor)
-    if after is not None:
-        query = query.where(after_keyset(Merchant.created_at, Merchant.id, after))
-    rows = list(
-        await session.scalars(
-            query.order_by(Merchant.created_at, Merchant.id).limit(page.limit + 1)
-        )
+    rows = await repository.merchants_page(
+        session,
+        region_id=actor.region_id,
+        station_paths=station_paths,
+        member_of=member_of,
+        as_member=actor.staff is None,
+        status=status,
+        after=decode_keyset(page.cursor),
+        limit=page.limit + 1,
     )
     more = len(rows) > page.limit
     rows = rows[: page.limit]
-    stations = await _stations_of(session, [m.id for m in rows])
+    stations = await repository.stations_of(session, [m.id for m in rows])
     items = [_merchant_out(m, stations[m.id]) for m in rows]
     next_cursor = keyset_cursor(rows[-1].created_at, rows[-1].id) if more else None
     return Page(items=items, next_cursor=next_cursor)
@@ -197,20 +170,13 @@ async def update_merchant(
         wanted = set(data.station_ids)
         await _stations(session, staff=staff, station_ids=current ^ wanted)
         if current - wanted:
-            # The pairings end and stay: who ended them, when and why.
-            await session.execute(
-                update(MerchantStation)
-                .where(
-                    MerchantStation.merchant_id == merchant.id,
-                    MerchantStation.org_unit_id.in_(current - wanted),
-                    MerchantStation.revoked_at.is_(None),
-                )
-                .values(
-                    revoked_at=clock.now(),
-                    revoked_by=staff.id,
-                    revoked_reason=data.pairing_reason,
-                )
-                .execution_options(synchronize_session=False)
+            await repository.end_pairings(
+                session,
+                merchant_id=merchant.id,
+                unit_ids=current - wanted,
+                at=clock.now(),
+                by=staff.id,
+                reason=data.pairing_reason,
             )
         for unit_id in sorted(wanted - current):
             session.add(
@@ -251,10 +217,7 @@ async def merchant_account_id(
 ) -> uuid.UUID:
     """The merchant's receipts account, opened in the ledger on first use and remembered."""
     account = await ledger.merchant_account(session, region_id=region_id, merchant_id=merchant_id)
-    await session.execute(
-        update(Merchant)
-        .where(Merchant.id == merchant_id, Merchant.ledger_account_id.is_(None))
-        .values(ledger_account_id=account.id)
-        .execution_options(synchronize_session=False)
+    await repository.remember_ledger_account(
+        session, merchant_id=merchant_id, account_id=account.id
     )
     return account.id

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.pagination import (
     Page,
     PageParams,
-    after_keyset,
-    before_keyset,
     decode_cursor,
     decode_keyset,
     encode_cursor,
@@ -23,7 +19,7 @@ from app.core.pagination import (
     parse_cursor_id,
     parse_cursor_number,
 )
-from app.merchants import schemas
+from app.merchants import repository, schemas
 from app.merchants.access import (
     MerchantActor,
     merchant_for,
@@ -37,11 +33,9 @@ from app.merchants.errors import (
 from app.merchants.models import (
     Merchant,
     MerchantCategory,
-    MerchantStatus,
     Offer,
     OfferStatus,
 )
-from app.orgs.models import Region
 from app.volunteers.models import Volunteer
 
 # Metres per degree of latitude; distances use an equirectangular approximation,
@@ -103,7 +97,7 @@ async def create_offer(
 
 
 async def _offer_of(session: AsyncSession, merchant: Merchant, offer_id: uuid.UUID) -> Offer:
-    offer = await session.get(Offer, offer_id)
+    offer = await repository.offer(session, offer_id)
     if offer is None or offer.merchant_id != merchant.id:
         raise OfferNotFound()
     return offer
@@ -141,28 +135,16 @@ async def list_offers(
     page: PageParams,
 ) -> Page[schemas.Offer]:
     merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id)
-    query = select(Offer).where(Offer.merchant_id == merchant.id)
-    after = decode_keyset(page.cursor)
-    if after is not None:
-        query = query.where(after_keyset(Offer.created_at, Offer.id, after))
-    rows = list(
-        await session.scalars(query.order_by(Offer.created_at, Offer.id).limit(page.limit + 1))
+    rows = await repository.offers_of(
+        session,
+        merchant_id=merchant.id,
+        after=decode_keyset(page.cursor),
+        limit=page.limit + 1,
     )
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     next_cursor = keyset_cursor(rows[-1].created_at, rows[-1].id) if more else None
     return Page(items=[_offer_out(o) for o in rows], next_cursor=next_cursor)
-
-
-def active_offer_conditions(*, today: date) -> list[ColumnElement[bool]]:
-    """Offers a volunteer can redeem today: active, in date, in stock, at an active merchant."""
-    return [
-        Offer.status == OfferStatus.active,
-        Merchant.status == MerchantStatus.active,
-        or_(Offer.valid_from.is_(None), Offer.valid_from <= today),
-        or_(Offer.valid_until.is_(None), Offer.valid_until >= today),
-        or_(Offer.stock.is_(None), Offer.stock > 0),
-    ]
 
 
 async def browse_offers(
@@ -179,43 +161,28 @@ async def browse_offers(
     else newest first."""
     if (latitude is None) != (longitude is None):
         raise LocationRequired()
-    region = await session.get(Region, volunteer.region_id)
+    region = await repository.region(session, volunteer.region_id)
     assert region is not None
-    near = latitude is not None and longitude is not None
-    distance: ColumnElement[Any] = null()
-    if latitude is not None and longitude is not None:
-        # Squared degrees with longitude scaled to the latitude: orders like true distance.
-        scale = math.cos(math.radians(latitude))
-        dx = (Merchant.longitude - longitude) * scale
-        dy = Merchant.latitude - latitude
-        distance = dx * dx + dy * dy
-    query = (
-        select(Offer, Merchant, distance.label("distance"))
-        .join(Merchant, Merchant.id == Offer.merchant_id)
-        .where(
-            Offer.region_id == region.id,
-            Merchant.region_id == region.id,
-            *active_offer_conditions(today=clock.today_in(region.timezone)),
-        )
-    )
-    if category is not None:
-        query = query.where(Merchant.category == category)
-    if merchant_id is not None:
-        query = query.where(Offer.merchant_id == merchant_id)
-    if near:
+    near = (latitude, longitude) if latitude is not None and longitude is not None else None
+    after_distance = None
+    newer_than = None
+    if near is not None:
         after = decode_cursor(page.cursor, arity=2)
         if after is not None:
-            last_distance, last_id = parse_cursor_number(after[0]), parse_cursor_id(after[1])
-            query = query.where(
-                or_(distance > last_distance, (distance == last_distance) & (Offer.id > last_id))
-            )
-        query = query.order_by(distance, Offer.id)
+            after_distance = parse_cursor_number(after[0]), parse_cursor_id(after[1])
     else:
-        newer = decode_keyset(page.cursor)
-        if newer is not None:
-            query = query.where(before_keyset(Offer.created_at, Offer.id, newer))
-        query = query.order_by(Offer.created_at.desc(), Offer.id.desc())
-    rows = list(await session.execute(query.limit(page.limit + 1)))
+        newer_than = decode_keyset(page.cursor)
+    rows = await repository.active_offers(
+        session,
+        region_id=region.id,
+        today=clock.today_in(region.timezone),
+        category=category,
+        merchant_id=merchant_id,
+        near=near,
+        after_distance=after_distance,
+        newer_than=newer_than,
+        limit=page.limit + 1,
+    )
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     items = [
@@ -248,7 +215,7 @@ async def browse_offers(
         last = rows[-1]
         next_cursor = (
             encode_cursor(float(last[2]), last[0].id)
-            if near
+            if near is not None
             else keyset_cursor(last[0].created_at, last[0].id)
         )
     return Page(items=items, next_cursor=next_cursor)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.errors import NotFound
 from app.identity.principals import StaffContext
-from app.merchants import schemas
+from app.merchants import repository, schemas
 from app.merchants.models import (
     DEFAULT_REFUND_WINDOW_DAYS,
     MerchantPolicy,
@@ -21,9 +20,7 @@ from app.orgs.authz import require_center_admin
 
 
 async def refund_window_days(session: AsyncSession, *, region_id: uuid.UUID) -> int:
-    days = await session.scalar(
-        select(MerchantPolicy.refund_window_days).where(MerchantPolicy.region_id == region_id)
-    )
+    days = await repository.refund_window_days(session, region_id=region_id)
     return DEFAULT_REFUND_WINDOW_DAYS if days is None else days
 
 
@@ -32,9 +29,7 @@ async def get_policy(
 ) -> schemas.MerchantPolicy:
     if region_id != staff.region_id:
         raise NotFound("The region does not exist")
-    policy = await session.scalar(
-        select(MerchantPolicy).where(MerchantPolicy.region_id == region_id)
-    )
+    policy = await repository.policy(session, region_id=region_id)
     return schemas.MerchantPolicy(
         region_id=region_id,
         refund_window_days=(
@@ -54,9 +49,7 @@ async def set_policy(
     if region_id != staff.region_id:
         raise NotFound("The region does not exist")
     require_center_admin(staff)
-    policy = await session.scalar(
-        select(MerchantPolicy).where(MerchantPolicy.region_id == region_id)
-    )
+    policy = await repository.policy(session, region_id=region_id)
     if policy is None:
         policy = MerchantPolicy(region_id=region_id)
         session.add(policy)

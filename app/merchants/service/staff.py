@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.security import hash_password
 from app.identity import revocation
 from app.identity.models import StaffKind, StaffUser
-from app.merchants import schemas
+from app.merchants import repository, schemas
 from app.merchants.access import (
     MerchantActor,
     merchant_for,
@@ -52,8 +51,7 @@ async def create_merchant_staff(
     merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id, owner=True)
     if actor.staff is None and data.role != MerchantRole.cashier:
         raise NotMerchantManager("Owners are created by the merchant's managers")
-    taken = await session.scalar(select(StaffUser.id).where(StaffUser.username == data.username))
-    if taken is not None:
+    if await repository.username_taken(session, data.username):
         raise MerchantUsernameTaken()
     user = StaffUser(
         region_id=merchant.region_id,
@@ -76,12 +74,7 @@ async def list_merchant_staff(
     session: AsyncSession, *, actor: MerchantActor, merchant_id: uuid.UUID
 ) -> list[schemas.MerchantStaff]:
     merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id, owner=True)
-    rows = await session.execute(
-        select(StaffUser, MerchantMember)
-        .join(MerchantMember, MerchantMember.staff_user_id == StaffUser.id)
-        .where(MerchantMember.merchant_id == merchant.id, MerchantMember.removed_at.is_(None))
-        .order_by(StaffUser.created_at, StaffUser.id)
-    )
+    rows = await repository.members_of(session, merchant_id=merchant.id)
     return [_staff_out(user, member) for user, member in rows]
 
 
@@ -91,19 +84,9 @@ async def _member_in_reach(
     """A current member of the merchant the actor may manage: its managers manage owners
     and cashiers, its owner cashiers. Anyone else's account is not found."""
     merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id, owner=True)
-    row = (
-        await session.execute(
-            select(StaffUser, MerchantMember)
-            .join(MerchantMember, MerchantMember.staff_user_id == StaffUser.id)
-            .where(
-                MerchantMember.merchant_id == merchant.id,
-                MerchantMember.region_id == merchant.region_id,
-                MerchantMember.staff_user_id == staff_id,
-                MerchantMember.removed_at.is_(None),
-            )
-            .with_for_update(of=MerchantMember)
-        )
-    ).first()
+    row = await repository.lock_member(
+        session, merchant_id=merchant.id, region_id=merchant.region_id, staff_id=staff_id
+    )
     if row is None:
         raise MerchantStaffNotFound()
     user, member = row

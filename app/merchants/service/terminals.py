@@ -7,7 +7,6 @@ import uuid
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
@@ -15,9 +14,8 @@ from app.core.pagination import (
     Page,
     PageParams,
     keyset_page,
-    keyset_window,
 )
-from app.merchants import schemas, signing
+from app.merchants import repository, schemas, signing
 from app.merchants.access import (
     MerchantActor,
     merchant_for,
@@ -89,13 +87,7 @@ async def list_terminals(
 ) -> Page[schemas.Terminal]:
     """A merchant's terminals, oldest first, revoked ones included."""
     merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id, owner=True)
-    query = keyset_window(
-        select(Terminal).where(Terminal.merchant_id == merchant.id),
-        page,
-        time_column=Terminal.created_at,
-        id_column=Terminal.id,
-    )
-    rows = list(await session.scalars(query))
+    rows = await repository.terminals_of(session, merchant_id=merchant.id, page=page)
     return keyset_page(rows, page, key=lambda t: (t.created_at, t.id), out=_terminal_out)
 
 
@@ -116,7 +108,7 @@ async def set_terminal_status(
 ) -> schemas.Terminal:
     """Suspend, resume or revoke; the next signed request already sees it."""
     merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id, owner=True)
-    terminal = await session.get(Terminal, terminal_id)
+    terminal = await repository.terminal(session, terminal_id)
     if terminal is None or terminal.merchant_id != merchant.id:
         raise TerminalNotFound()
     if status != terminal.status and status not in _TERMINAL_TRANSITIONS[terminal.status]:

@@ -87,8 +87,18 @@ TARGETS: dict[str, Target] = {
         "app/merchants/codes.py",
         ("tests/merchants/test_codes.py", "tests/merchants"),
     ),
+    # The statements that consume a code, once.
+    "redemption-codes-repository": Target(
+        "app/merchants/repository/codes.py",
+        ("tests/merchants/test_codes.py", "tests/merchants"),
+    ),
     "terminal-auth": Target(
         "app/merchants/terminal_auth.py",
+        ("tests/merchants/test_terminals.py", "tests/merchants"),
+    ),
+    # The terminal's row and its nonce, spent once.
+    "terminal-auth-repository": Target(
+        "app/merchants/repository/terminals.py",
         ("tests/merchants/test_terminals.py", "tests/merchants"),
     ),
     "checkin-codes": Target(

@@ -40,12 +40,10 @@ from datetime import datetime, timedelta
 
 import pyotp
 import segno
-from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.db import fetch_rows
-from app.merchants import schemas
+from app.merchants import repository, schemas
 from app.merchants.errors import (
     CodeExpired,
     CodeMalformed,
@@ -55,7 +53,7 @@ from app.merchants.errors import (
     CodeUnknown,
     CodeUsed,
 )
-from app.merchants.models import CodeKind, CodeStatus, Offer, OfflineCodeKey, RedemptionCode
+from app.merchants.models import CodeKind, CodeStatus, OfflineCodeKey, RedemptionCode
 from app.volunteers.models import Volunteer
 
 CODE_LENGTH = 18
@@ -105,14 +103,6 @@ def kind_of(code: str) -> CodeKind:
     raise CodeMalformed("This is not a 良票 code (did the volunteer show a payment code?)")
 
 
-async def _lock_volunteer_codes(session: AsyncSession, volunteer_id: uuid.UUID) -> None:
-    """Serialize code changes of one wallet (SQLite's writers are serialized already)."""
-    if session.get_bind().dialect.name == "postgresql":
-        digest = hashlib.sha256(b"codes:" + volunteer_id.bytes).digest()
-        lock_id = int.from_bytes(digest[:8], "big", signed=True)
-        await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
-
-
 async def issue_online_code(
     session: AsyncSession,
     *,
@@ -123,22 +113,13 @@ async def issue_online_code(
     """A new online code for the volunteer, bounded as asked; the previous one, if
     unused, is retired. An offer must be of the volunteer's region (another region's
     answers as an unknown one)."""
-    if offer_id is not None:
-        found = await session.scalar(
-            select(Offer.id).where(Offer.id == offer_id, Offer.region_id == volunteer.region_id)
-        )
-        if found is None:
-            raise CodeOfferNotFound()
-    await _lock_volunteer_codes(session, volunteer.id)
-    await session.execute(
-        update(RedemptionCode)
-        .where(
-            RedemptionCode.region_id == volunteer.region_id,
-            RedemptionCode.volunteer_id == volunteer.id,
-            RedemptionCode.status == CodeStatus.active,
-        )
-        .values(status=CodeStatus.retired)
-        .execution_options(synchronize_session=False)
+    if offer_id is not None and not await repository.offer_in_region(
+        session, offer_id=offer_id, region_id=volunteer.region_id
+    ):
+        raise CodeOfferNotFound()
+    await repository.lock_volunteer_codes(session, volunteer.id)
+    await repository.retire_active_codes(
+        session, region_id=volunteer.region_id, volunteer_id=volunteer.id
     )
     now = clock.now()
     code = new_online_code()
@@ -162,10 +143,8 @@ async def provision_offline_key(
 ) -> OfflineCodeKey:
     """The wallet's TOTP secret: created on first call, replaced (the old one dead) after;
     each call sets the bound of the wallet's offline codes anew."""
-    await _lock_volunteer_codes(session, volunteer.id)
-    key = await session.scalar(
-        select(OfflineCodeKey).where(OfflineCodeKey.volunteer_id == volunteer.id)
-    )
+    await repository.lock_volunteer_codes(session, volunteer.id)
+    key = await repository.offline_key_of(session, volunteer.id)
     now = clock.now()
     if key is not None:
         key.secret = pyotp.random_base32()
@@ -175,10 +154,7 @@ async def provision_offline_key(
         return key
     while True:
         wallet_no = f"{secrets.randbelow(10**WALLET_NO_DIGITS):0{WALLET_NO_DIGITS}d}"
-        taken = await session.scalar(
-            select(OfflineCodeKey.id).where(OfflineCodeKey.wallet_no == wallet_no)
-        )
-        if taken is None:
+        if not await repository.wallet_no_taken(session, wallet_no):
             break
     key = OfflineCodeKey(
         region_id=volunteer.region_id,
@@ -213,22 +189,7 @@ async def resolve(session: AsyncSession, *, code: str, region_id: uuid.UUID) -> 
     now = clock.now()
     if kind is CodeKind.online:
         # Looked up in every region, only to tell "another region's" from "unknown".
-        row = (
-            await session.execute(
-                select(
-                    RedemptionCode.id,
-                    RedemptionCode.region_id,
-                    RedemptionCode.volunteer_id,
-                    RedemptionCode.status,
-                    RedemptionCode.expires_at,
-                    Volunteer.name,
-                    RedemptionCode.max_amount,
-                    RedemptionCode.offer_id,
-                )
-                .join(Volunteer, Volunteer.id == RedemptionCode.volunteer_id)
-                .where(RedemptionCode.code_hash == hash_code(code))
-            )
-        ).one_or_none()
+        row = await repository.online_code(session, hash_code(code))
         if row is None:
             raise CodeUnknown()
         code_id, code_region, volunteer_id, status, expires_at, name, max_amount, offer_id = row
@@ -243,13 +204,7 @@ async def resolve(session: AsyncSession, *, code: str, region_id: uuid.UUID) -> 
         return ResolvedCode(kind, volunteer_id, name, code_id, None, max_amount, offer_id)
 
     wallet_no, otp = code[2 : 2 + WALLET_NO_DIGITS], code[2 + WALLET_NO_DIGITS :]
-    key_row = (
-        await session.execute(
-            select(OfflineCodeKey, Volunteer.name)
-            .join(Volunteer, Volunteer.id == OfflineCodeKey.volunteer_id)
-            .where(OfflineCodeKey.wallet_no == wallet_no)
-        )
-    ).one_or_none()
+    key_row = await repository.offline_key_by_wallet_no(session, wallet_no)
     if key_row is None:
         raise CodeUnknown()
     key, name = key_row
@@ -269,28 +224,6 @@ async def resolve(session: AsyncSession, *, code: str, region_id: uuid.UUID) -> 
     raise CodeUnknown()
 
 
-# Consumes a good online code and says whose it is, in one statement; a code it does not
-# consume is diagnosed by `resolve`, which names the refusal.
-_TAKE_ONLINE = (
-    update(RedemptionCode)
-    .where(
-        RedemptionCode.code_hash == bindparam("p_code_hash"),
-        RedemptionCode.region_id == bindparam("p_region_id"),
-        RedemptionCode.status == CodeStatus.active,
-        RedemptionCode.expires_at > bindparam("p_now"),
-    )
-    .values(status=CodeStatus.used, used_at=bindparam("p_now"))
-    .returning(
-        RedemptionCode.id,
-        RedemptionCode.volunteer_id,
-        select(Volunteer.name).where(Volunteer.id == RedemptionCode.volunteer_id).scalar_subquery(),
-        RedemptionCode.max_amount,
-        RedemptionCode.offer_id,
-    )
-    .execution_options(synchronize_session=False)
-)
-
-
 async def take(session: AsyncSession, *, code: str, region_id: uuid.UUID) -> ResolvedCode:
     """Resolve and consume `code` at once: of concurrent redemptions of one code exactly
     one gets it; the others are refused as `resolve` would refuse them."""
@@ -299,16 +232,14 @@ async def take(session: AsyncSession, *, code: str, region_id: uuid.UUID) -> Res
         resolved = await resolve(session, code=code, region_id=region_id)
         await _consume_offline(session, resolved)
         return resolved
-    rows = await fetch_rows(
-        session,
-        _TAKE_ONLINE,
-        {"p_code_hash": hash_code(code), "p_region_id": region_id, "p_now": clock.now()},
+    taken = await repository.take_online_code(
+        session, code_hash=hash_code(code), region_id=region_id, now=clock.now()
     )
-    if not rows:
+    if taken is None:
         await resolve(session, code=code, region_id=region_id)
         # Good a moment ago, gone now: a concurrent redemption took it.
         raise CodeUsed()
-    code_id, volunteer_id, name, max_amount, offer_id = rows[0]
+    code_id, volunteer_id, name, max_amount, offer_id = taken
     return ResolvedCode(kind, volunteer_id, name, code_id, None, max_amount, offer_id)
 
 
@@ -316,17 +247,9 @@ async def _consume_offline(session: AsyncSession, resolved: ResolvedCode) -> Non
     """Mark the offline code's step used; of concurrent redemptions of one code exactly
     one gets here (online codes are consumed by `take`'s own statement)."""
     assert resolved.step is not None
-    result = await session.execute(
-        update(OfflineCodeKey)
-        .where(
-            OfflineCodeKey.id == resolved.row_id,
-            (OfflineCodeKey.last_used_step.is_(None))
-            | (OfflineCodeKey.last_used_step < resolved.step),
-        )
-        .values(last_used_step=resolved.step)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 0) != 1:
+    if not await repository.consume_offline_step(
+        session, key_id=resolved.row_id, step=resolved.step
+    ):
         raise CodeUsed()
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import clock
-from app.merchants import reservations
-from app.merchants.models import RedemptionCode, TerminalNonce
+from app.merchants import repository, reservations
 
 BATCH = 200
 
@@ -23,11 +21,9 @@ async def purge_expired(sessions: async_sessionmaker[AsyncSession]) -> int:
     """Delete nonces that no fresh signature can reuse, and codes long expired."""
     now = clock.now()
     async with sessions() as session, session.begin():
-        nonces = await session.execute(delete(TerminalNonce).where(TerminalNonce.expires_at < now))
-        codes = await session.execute(
-            delete(RedemptionCode).where(RedemptionCode.expires_at < now - CODE_RETENTION)
-        )
-    return int(getattr(nonces, "rowcount", 0) or 0) + int(getattr(codes, "rowcount", 0) or 0)
+        nonces = await repository.purge_nonces(session, expired_before=now)
+        codes = await repository.purge_codes(session, expired_before=now - CODE_RETENTION)
+    return nonces + codes
 
 
 async def expire_reservations(sessions: async_sessionmaker[AsyncSession]) -> int:

@@ -29,20 +29,17 @@ import hashlib
 import json
 import uuid
 from datetime import date, timedelta
-from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.db import dialect_insert, fetch_rows, session_insert
 from app.core.errors import AppError, catalogue
 from app.integrations import outbox
 from app.ledger import service as ledger
 from app.ledger.errors import InsufficientBalance, RefundExceedsRemainder
-from app.merchants import codes, schemas
+from app.merchants import codes, repository, schemas
 from app.merchants.access import MerchantActor, merchant_for
 from app.merchants.errors import (
     CodeLimitExceeded,
@@ -69,7 +66,6 @@ from app.merchants.models import (
     MerchantStatus,
     Offer,
     OfferStatus,
-    OfferUsage,
     Redemption,
     RedemptionRefund,
     RedemptionStatus,
@@ -167,7 +163,7 @@ async def check_offer(
 ) -> Offer:
     """The merchant's offer if the volunteer may have it today (status, dates, stock left,
     star level); the volunteer's limit is counted by `count_usage`."""
-    offer = await session.get(Offer, offer_id)
+    offer = await repository.offer(session, offer_id)
     if offer is None or offer.merchant_id != merchant_id:
         raise OfferUnavailable()
     if offer.status != OfferStatus.active:
@@ -191,13 +187,7 @@ async def check_offer(
 async def take_stock(session: AsyncSession, offer: Offer) -> None:
     if offer.stock is None:
         return
-    result = await session.execute(
-        update(Offer)
-        .where(Offer.id == offer.id, Offer.stock > 0)
-        .values(stock=Offer.stock - 1)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 0) != 1:
+    if not await repository.take_stock(session, offer_id=offer.id):
         raise OfferOutOfStock()
 
 
@@ -206,25 +196,10 @@ async def count_usage(
 ) -> None:
     """Count one redemption against the volunteer's limit, refusing past it (atomically)."""
     assert offer.limit_count is not None
-    table = OfferUsage.__table__
-    statement = (
-        session_insert(session)(table)
-        .values(
-            id=uuid.uuid4(),
-            region_id=offer.region_id,
-            offer_id=offer.id,
-            volunteer_id=volunteer_id,
-            period_key=key,
-            used=1,
-        )
-        .on_conflict_do_update(
-            index_elements=["offer_id", "volunteer_id", "period_key"],
-            set_={"used": table.c.used + 1},
-            where=table.c.used < offer.limit_count,
-        )
-        .returning(table.c.used)
+    counted = await repository.count_usage(
+        session, offer=offer, limit=offer.limit_count, volunteer_id=volunteer_id, key=key
     )
-    if (await session.execute(statement)).first() is None:
+    if not counted:
         raise OfferLimitReached(
             f"The volunteer has redeemed this offer {offer.limit_count} times this "
             f"{offer.limit_period}",
@@ -238,7 +213,7 @@ async def claim(
     """Claim the request number for this transaction; None if an attempt already has it.
 
     The row is written with core statements (no ORM round trip to load it back);
-    `finish` writes the outcome.
+    `repository.finish` writes the outcome.
     """
     redemption = Redemption(
         id=uuid.uuid4(),
@@ -251,75 +226,15 @@ async def claim(
         refunded_amount=0,
         created_at=clock.now(),
     )
-    claimed = await fetch_rows(
-        session,
-        _claim_statement(session.get_bind().dialect.name),
-        {c.name: getattr(redemption, c.key) for c in _CLAIM_COLUMNS},
-    )
-    return redemption if claimed else None
-
-
-_CLAIM_COLUMNS = [
-    Redemption.__table__.c[name]
-    for name in (
-        "id",
-        "region_id",
-        "merchant_id",
-        "terminal_id",
-        "request_no",
-        "fingerprint",
-        "status",
-        "refunded_amount",
-        "created_at",
-    )
-]
-_OUTCOME_COLUMNS = (
-    "status",
-    "volunteer_id",
-    "offer_id",
-    "code_kind",
-    "amount",
-    "transaction_id",
-    "volunteer_display",
-    "refusal_code",
-    "refusal_status",
-    "refusal_detail",
-    "usage_period_key",
-)
-
-
-@cache
-def _claim_statement(dialect: str) -> Any:
-    table = Redemption.metadata.tables[Redemption.__tablename__]
-    return (
-        dialect_insert(dialect)(table)
-        .on_conflict_do_nothing(index_elements=["terminal_id", "request_no"])
-        .returning(table.c.id)
-    )
-
-
-# Built once: the outcome's columns as parameters, the claimed row by its id.
-_FINISH = (
-    update(Redemption)
-    .where(Redemption.id == bindparam("p_id"))
-    .values({name: bindparam(f"p_{name}") for name in _OUTCOME_COLUMNS})
-    .execution_options(synchronize_session=False)
-)
-
-
-async def finish(session: AsyncSession, redemption: Redemption) -> None:
-    """Write the attempt's outcome onto its claimed row."""
-    params = {f"p_{name}": getattr(redemption, name) for name in _OUTCOME_COLUMNS}
-    await fetch_rows(session, _FINISH, {"p_id": redemption.id, **params})
+    return redemption if await repository.claim(session, redemption) else None
 
 
 async def attempt(
     session: AsyncSession, *, terminal_id: uuid.UUID, request_no: str, lock: bool = False
 ) -> Redemption:
-    query = select(Redemption).where(
-        Redemption.terminal_id == terminal_id, Redemption.request_no == request_no
+    redemption = await repository.attempt(
+        session, terminal_id=terminal_id, request_no=request_no, lock=lock
     )
-    redemption = await session.scalar(query.with_for_update() if lock else query)
     if redemption is None:
         raise RedemptionNotFound(f"This terminal has no redemption {request_no!r}")
     return redemption
@@ -350,7 +265,7 @@ async def redeem(
         await _refuse(session, redemption, recorded)
         # Not chained: the ledger's refusal carries the balance.
         raise recorded from None
-    await finish(session, redemption)
+    await repository.finish(session, redemption)
     return receipt(redemption)
 
 
@@ -362,7 +277,7 @@ async def _refuse(session: AsyncSession, redemption: Redemption, refusal: AppErr
     # What the savepoint rolled back did not happen; the attempt keeps who and what only.
     redemption.transaction_id = None
     redemption.usage_period_key = None
-    await finish(session, redemption)
+    await repository.finish(session, redemption)
 
 
 async def _redeem(
@@ -471,39 +386,11 @@ async def get_attempt(
     return receipt(await attempt(session, terminal_id=terminal.id, request_no=request_no))
 
 
-async def give_back(
-    session: AsyncSession,
-    *,
-    offer_id: uuid.UUID,
-    volunteer_id: uuid.UUID | None,
-    usage_period_key: str | None,
-) -> None:
-    """A sale that did not happen: its stock and the volunteer's usage return."""
-    await session.execute(
-        update(Offer)
-        .where(Offer.id == offer_id, Offer.stock.is_not(None))
-        .values(stock=Offer.stock + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if usage_period_key is not None and volunteer_id is not None:
-        await session.execute(
-            update(OfferUsage)
-            .where(
-                OfferUsage.offer_id == offer_id,
-                OfferUsage.volunteer_id == volunteer_id,
-                OfferUsage.period_key == usage_period_key,
-                OfferUsage.used > 0,
-            )
-            .values(used=OfferUsage.used - 1)
-            .execution_options(synchronize_session=False)
-        )
-
-
 async def _give_back_offer(session: AsyncSession, redemption: Redemption) -> None:
     """A voided sale never happened: its stock and the volunteer's usage return."""
     if redemption.offer_id is None:
         return
-    await give_back(
+    await repository.give_back(
         session,
         offer_id=redemption.offer_id,
         volunteer_id=redemption.volunteer_id,
@@ -594,18 +481,13 @@ async def refund(
     """Give back part or all of a redemption: its owner within the region's refund window,
     its region's managers at any time; once per refund number."""
     merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id, owner=True)
-    redemption = await session.scalar(
-        select(Redemption)
-        .where(Redemption.id == redemption_id, Redemption.merchant_id == merchant.id)
-        .with_for_update()
+    redemption = await repository.lock_redemption(
+        session, redemption_id=redemption_id, merchant_id=merchant.id
     )
     if redemption is None:
         raise RedemptionNotFound()
-    existing = await session.scalar(
-        select(RedemptionRefund).where(
-            RedemptionRefund.redemption_id == redemption.id,
-            RedemptionRefund.refund_no == data.refund_no,
-        )
+    existing = await repository.refund_by_no(
+        session, redemption_id=redemption.id, refund_no=data.refund_no
     )
     if existing is not None:
         if existing.amount != data.amount:

@@ -25,15 +25,14 @@ import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.pagination import Page, PageParams, S, keyset_page, keyset_window
+from app.core.pagination import Page, PageParams, keyset_page
 from app.integrations import outbox
 from app.ledger import service as ledger
-from app.merchants import schemas
+from app.merchants import repository, schemas
 from app.merchants.access import MerchantActor, merchant_for
 from app.merchants.errors import (
     MerchantNotActive,
@@ -50,7 +49,6 @@ from app.merchants.models import (
     MerchantStatus,
     Offer,
     OfferReservation,
-    Redemption,
     RedemptionStatus,
     ReservationStatus,
 )
@@ -60,15 +58,12 @@ from app.merchants.redemption import (
     check_offer,
     claim,
     count_usage,
-    finish,
-    give_back,
     period_key,
     receipt,
     take_stock,
 )
 from app.merchants.service import merchant_account_id
 from app.merchants.terminal_auth import TerminalContext
-from app.orgs.models import Region
 from app.volunteers.models import Volunteer
 from app.volunteers.service import mask_name
 
@@ -128,16 +123,16 @@ async def reserve(
     session: AsyncSession, *, volunteer: Volunteer, data: schemas.ReservationCreate
 ) -> schemas.Reservation:
     """Set the offer aside for the volunteer, its price held in the wallet."""
-    offer = await session.get(Offer, data.offer_id)
+    offer = await repository.offer(session, data.offer_id)
     if offer is None or offer.region_id != volunteer.region_id:
         raise OfferNotFound()
-    merchant = await session.get(Merchant, offer.merchant_id)
+    merchant = await repository.merchant(session, offer.merchant_id)
     assert merchant is not None
     if merchant.status == MerchantStatus.suspended:
         raise MerchantSuspended()
     if merchant.status != MerchantStatus.active:
         raise MerchantNotActive()
-    region = await session.get(Region, volunteer.region_id)
+    region = await repository.region(session, volunteer.region_id)
     assert region is not None
     today = clock.today_in(region.timezone)
     # Offer refusals keep what a terminal's attempt keeps; nothing of a refused
@@ -220,7 +215,7 @@ async def _insert_with_fresh_code(
 async def _locked(
     session: AsyncSession, reservation_id: uuid.UUID, *, volunteer_id: uuid.UUID
 ) -> OfferReservation:
-    reservation = await session.get(OfferReservation, reservation_id, with_for_update=True)
+    reservation = await repository.lock_reservation(session, reservation_id)
     if reservation is None or reservation.volunteer_id != volunteer_id:
         raise ReservationNotFound()
     return reservation
@@ -235,7 +230,7 @@ async def _release(
         await ledger.time_out_hold(session, hold_id=reservation.hold_id)
     else:
         await ledger.void_hold(session, hold_id=reservation.hold_id, actor=actor)
-    await give_back(
+    await repository.give_back(
         session,
         offer_id=reservation.offer_id,
         volunteer_id=reservation.volunteer_id,
@@ -250,8 +245,8 @@ async def _release(
 async def _with_offer(
     session: AsyncSession, reservation: OfferReservation
 ) -> tuple[Offer, Merchant]:
-    offer = await session.get(Offer, reservation.offer_id)
-    merchant = await session.get(Merchant, reservation.merchant_id)
+    offer = await repository.offer(session, reservation.offer_id)
+    merchant = await repository.merchant(session, reservation.merchant_id)
     assert offer is not None
     assert merchant is not None
     return offer, merchant
@@ -280,16 +275,6 @@ async def cancel(
     return _volunteer_out(reservation, offer, merchant)
 
 
-def _newest_first(query: S, page: PageParams) -> S:
-    return keyset_window(
-        query,
-        page,
-        time_column=OfferReservation.created_at,
-        id_column=OfferReservation.id,
-        newest_first=True,
-    )
-
-
 async def mine(
     session: AsyncSession,
     *,
@@ -298,15 +283,9 @@ async def mine(
     page: PageParams,
 ) -> Page[schemas.Reservation]:
     """The volunteer's reservations, newest first."""
-    query = (
-        select(OfferReservation, Offer, Merchant)
-        .join(Offer, Offer.id == OfferReservation.offer_id)
-        .join(Merchant, Merchant.id == OfferReservation.merchant_id)
-        .where(OfferReservation.volunteer_id == volunteer.id)
+    rows = await repository.reservations_of_volunteer(
+        session, volunteer_id=volunteer.id, status=status, page=page
     )
-    if status is not None:
-        query = query.where(OfferReservation.status == status)
-    rows = list(await session.execute(_newest_first(query, page)))
     return keyset_page(
         rows,
         page,
@@ -325,14 +304,9 @@ async def of_merchant(
 ) -> Page[schemas.MerchantReservation]:
     """What a merchant has to set aside, newest first; its managers, owner and cashiers."""
     merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id)
-    query = (
-        select(OfferReservation, Offer)
-        .join(Offer, Offer.id == OfferReservation.offer_id)
-        .where(OfferReservation.merchant_id == merchant.id)
+    rows = await repository.reservations_of_merchant(
+        session, merchant_id=merchant.id, status=status, page=page
     )
-    if status is not None:
-        query = query.where(OfferReservation.status == status)
-    rows = list(await session.execute(_newest_first(query, page)))
     return keyset_page(
         rows,
         page,
@@ -354,14 +328,8 @@ async def pick_up(
     replayed = await _replay(session, terminal=terminal, data=data, fingerprint=fingerprint)
     if replayed is not None:
         return replayed
-    reservation = await session.scalar(
-        select(OfferReservation)
-        .where(
-            OfferReservation.merchant_id == terminal.merchant_id,
-            OfferReservation.pickup_code == data.pickup_code,
-            OfferReservation.status == ReservationStatus.held,
-        )
-        .with_for_update()
+    reservation = await repository.lock_held_by_code(
+        session, merchant_id=terminal.merchant_id, pickup_code=data.pickup_code
     )
     if reservation is None:
         # A twin of this request may have picked it up while this one waited for the lock.
@@ -404,7 +372,7 @@ async def pick_up(
     redemption.transaction_id = tx.id
     redemption.volunteer_display = reservation.volunteer_display
     redemption.usage_period_key = reservation.usage_period_key
-    await finish(session, redemption)
+    await repository.finish(session, redemption)
     reservation.status = ReservationStatus.picked_up
     reservation.resolved_at = tx.created_at
     reservation.resolved_by = terminal.label
@@ -439,10 +407,8 @@ async def _replay(
     fingerprint: str,
 ) -> schemas.Receipt | None:
     """The receipt of an earlier pick-up under this request number, if there is one."""
-    existing = await session.scalar(
-        select(Redemption).where(
-            Redemption.terminal_id == terminal.id, Redemption.request_no == data.request_no
-        )
+    existing = await repository.attempt(
+        session, terminal_id=terminal.id, request_no=data.request_no
     )
     if existing is None:
         return None
@@ -453,21 +419,12 @@ async def _replay(
 
 async def reservations_due(session: AsyncSession, *, limit: int) -> list[uuid.UUID]:
     """Held reservations past their timeout, oldest first."""
-    rows = await session.scalars(
-        select(OfferReservation.id)
-        .where(
-            OfferReservation.status == ReservationStatus.held,
-            OfferReservation.expires_at <= clock.now(),
-        )
-        .order_by(OfferReservation.expires_at)
-        .limit(limit)
-    )
-    return list(rows)
+    return await repository.reservations_due(session, now=clock.now(), limit=limit)
 
 
 async def expire(session: AsyncSession, *, reservation_id: uuid.UUID) -> bool:
     """Release one reservation past its timeout; False if it ended meanwhile."""
-    reservation = await session.get(OfferReservation, reservation_id, with_for_update=True)
+    reservation = await repository.lock_reservation(session, reservation_id)
     if (
         reservation is None
         or reservation.status != ReservationStatus.held

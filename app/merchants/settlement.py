@@ -22,26 +22,19 @@ import hashlib
 import io
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.pagination import Page, PageParams, keyset_page, keyset_window
+from app.core.pagination import Page, PageParams, keyset_page
 from app.identity.principals import StaffContext
 from app.ledger import service as ledger
-from app.merchants import schemas
+from app.merchants import repository, schemas
 from app.merchants.access import MerchantActor, merchant_for
 from app.merchants.errors import SettlementPeriodOpen, StatementNotReady
-from app.merchants.models import (
-    Merchant,
-    MerchantSettlement,
-    Redemption,
-    RedemptionRefund,
-    RedemptionStatus,
-)
+from app.merchants.models import MerchantSettlement, RedemptionStatus
 from app.merchants.redemption import receipt
 from app.orgs.authz import require_center_admin
 from app.orgs.models import Region
@@ -58,7 +51,6 @@ CSV_COLUMNS = (
     "transaction_id",
 )
 _LINE_ORDER = {"redemption": 0, "void": 1, "refund": 2, "settlement": 3}
-_SUCCEEDED = (RedemptionStatus.succeeded, RedemptionStatus.voided)
 
 
 def _bounds(start: date, end: date, timezone: str) -> tuple[datetime, datetime]:
@@ -112,19 +104,14 @@ async def statement(
 ) -> tuple[schemas.Statement, str]:
     """The day's statement and its CSV; by the merchant's owner or its managers."""
     merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id, owner=True)
-    region = await session.get(Region, merchant.region_id)
+    region = await repository.region(session, merchant.region_id)
     assert region is not None
     provisional = _reached(day, region) == "today"
     start, end = _bounds(day, date.fromordinal(day.toordinal() + 1), region.timezone)
     lines: list[schemas.StatementLine] = []
 
-    redeemed = await session.scalars(
-        select(Redemption).where(
-            Redemption.merchant_id == merchant.id,
-            Redemption.status.in_(_SUCCEEDED),
-            Redemption.created_at >= start,
-            Redemption.created_at < end,
-        )
+    redeemed = await repository.redeemed_between(
+        session, merchant_id=merchant.id, start=start, end=end
     )
     for r in redeemed:
         assert r.amount is not None
@@ -141,13 +128,7 @@ async def statement(
                 transaction_id=r.transaction_id,
             )
         )
-    voided = await session.scalars(
-        select(Redemption).where(
-            Redemption.merchant_id == merchant.id,
-            Redemption.voided_at >= start,
-            Redemption.voided_at < end,
-        )
-    )
+    voided = await repository.voided_between(session, merchant_id=merchant.id, start=start, end=end)
     for r in voided:
         assert r.amount is not None
         assert r.voided_at is not None
@@ -164,14 +145,8 @@ async def statement(
                 transaction_id=r.void_transaction_id,
             )
         )
-    refunds = await session.execute(
-        select(RedemptionRefund, Redemption)
-        .join(Redemption, Redemption.id == RedemptionRefund.redemption_id)
-        .where(
-            RedemptionRefund.merchant_id == merchant.id,
-            RedemptionRefund.created_at >= start,
-            RedemptionRefund.created_at < end,
-        )
+    refunds = await repository.refunded_between(
+        session, merchant_id=merchant.id, start=start, end=end
     )
     for refund, r in refunds:
         lines.append(
@@ -187,12 +162,8 @@ async def statement(
                 transaction_id=refund.transaction_id,
             )
         )
-    settled_today = await session.scalars(
-        select(MerchantSettlement).where(
-            MerchantSettlement.merchant_id == merchant.id,
-            MerchantSettlement.created_at >= start,
-            MerchantSettlement.created_at < end,
-        )
+    settled_today = await repository.settled_between(
+        session, merchant_id=merchant.id, start=start, end=end
     )
     for s in settled_today:
         lines.append(
@@ -213,11 +184,8 @@ async def statement(
     def total(kind: str) -> int:
         return sum(abs(line.amount) for line in lines if line.type == kind)
 
-    covering = await session.scalar(
-        select(MerchantSettlement).where(
-            MerchantSettlement.merchant_id == merchant.id,
-            MerchantSettlement.period == f"{day.year}-{day.month:02d}",
-        )
+    covering = await repository.settlement_of(
+        session, merchant_id=merchant.id, period=f"{day.year}-{day.month:02d}"
     )
     body = statement_csv(lines)
     result = schemas.Statement(
@@ -263,33 +231,21 @@ async def redemptions(
 
     `day` is a business day in the region's time zone."""
     merchant = await merchant_for(session, actor=actor, merchant_id=merchant_id)
-    query = select(Redemption).where(
-        Redemption.merchant_id == merchant.id,
-        Redemption.status != RedemptionStatus.pending,
-    )
+    between = None
     if day is not None:
-        region = await session.get(Region, merchant.region_id)
+        region = await repository.region(session, merchant.region_id)
         assert region is not None
         _reached(day, region)
-        start, end = _bounds(day, date.fromordinal(day.toordinal() + 1), region.timezone)
-        query = query.where(Redemption.created_at >= start, Redemption.created_at < end)
-    if terminal_id is not None:
-        query = query.where(Redemption.terminal_id == terminal_id)
-    if status is not None:
-        query = query.where(Redemption.status == status)
-    window = keyset_window(
-        query,
-        page,
-        time_column=Redemption.created_at,
-        id_column=Redemption.id,
-        newest_first=True,
+        between = _bounds(day, date.fromordinal(day.toordinal() + 1), region.timezone)
+    rows = await repository.attempts_of(
+        session,
+        merchant_id=merchant.id,
+        between=between,
+        terminal_id=terminal_id,
+        status=status,
+        page=page,
     )
-    rows = list(await session.scalars(window))
     return keyset_page(rows, page, key=lambda r: (r.created_at, r.id), out=receipt)
-
-
-async def _sums_by_merchant(session: AsyncSession, query: Any) -> dict[uuid.UUID, int]:
-    return {merchant_id: int(amount or 0) for merchant_id, amount in await session.execute(query)}
 
 
 async def settle_month(
@@ -297,66 +253,27 @@ async def settle_month(
 ) -> schemas.SettlementRun:
     """Settle every merchant of the staff's region for `period` ("YYYY-MM"), once."""
     require_center_admin(staff)
-    region = await session.get(Region, staff.region_id)
+    region = await repository.region(session, staff.region_id)
     assert region is not None
     year, month = (int(part) for part in period.split("-"))
     first = date(year, month, 1)
     after = _next_month(first)
     if clock.today_in(region.timezone) < after:
         raise SettlementPeriodOpen(f"{period} ends on {after.isoformat()} (region time)")
-    if session.get_bind().dialect.name == "postgresql":
-        # One run per region and month at a time; a second waits and then finds the rows.
-        key = int.from_bytes(
-            hashlib.sha256(f"settle:{region.id}:{period}".encode()).digest()[:8], "big", signed=True
-        )
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    await repository.lock_settlement_run(session, region_id=region.id, period=period)
     _, end = _bounds(first, after, region.timezone)
 
-    redeemed = await _sums_by_merchant(
-        session,
-        select(Redemption.merchant_id, func.sum(Redemption.amount))
-        .where(
-            Redemption.region_id == region.id,
-            Redemption.status.in_(_SUCCEEDED),
-            Redemption.created_at < end,
-        )
-        .group_by(Redemption.merchant_id),
-    )
-    voided = await _sums_by_merchant(
-        session,
-        select(Redemption.merchant_id, func.sum(Redemption.amount))
-        .where(Redemption.region_id == region.id, Redemption.voided_at < end)
-        .group_by(Redemption.merchant_id),
-    )
-    refunded = await _sums_by_merchant(
-        session,
-        select(RedemptionRefund.merchant_id, func.sum(RedemptionRefund.amount))
-        .where(RedemptionRefund.region_id == region.id, RedemptionRefund.created_at < end)
-        .group_by(RedemptionRefund.merchant_id),
-    )
-    settled_before = await _sums_by_merchant(
-        session,
-        select(MerchantSettlement.merchant_id, func.sum(MerchantSettlement.amount))
-        .where(MerchantSettlement.region_id == region.id)
-        .group_by(MerchantSettlement.merchant_id),
-    )
-    done = {
-        row.merchant_id: row
-        for row in await session.scalars(
-            select(MerchantSettlement).where(
-                MerchantSettlement.region_id == region.id, MerchantSettlement.period == period
-            )
-        )
-    }
+    redeemed = await repository.redeemed_by_merchant(session, region_id=region.id, before=end)
+    voided = await repository.voided_by_merchant(session, region_id=region.id, before=end)
+    refunded = await repository.refunded_by_merchant(session, region_id=region.id, before=end)
+    settled_before = await repository.settled_by_merchant(session, region_id=region.id)
+    done = await repository.settlements_of_period(session, region_id=region.id, period=period)
     settled_account = None
     actor = f"staff:{staff.id}"
     merchant_ids = sorted(set(redeemed) | set(done), key=lambda merchant_id: merchant_id.bytes)
-    merchants = {
-        m.id: m
-        for m in await session.scalars(
-            select(Merchant).where(Merchant.region_id == region.id, Merchant.id.in_(merchant_ids))
-        )
-    }
+    merchants = await repository.merchants_by_id(
+        session, region_id=region.id, merchant_ids=merchant_ids
+    )
     results: list[schemas.Settlement] = []
     for merchant_id in merchant_ids:
         if merchant_id in done:

@@ -17,18 +17,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Header, Request, Security
 from fastapi.openapi.models import APIKey, APIKeyIn
 from fastapi.security.base import SecurityBase
-from sqlalchemy import String, Uuid, bindparam, select, text
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.db import SessionDep, UTCDateTime
-from app.merchants import signing
+from app.core.db import SessionDep
+from app.merchants import repository, signing
 from app.merchants.errors import (
     ContentDigestMismatch,
     NonceReplayed,
@@ -40,8 +37,7 @@ from app.merchants.errors import (
     TerminalSuspended,
     TerminalUnknown,
 )
-from app.merchants.models import Merchant, MerchantStatus, Terminal, TerminalNonce, TerminalStatus
-from app.orgs.models import Region
+from app.merchants.models import MerchantStatus, TerminalStatus
 
 # A nonce must outlive every timestamp that could still pass the freshness check.
 NONCE_TTL = timedelta(seconds=2 * signing.MAX_SKEW_SECONDS)
@@ -73,86 +69,6 @@ class TerminalContext:
     @property
     def label(self) -> str:
         return f"terminal:{self.id}"
-
-
-_TERMINAL = (
-    select(
-        Terminal.public_key,
-        Terminal.status,
-        Terminal.region_id,
-        Terminal.merchant_id,
-        Merchant.name,
-        Merchant.status,
-        Merchant.ledger_account_id,
-        Region.timezone,
-    )
-    .join(Merchant, Merchant.id == Terminal.merchant_id)
-    .join(Region, Region.id == Terminal.region_id)
-    .where(Terminal.id == bindparam("terminal_id", type_=Uuid()))
-)
-
-# PostgreSQL: the terminal's row and the nonce's insert in one round trip. The nonce is
-# written before the signature is checked, but every refusal here rolls the unit of work
-# back, so only a request that passes all the checks keeps its nonce spent.
-_TERMINAL_AND_NONCE = text(
-    "WITH t AS ("
-    " SELECT terminals.public_key, terminals.status, terminals.region_id,"
-    " terminals.merchant_id, merchants.name AS merchant_name,"
-    " merchants.status AS merchant_status, merchants.ledger_account_id, regions.timezone"
-    " FROM terminals JOIN merchants ON merchants.id = terminals.merchant_id"
-    " JOIN regions ON regions.id = terminals.region_id"
-    " WHERE terminals.id = :terminal_id),"
-    " spent AS ("
-    " INSERT INTO terminal_nonces (terminal_id, nonce, region_id, expires_at)"
-    " SELECT :terminal_id, :nonce, t.region_id, :expires_at FROM t"
-    " ON CONFLICT (terminal_id, nonce) DO NOTHING RETURNING nonce)"
-    " SELECT t.*, EXISTS (SELECT 1 FROM spent) AS nonce_spent FROM t"
-).bindparams(
-    bindparam("terminal_id", type_=Uuid()),
-    bindparam("nonce", type_=String()),
-    bindparam("expires_at", type_=UTCDateTime()),
-)
-
-
-async def _spend_nonce(
-    session: AsyncSession, *, terminal_id: uuid.UUID, region_id: uuid.UUID, nonce: str
-) -> bool:
-    result = await session.execute(
-        sqlite_insert(TerminalNonce)
-        .values(
-            terminal_id=terminal_id,
-            nonce=nonce,
-            region_id=region_id,
-            expires_at=clock.now() + NONCE_TTL,
-        )
-        .on_conflict_do_nothing(index_elements=["terminal_id", "nonce"])
-        .returning(TerminalNonce.nonce)
-    )
-    return result.first() is not None
-
-
-async def _terminal_spending_nonce(
-    session: AsyncSession, *, terminal_id: uuid.UUID, nonce: str
-) -> tuple[Any, bool | None] | None:
-    """The terminal's row and whether this request spent the nonce (None: not tried yet),
-    or None when no terminal has this id."""
-    if session.get_bind().dialect.name == "postgresql":
-        row = (
-            await session.execute(
-                _TERMINAL_AND_NONCE,
-                {
-                    "terminal_id": terminal_id,
-                    "nonce": nonce,
-                    "expires_at": clock.now() + NONCE_TTL,
-                },
-            )
-        ).one_or_none()
-        return None if row is None else (row, bool(row.nonce_spent))
-    found: Any = (await session.execute(_TERMINAL, {"terminal_id": terminal_id})).one_or_none()
-    if found is None:
-        return None
-    # SQLite runs one writer at a time: the nonce can wait until the signature verifies.
-    return found, None
 
 
 class TerminalSignatureScheme(SecurityBase):
@@ -218,7 +134,9 @@ async def current_terminal(
         terminal_id = uuid.UUID(signed.key_id)
     except ValueError as exc:
         raise TerminalUnknown() from exc
-    found = await _terminal_spending_nonce(session, terminal_id=terminal_id, nonce=signed.nonce)
+    found = await repository.terminal_spending_nonce(
+        session, terminal_id=terminal_id, nonce=signed.nonce, expires_at=clock.now() + NONCE_TTL
+    )
     if found is None:
         raise TerminalUnknown()
     row, spent = found
@@ -238,8 +156,12 @@ async def current_terminal(
     if status == TerminalStatus.suspended:
         raise TerminalSuspended()
     if spent is None:
-        spent = await _spend_nonce(
-            session, terminal_id=terminal_id, region_id=region_id, nonce=signed.nonce
+        spent = await repository.spend_nonce(
+            session,
+            terminal_id=terminal_id,
+            region_id=region_id,
+            nonce=signed.nonce,
+            expires_at=clock.now() + NONCE_TTL,
         )
     if not spent:
         raise NonceReplayed()

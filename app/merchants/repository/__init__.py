@@ -1,13 +1,27 @@
 """The merchants' SQL, one module per kind of row: `merchants` (merchants, pairings,
 their staff, the region's policy), `offers` (offers, their listing, stock and use),
-`terminals`, `codes` (redemption codes and offline keys), `redemptions` (the
-counter's attempts and refunds, statements and settlement) and `reservations`.
+`terminals` (registration, a signed request's terminal and nonce), `codes`
+(redemption codes and offline keys), `redemptions` (the counter's attempts and
+refunds), `statements` (a merchant's day, the region's settlement) and
+`reservations`.
 
 The services decide and call these through the package, `repository.<function>`;
-nothing here commits. The counter's hot statements are built once at import and sent
-with `core.db.fetch_rows`, one round trip each.
+nothing here commits. The counter's hot statements are built once at import and
+sent with `core.db.fetch_rows`, one round trip each, and none loads a row back
+through the ORM.
 """
 
+from app.merchants.repository.codes import (
+    consume_offline_step,
+    lock_volunteer_codes,
+    offline_key_by_wallet_no,
+    offline_key_of,
+    online_code,
+    purge_codes,
+    retire_active_codes,
+    take_online_code,
+    wallet_no_taken,
+)
 from app.merchants.repository.merchants import (
     end_pairings,
     lock_member,
@@ -34,18 +48,59 @@ from app.merchants.repository.offers import (
     offers_of,
     take_stock,
 )
+from app.merchants.repository.redemptions import (
+    attempt,
+    claim,
+    finish,
+    lock_redemption,
+    refund_by_no,
+)
+from app.merchants.repository.reservations import (
+    lock_held_by_code,
+    lock_reservation,
+    reservations_due,
+    reservations_of_merchant,
+    reservations_of_volunteer,
+)
+from app.merchants.repository.statements import (
+    attempts_of,
+    lock_settlement_run,
+    redeemed_between,
+    redeemed_by_merchant,
+    refunded_between,
+    refunded_by_merchant,
+    settled_between,
+    settled_by_merchant,
+    settlement_of,
+    settlements_of_period,
+    voided_between,
+    voided_by_merchant,
+)
 from app.merchants.repository.terminals import (
+    purge_nonces,
+    spend_nonce,
     terminal,
+    terminal_spending_nonce,
     terminals_of,
 )
 
 __all__ = [
     "active_offer_conditions",
     "active_offers",
+    "attempt",
+    "attempts_of",
+    "claim",
+    "consume_offline_step",
     "count_usage",
     "end_pairings",
+    "finish",
     "give_back",
+    "lock_held_by_code",
     "lock_member",
+    "lock_redemption",
+    "lock_reservation",
+    "lock_settlement_run",
+    "lock_volunteer_codes",
     "members_of",
     "membership_of",
     "merchant",
@@ -54,14 +109,38 @@ __all__ = [
     "offer",
     "offer_in_region",
     "offers_of",
+    "offline_key_by_wallet_no",
+    "offline_key_of",
+    "online_code",
     "paired_units",
     "policy",
+    "purge_codes",
+    "purge_nonces",
+    "redeemed_between",
+    "redeemed_by_merchant",
+    "refund_by_no",
     "refund_window_days",
+    "refunded_between",
+    "refunded_by_merchant",
     "region",
     "remember_ledger_account",
+    "reservations_due",
+    "reservations_of_merchant",
+    "reservations_of_volunteer",
+    "retire_active_codes",
+    "settled_between",
+    "settled_by_merchant",
+    "settlement_of",
+    "settlements_of_period",
+    "spend_nonce",
     "stations_of",
+    "take_online_code",
     "take_stock",
     "terminal",
+    "terminal_spending_nonce",
     "terminals_of",
     "username_taken",
+    "voided_between",
+    "voided_by_merchant",
+    "wallet_no_taken",
 ]

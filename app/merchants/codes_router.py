@@ -6,30 +6,14 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
 from app.core.db import SessionDep
-from app.core.errors import (
-    AUTH_ERRORS,
-    BODY_ERRORS,
-    error_responses,
-)
-from app.core.idempotency import (
-    OPTIONAL_IDEMPOTENCY_ERRORS,
-    IdempotencyKeyHeader,
-    idempotent,
-)
+from app.core.errors import AUTH_ERRORS, BODY_ERRORS, error_responses
+from app.core.idempotency import OPTIONAL_IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
 from app.core.ratelimit import Limit, limited
 from app.identity.principals import CurrentVolunteer
-from app.merchants import (
-    codes,
-    schemas,
-)
-from app.merchants.errors import (
-    CodeOfferNotFound,
-)
+from app.merchants import codes, schemas
+from app.merchants.errors import CodeOfferNotFound
 
 router = APIRouter(prefix="/v1")
-
-
-# The volunteer's codes
 
 
 @router.post(

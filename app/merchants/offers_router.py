@@ -9,23 +9,11 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from app.core.db import SessionDep
-from app.core.errors import (
-    AUTH_ERRORS,
-    BODY_ERRORS,
-    InvalidCursor,
-    error_responses,
-)
-from app.core.idempotency import (
-    OPTIONAL_IDEMPOTENCY_ERRORS,
-    IdempotencyKeyHeader,
-    idempotent,
-)
+from app.core.errors import AUTH_ERRORS, BODY_ERRORS, InvalidCursor, error_responses
+from app.core.idempotency import OPTIONAL_IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
 from app.identity.principals import CurrentVolunteer
-from app.merchants import (
-    schemas,
-    service,
-)
+from app.merchants import schemas, service
 from app.merchants.access import CurrentMerchantActor
 from app.merchants.errors import (
     ON_MERCHANT,
@@ -35,14 +23,9 @@ from app.merchants.errors import (
     OfferLimitIncomplete,
     OfferNotFound,
 )
-from app.merchants.models import (
-    MerchantCategory,
-)
+from app.merchants.models import MerchantCategory
 
 router = APIRouter(prefix="/v1")
-
-
-# Offers
 
 
 @router.post(

@@ -9,25 +9,13 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from app.core.db import SessionDep
-from app.core.errors import (
-    AUTH_ERRORS,
-    BODY_ERRORS,
-    InvalidCursor,
-    error_responses,
-)
-from app.core.idempotency import (
-    IDEMPOTENCY_ERRORS,
-    IdempotencyKeyHeader,
-    idempotent,
-)
+from app.core.errors import AUTH_ERRORS, BODY_ERRORS, InvalidCursor, error_responses
+from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
 from app.core.ratelimit import Limit, limited
 from app.identity.principals import CurrentVolunteer
 from app.ledger.errors import InsufficientBalance
-from app.merchants import (
-    reservations,
-    schemas,
-)
+from app.merchants import reservations, schemas
 from app.merchants.access import CurrentMerchantActor
 from app.merchants.errors import (
     ON_MERCHANT,
@@ -42,14 +30,10 @@ from app.merchants.errors import (
     ReservationNotHeld,
     StarLevelTooLow,
 )
-from app.merchants.models import (
-    ReservationStatus,
-)
+from app.merchants.models import ReservationStatus
 
 router = APIRouter(prefix="/v1")
 
-
-# Reservations for pick-up
 
 _OFFER_REFUSALS = (
     OfferNotFound,

@@ -14,24 +14,11 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from app.core.db import SessionDep
-from app.core.errors import (
-    AUTH_ERRORS,
-    BODY_ERRORS,
-    InvalidCursor,
-    error_responses,
-)
-from app.core.idempotency import (
-    OPTIONAL_IDEMPOTENCY_ERRORS,
-    IdempotencyKeyHeader,
-    idempotent,
-)
+from app.core.errors import AUTH_ERRORS, BODY_ERRORS, InvalidCursor, error_responses
+from app.core.idempotency import OPTIONAL_IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
 from app.identity.principals import CurrentStaff
-from app.merchants import (
-    schemas,
-    service,
-    settlement,
-)
+from app.merchants import schemas, service, settlement
 from app.merchants.access import CurrentMerchantActor
 from app.merchants.errors import (
     ON_MERCHANT,
@@ -43,9 +30,7 @@ from app.merchants.errors import (
     SettlementPeriodOpen,
     StationInvalid,
 )
-from app.merchants.models import (
-    MerchantStatus,
-)
+from app.merchants.models import MerchantStatus
 from app.orgs.errors import CenterAdminRequired, UnitNotFound
 
 router = APIRouter(prefix="/v1")

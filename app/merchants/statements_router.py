@@ -10,23 +10,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Response, status
 
 from app.core.db import SessionDep
-from app.core.errors import (
-    AUTH_ERRORS,
-    BODY_ERRORS,
-    InvalidCursor,
-    NotFound,
-    error_responses,
-)
+from app.core.errors import AUTH_ERRORS, BODY_ERRORS, InvalidCursor, NotFound, error_responses
 from app.core.pagination import Page, PageDep
 from app.identity.principals import CurrentStaff
 from app.ledger.errors import InsufficientBalance, RefundExceedsRemainder
-from app.merchants import (
-    redemption,
-    schemas,
-    service,
-    settlement,
-    signing,
-)
+from app.merchants import redemption, schemas, service, settlement, signing
 from app.merchants.access import CurrentMerchantActor
 from app.merchants.errors import (
     ON_MERCHANT,
@@ -37,9 +25,7 @@ from app.merchants.errors import (
     RefundWindowClosed,
     StatementNotReady,
 )
-from app.merchants.models import (
-    RedemptionStatus,
-)
+from app.merchants.models import RedemptionStatus
 from app.orgs.errors import CenterAdminRequired
 
 router = APIRouter(prefix="/v1")

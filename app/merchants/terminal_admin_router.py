@@ -9,21 +9,10 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
 from app.core.db import SessionDep
-from app.core.errors import (
-    BODY_ERRORS,
-    InvalidCursor,
-    error_responses,
-)
-from app.core.idempotency import (
-    OPTIONAL_IDEMPOTENCY_ERRORS,
-    IdempotencyKeyHeader,
-    idempotent,
-)
+from app.core.errors import BODY_ERRORS, InvalidCursor, error_responses
+from app.core.idempotency import OPTIONAL_IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
-from app.merchants import (
-    schemas,
-    service,
-)
+from app.merchants import schemas, service
 from app.merchants.access import CurrentMerchantActor
 from app.merchants.errors import (
     ON_MERCHANT_AS_OWNER,
@@ -31,14 +20,9 @@ from app.merchants.errors import (
     TerminalNotFound,
     TerminalStatusTransitionInvalid,
 )
-from app.merchants.models import (
-    TerminalStatus,
-)
+from app.merchants.models import TerminalStatus
 
 router = APIRouter(prefix="/v1")
-
-
-# Terminals
 
 
 @router.post(

@@ -18,12 +18,7 @@ from app.merchants.service.merchants import (
     merchant_account_id,
     update_merchant,
 )
-from app.merchants.service.offers import (
-    browse_offers,
-    create_offer,
-    list_offers,
-    update_offer,
-)
+from app.merchants.service.offers import browse_offers, create_offer, list_offers, update_offer
 from app.merchants.service.policy import get_policy, refund_window_days, set_policy
 from app.merchants.service.staff import (
     create_merchant_staff,

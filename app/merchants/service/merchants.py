@@ -7,30 +7,13 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.pagination import (
-    Page,
-    PageParams,
-    decode_keyset,
-    keyset_cursor,
-)
+from app.core.pagination import Page, PageParams, decode_keyset, keyset_cursor
 from app.identity.principals import StaffContext
 from app.ledger import service as ledger
 from app.merchants import repository, schemas
-from app.merchants.access import (
-    MerchantActor,
-    merchant_for,
-)
-from app.merchants.errors import (
-    MerchantStatusTransitionInvalid,
-    NotMerchantManager,
-    StationInvalid,
-)
-from app.merchants.models import (
-    MERCHANT_TRANSITIONS,
-    Merchant,
-    MerchantStation,
-    MerchantStatus,
-)
+from app.merchants.access import MerchantActor, merchant_for
+from app.merchants.errors import MerchantStatusTransitionInvalid, NotMerchantManager, StationInvalid
+from app.merchants.models import MERCHANT_TRANSITIONS, Merchant, MerchantStation, MerchantStatus
 from app.orgs.models import OrgUnit, UnitKind
 from app.orgs.service import unit_in_region
 

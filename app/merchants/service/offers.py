@@ -20,22 +20,14 @@ from app.core.pagination import (
     parse_cursor_number,
 )
 from app.merchants import repository, schemas
-from app.merchants.access import (
-    MerchantActor,
-    merchant_for,
-)
+from app.merchants.access import MerchantActor, merchant_for
 from app.merchants.errors import (
     LocationRequired,
     OfferDatesInvalid,
     OfferLimitIncomplete,
     OfferNotFound,
 )
-from app.merchants.models import (
-    Merchant,
-    MerchantCategory,
-    Offer,
-    OfferStatus,
-)
+from app.merchants.models import Merchant, MerchantCategory, Offer, OfferStatus
 from app.volunteers.models import Volunteer
 
 # Metres per degree of latitude; distances use an equirectangular approximation,

@@ -10,10 +10,7 @@ from app.core import clock
 from app.core.errors import NotFound
 from app.identity.principals import StaffContext
 from app.merchants import repository, schemas
-from app.merchants.models import (
-    DEFAULT_REFUND_WINDOW_DAYS,
-    MerchantPolicy,
-)
+from app.merchants.models import DEFAULT_REFUND_WINDOW_DAYS, MerchantPolicy
 from app.orgs.authz import require_center_admin
 
 # The region's merchant policy

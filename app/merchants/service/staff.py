@@ -12,19 +12,9 @@ from app.core.security import hash_password
 from app.identity import revocation
 from app.identity.models import StaffKind, StaffUser
 from app.merchants import repository, schemas
-from app.merchants.access import (
-    MerchantActor,
-    merchant_for,
-)
-from app.merchants.errors import (
-    MerchantStaffNotFound,
-    MerchantUsernameTaken,
-    NotMerchantManager,
-)
-from app.merchants.models import (
-    MerchantMember,
-    MerchantRole,
-)
+from app.merchants.access import MerchantActor, merchant_for
+from app.merchants.errors import MerchantStaffNotFound, MerchantUsernameTaken, NotMerchantManager
+from app.merchants.models import MerchantMember, MerchantRole
 
 # Merchant staff
 

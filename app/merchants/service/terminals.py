@@ -10,24 +10,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.pagination import (
-    Page,
-    PageParams,
-    keyset_page,
-)
+from app.core.pagination import Page, PageParams, keyset_page
 from app.merchants import repository, schemas, signing
-from app.merchants.access import (
-    MerchantActor,
-    merchant_for,
-)
-from app.merchants.errors import (
-    TerminalNotFound,
-    TerminalStatusTransitionInvalid,
-)
-from app.merchants.models import (
-    Terminal,
-    TerminalStatus,
-)
+from app.merchants.access import MerchantActor, merchant_for
+from app.merchants.errors import TerminalNotFound, TerminalStatusTransitionInvalid
+from app.merchants.models import Terminal, TerminalStatus
 
 # Terminals
 

@@ -80,6 +80,7 @@ def feature_routers() -> list[Any]:
     from app.clients.router import router as clients
     from app.identity.router import router as identity
     from app.integrations.router import router as integrations
+    from app.ledger.evidence_router import router as ledger_evidence
     from app.ledger.router import router as ledger
     from app.merchants.codes_router import router as merchant_codes
     from app.merchants.offers_router import router as offers
@@ -89,6 +90,7 @@ def feature_routers() -> list[Any]:
     from app.merchants.terminal_admin_router import router as merchant_terminals
     from app.merchants.terminal_router import router as terminal
     from app.orgs.router import router as orgs
+    from app.rewards.adjustments.router import router as adjustments
     from app.rewards.router import router as rewards
     from app.tenants.router import router as tenants
     from app.volunteers.records_router import router as records
@@ -104,6 +106,8 @@ def feature_routers() -> list[Any]:
         records,
         ledger,
         rewards,
+        ledger_evidence,
+        adjustments,
         merchants,
         offers,
         merchant_terminals,

@@ -101,3 +101,23 @@ class StatementTooLarge(AppError):
         "statement_too_large",
         "The statement has too many rows; ask for a shorter period",
     )
+
+
+class TransactionNotSealed(AppError):
+    status, code, title = (
+        409,
+        "ledger_transaction_not_sealed",
+        "The transaction is not sealed into a block yet; retry shortly",
+    )
+
+
+class NoSealedBlock(AppError):
+    status, code, title = 404, "ledger_digest_not_found", "No block of this region is sealed yet"
+
+
+class ProofForbidden(AppError):
+    status, code, title = (
+        403,
+        "ledger_proof_forbidden",
+        "Only the region's staff or the wallet's owner may read this proof",
+    )

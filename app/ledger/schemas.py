@@ -1,4 +1,5 @@
-"""Request and response bodies of `app.ledger`."""
+"""Request and response bodies of `app.ledger`, its tamper evidence (signed block heads,
+inclusion proofs, public keys) included."""
 
 from __future__ import annotations
 
@@ -102,3 +103,70 @@ class ReversalCreate(BaseModel):
         default=None, ge=1, le=1_000_000_000, description="Default: all that remains"
     )
     reason: str = Field(min_length=1, max_length=500)
+
+
+# --- tamper evidence ---------------------------------------------------------------------
+
+
+class LedgerKey(BaseModel):
+    """An Ed25519 public key as a JWK (RFC 8037), with when it came into use."""
+
+    kid: str = Field(description="RFC 7638 thumbprint of the key")
+    kty: str = "OKP"
+    crv: str = "Ed25519"
+    alg: str = "EdDSA"
+    use: str = "sig"
+    x: str = Field(description="The public key, base64url without padding")
+    created_at: datetime
+
+
+class LedgerKeySet(BaseModel):
+    region_id: uuid.UUID
+    keys: list[LedgerKey]
+
+
+class BlockHeader(BaseModel):
+    """The signed part of a block; its canonical JSON is `signed_header` of a digest."""
+
+    v: int
+    region_id: uuid.UUID
+    height: int
+    prev_hash: str
+    merkle_root: str
+    tx_count: int
+    sealed_at: str
+    kid: str
+    seq_through: int | None = Field(
+        default=None,
+        description="Headers v2: every ledger sequence number up to this one is a "
+        "transaction's or listed in some block's `unused_seqs`",
+    )
+    unused_seqs: list[list[int]] | None = Field(
+        default=None,
+        description="Headers v2: [first, last] ranges of sequence numbers no transaction took, "
+        "since the previous attestation",
+    )
+
+
+class LedgerDigest(BaseModel):
+    """A signed block head: verify `signature` over `signed_header` with the key `kid`."""
+
+    block_id: uuid.UUID
+    header: BlockHeader
+    signed_header: str = Field(description="The exact bytes signed (UTF-8): canonical JSON")
+    block_hash: str = Field(description="SHA-256 of `signed_header`, hex")
+    signature: str = Field(description="Ed25519 signature of `signed_header`, base64url")
+    algorithm: str = "Ed25519"
+
+
+class TransactionProof(BaseModel):
+    """Everything needed to check, with the region's public key alone, that a transaction
+    is in a signed block: RFC 6962 leaf hash and audit path up to the block's Merkle root."""
+
+    transaction_id: uuid.UUID
+    transaction: str = Field(description="Canonical JSON of the transaction and its postings")
+    leaf_hash: str = Field(description="SHA-256(0x00 || transaction), hex")
+    leaf_index: int
+    tree_size: int
+    audit_path: list[str] = Field(description="Sibling hashes from the leaf up, hex (RFC 6962)")
+    block: LedgerDigest

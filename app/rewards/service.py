@@ -25,16 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.db import session_insert
-from app.identity.models import StaffUser
-from app.identity.principals import Principal, StaffContext, load_staff
-from app.ledger import sealing
+from app.identity.principals import StaffContext
 from app.ledger import service as ledger
-from app.ledger.errors import TransactionNotFound
 from app.orgs.authz import require_center_admin
 from app.orgs.errors import RegionNotFound
 from app.orgs.service import get_region
 from app.rewards import repository
-from app.rewards.errors import NoSealedBlock, ProofForbidden, TransactionNotSealed
 from app.rewards.models import (
     DEFAULT_ADJUSTMENT_THRESHOLD,
     DEFAULT_EARNING_SOURCES,
@@ -44,14 +40,7 @@ from app.rewards.models import (
     RewardIssuance,
     RewardPolicy,
 )
-from app.rewards.schemas import (
-    LedgerDigest,
-    LedgerKey,
-    LedgerKeySet,
-    RewardPolicyOut,
-    RewardPolicyUpdate,
-    TransactionProof,
-)
+from app.rewards.schemas import RewardPolicyOut, RewardPolicyUpdate
 
 log = logging.getLogger("liangpiao.rewards")
 T = TypeVar("T")
@@ -478,73 +467,3 @@ async def _claw_back(
     issuance.shortfall = amount - take
     if take < amount:
         reasons.append(IssuanceReason.clawback_shortfall.value)
-
-
-# --- the ledger's proofs, signed heads and public keys ------------------------------------
-
-
-def _digest_out(block: sealing.Block) -> LedgerDigest:
-    return LedgerDigest.model_validate(sealing.head_record(block))
-
-
-async def ledger_keys(session: AsyncSession, *, region_id: uuid.UUID) -> LedgerKeySet:
-    """The region's public signing keys (public: anyone may verify the ledger's blocks)."""
-    await get_region(session, region_id)
-    keys = await sealing.public_keys(session, region_id=region_id)
-    return LedgerKeySet(
-        region_id=region_id,
-        keys=[LedgerKey(kid=k.kid, x=k.public_key, created_at=k.created_at) for k in keys],
-    )
-
-
-async def latest_digest(session: AsyncSession, *, principal: Principal) -> LedgerDigest:
-    """The newest signed block head of the caller's region."""
-    block = None
-    if principal.region_id is not None:
-        block = await sealing.latest_block(session, region_id=principal.region_id)
-    if block is None:
-        raise NoSealedBlock()
-    return _digest_out(block)
-
-
-async def _may_read_proof(
-    session: AsyncSession, *, principal: Principal, transaction_id: uuid.UUID
-) -> bool:
-    if principal.kind == "volunteer":
-        return await sealing.touches_wallet(
-            session, transaction_id=transaction_id, volunteer_id=principal.id
-        )
-    if principal.kind == "staff":
-        user = await session.get(StaffUser, principal.id)
-        if user is None or not user.is_active or user.region_id != principal.region_id:
-            return False
-        staff = await load_staff(session, user)
-        return staff.is_center_admin
-    return False
-
-
-async def transaction_proof(
-    session: AsyncSession, *, principal: Principal, transaction_id: uuid.UUID
-) -> TransactionProof:
-    """The inclusion proof of a transaction: for the region's center admins, or for the
-    volunteer whose wallet the transaction touches. Another region's is not found, and
-    so, for a volunteer, is a transaction of someone else's wallet."""
-    region_id = await sealing.transaction_region(session, transaction_id=transaction_id)
-    if region_id is None or region_id != principal.region_id:
-        raise TransactionNotFound()
-    if not await _may_read_proof(session, principal=principal, transaction_id=transaction_id):
-        if principal.kind == "volunteer":
-            raise TransactionNotFound()
-        raise ProofForbidden()
-    found = await sealing.proof(session, transaction_id=transaction_id)
-    if found is None:
-        raise TransactionNotSealed()
-    return TransactionProof(
-        transaction_id=transaction_id,
-        transaction=found.transaction.decode(),
-        leaf_hash=found.leaf_hash.hex(),
-        leaf_index=found.leaf_index,
-        tree_size=found.tree_size,
-        audit_path=[h.hex() for h in found.audit_path],
-        block=_digest_out(found.block),
-    )

@@ -111,8 +111,7 @@ TARGETS: dict[str, Target] = {
         functions=frozenset(
             {
                 "entitlement",
-                "_held_in_scopes",
-                "_net_issued",
+                "net_issued",
                 "_apply_caps",
                 "issue_for_hours",
                 "_ledger_metadata",
@@ -120,6 +119,12 @@ TARGETS: dict[str, Target] = {
                 "_claw_back",
             }
         ),
+    ),
+    # The issuance's statements: the policy lock, the record's issuance looked up once,
+    # the caps' sums and the budget's.
+    "rewards-issuance-repository": Target(
+        "app/rewards/repository.py",
+        ("tests/rewards/test_issuance_guards.py", "tests/rewards"),
     ),
     # Capacity under concurrency: the sign-up's rules, the capacity change, and the
     # statement that compares in the database.

@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.db import session_insert
 from app.identity.principals import StaffContext
 from app.ledger import service as ledger
 from app.orgs.authz import require_center_admin
@@ -40,6 +38,7 @@ from app.rewards.models import (
     RewardIssuance,
     RewardPolicy,
 )
+from app.rewards.repository import Scope
 from app.rewards.schemas import RewardPolicyOut, RewardPolicyUpdate
 
 log = logging.getLogger("liangpiao.rewards")
@@ -90,44 +89,17 @@ def _require_center_admin(staff: StaffContext, region_id: uuid.UUID) -> None:
     require_center_admin(staff)
 
 
-async def find_policy(session: AsyncSession, region_id: uuid.UUID) -> RewardPolicy | None:
-    return await session.scalar(select(RewardPolicy).where(RewardPolicy.region_id == region_id))
-
-
-async def lock_policy(session: AsyncSession, region_id: uuid.UUID) -> RewardPolicy:
-    """The region's policy row, created with the defaults if absent, locked for update."""
-    await session.execute(
-        session_insert(session)(RewardPolicy)
-        .values(
-            id=uuid.uuid4(),
-            region_id=region_id,
-            rate_per_hour=DEFAULT_RATE_PER_HOUR,
-            earning_sources=[s.value for s in DEFAULT_EARNING_SOURCES],
-            updated_at=clock.now(),
-        )
-        .on_conflict_do_nothing(index_elements=[RewardPolicy.region_id])
-    )
-    policy = await session.scalar(
-        select(RewardPolicy)
-        .where(RewardPolicy.region_id == region_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert policy is not None
-    return policy
-
-
 async def open_policy(session: AsyncSession, *, region_id: uuid.UUID) -> None:
     """Give a new region its policy row, with the defaults (still reported as the default):
     the row its issuances lock."""
-    await lock_policy(session, region_id)
+    await repository.lock_policy(session, region_id)
 
 
 async def get_policy(
     session: AsyncSession, *, staff: StaffContext, region_id: uuid.UUID
 ) -> RewardPolicyOut:
     _require_center_admin(staff, region_id)
-    return _policy_out(region_id, await find_policy(session, region_id))
+    return _policy_out(region_id, await repository.find_policy(session, region_id))
 
 
 async def set_policy(
@@ -138,7 +110,7 @@ async def set_policy(
     update: RewardPolicyUpdate,
 ) -> RewardPolicyOut:
     _require_center_admin(staff, region_id)
-    policy = await lock_policy(session, region_id)
+    policy = await repository.lock_policy(session, region_id)
     policy.rate_per_hour = update.rate_per_hour
     policy.earning_sources = [s.value for s in update.earning_sources]
     policy.activity_cap = update.activity_cap
@@ -220,24 +192,6 @@ def entitlement(policy: RewardPolicy, *, source: str, minutes: int) -> int:
     return minutes * policy.rate_per_hour // 60
 
 
-async def _held_in_scopes(
-    session: AsyncSession, scopes: list[ColumnElement[bool]], *where: ColumnElement[bool]
-) -> list[int]:
-    """What volunteers hold from live (not superseded) issuances matching `where`, in
-    each of `scopes`: one query, one sum per scope."""
-    if not scopes:
-        return []
-    held = RewardIssuance.granted + RewardIssuance.shortfall
-    totals = (
-        await session.execute(
-            select(*(func.coalesce(func.sum(case((scope, held), else_=0)), 0) for scope in scopes))
-            .where(RewardIssuance.superseded_by_id.is_(None), *where)
-            .where(or_(*scopes))
-        )
-    ).one()
-    return [int(total) for total in totals]
-
-
 async def net_issued(session: AsyncSession, *, region_id: uuid.UUID, year: int) -> int:
     """What the region put into circulation in a budget year: issuance for hours net of
     claw-backs, plus manual adjustments out of its issuance account net of those back.
@@ -259,37 +213,35 @@ async def _apply_caps(
     reasons: list[str],
 ) -> int:
     """`amount` reduced to what the volunteer's caps still allow, not counting `replacing`."""
-    mine = [
-        RewardIssuance.region_id == approval.region_id,
-        RewardIssuance.volunteer_id == approval.volunteer_id,
-    ]
-    if replacing is not None:
-        mine.append(RewardIssuance.id != replacing.id)
-    caps: list[tuple[int | None, IssuanceReason, ColumnElement[bool] | None]] = [
+    caps: list[tuple[int | None, IssuanceReason, Scope, uuid.UUID | date | int | None]] = [
         (
             policy.activity_cap,
             IssuanceReason.activity_cap,
-            RewardIssuance.activity_id == approval.activity_id
-            if approval.activity_id is not None
-            else None,
+            Scope.activity,
+            approval.activity_id,
         ),
-        (
-            policy.daily_cap,
-            IssuanceReason.daily_cap,
-            RewardIssuance.service_date == approval.service_date,
-        ),
+        (policy.daily_cap, IssuanceReason.daily_cap, Scope.day, approval.service_date),
         (
             policy.yearly_cap,
             IssuanceReason.yearly_cap,
-            RewardIssuance.service_year == approval.service_date.year,
+            Scope.year,
+            approval.service_date.year,
         ),
     ]
     applying = [
-        (cap, reason, scope) for cap, reason, scope in caps if cap is not None and scope is not None
+        (cap, reason, (scope, value))
+        for cap, reason, scope, value in caps
+        if cap is not None and value is not None
     ]
     if amount == 0 or not applying:
         return amount
-    held = await _held_in_scopes(session, [scope for _, _, scope in applying], *mine)
+    held = await repository.held_in_scopes(
+        session,
+        region_id=approval.region_id,
+        volunteer_id=approval.volunteer_id,
+        excluding_id=replacing.id if replacing is not None else None,
+        scopes=[scope for _, _, scope in applying],
+    )
     for (cap, reason, _), already in zip(applying, held, strict=True):
         room = max(0, cap - already)
         if amount > room:
@@ -302,12 +254,9 @@ async def _apply_caps(
 
 async def issue_for_hours(session: AsyncSession, *, approval: HoursApproved) -> RewardIssuance:
     """Issue (or claw back) 良票 for one approved hours record, exactly once."""
-    policy = await lock_policy(session, approval.region_id)
-    existing = await session.scalar(
-        select(RewardIssuance).where(
-            RewardIssuance.hours_record_id == approval.hours_record_id,
-            RewardIssuance.region_id == approval.region_id,
-        )
+    policy = await repository.lock_policy(session, approval.region_id)
+    existing = await repository.issuance_of(
+        session, region_id=approval.region_id, hours_record_id=approval.hours_record_id
     )
     if existing is not None:
         return existing
@@ -344,19 +293,13 @@ async def issue_for_hours(session: AsyncSession, *, approval: HoursApproved) -> 
 
     # A correction of this record may have been delivered first: it already counts
     # for the whole chain, so this older record is worth nothing now.
-    replaced_by = await session.scalar(
-        select(RewardIssuance).where(
-            RewardIssuance.supersedes_hours_record_id == approval.hours_record_id,
-            RewardIssuance.region_id == approval.region_id,
-        )
+    replaced_by = await repository.issuance_superseding(
+        session, region_id=approval.region_id, hours_record_id=approval.hours_record_id
     )
     replacing: RewardIssuance | None = None
     if approval.supersedes_id is not None:
-        replacing = await session.scalar(
-            select(RewardIssuance).where(
-                RewardIssuance.hours_record_id == approval.supersedes_id,
-                RewardIssuance.region_id == approval.region_id,
-            )
+        replacing = await repository.issuance_of(
+            session, region_id=approval.region_id, hours_record_id=approval.supersedes_id
         )
 
     session.add(issuance)

@@ -32,6 +32,7 @@ from app.ledger import service as ledger
 from app.ledger.models import Account
 from app.orgs.authz import require_center_admin
 from app.orgs.service import get_region
+from app.rewards import repository as rewards_repository
 from app.rewards import service as rewards
 from app.rewards.adjustments import repository
 from app.rewards.adjustments.errors import (
@@ -67,11 +68,11 @@ async def _require_budget(
     the policy row's lock, which the posting then holds until it commits."""
     if delta <= 0:
         return
-    policy = await rewards.find_policy(session, region_id)
+    policy = await rewards_repository.find_policy(session, region_id)
     if policy is None or policy.yearly_budget is None:
         return
     if lock:
-        policy = await rewards.lock_policy(session, region_id)
+        policy = await rewards_repository.lock_policy(session, region_id)
     budget = policy.yearly_budget
     if budget is None:
         return
@@ -101,7 +102,7 @@ async def request(
         debit_account_id=data.debit_account_id,
         credit_account_id=data.credit_account_id,
     )
-    policy = await rewards.find_policy(session, staff.region_id)
+    policy = await rewards_repository.find_policy(session, staff.region_id)
     threshold = policy.adjustment_threshold if policy else DEFAULT_ADJUSTMENT_THRESHOLD
     region = await get_region(session, staff.region_id)
     today = clock.today_in(region.timezone)

@@ -33,8 +33,8 @@ from app.ledger.models import (
     TxKind,
 )
 from app.ledger.sealing import Block, SealedTransaction
+from tests.ledger.sealing_support import seal
 from tests.ledger.support import Ledger
-from tests.rewards.support import seal
 
 accounts = cast(Table, Account.__table__)
 transactions = cast(Table, LedgerTransaction.__table__)

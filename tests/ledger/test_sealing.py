@@ -24,7 +24,8 @@ from app.ledger.heads import HeadLog
 from app.ledger.models import LedgerTransaction, TxKind
 from app.ledger.sealing import Block, SealedTransaction, SealState, SigningKey
 from app.ledger.signer import DEV_KEY_FILE
-from tests.rewards.support import count, issue, seal, signer
+from tests.ledger.sealing_support import issue, seal, signer
+from tests.rewards.support import count
 
 
 def _b64url(text: str) -> bytes:

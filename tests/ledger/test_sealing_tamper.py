@@ -16,7 +16,7 @@ from app.ledger import sealing
 from app.ledger.models import LedgerTransaction, Posting
 from app.ledger.sealing import Block, SealedTransaction
 from app.ledger.verify import verify
-from tests.rewards.support import issue, seal
+from tests.ledger.sealing_support import issue, seal
 
 postings = Posting.__table__
 transactions = LedgerTransaction.__table__

@@ -23,7 +23,7 @@ from app.ledger.signer import (
 )
 from app.ledger.standalone_verify import key_thumbprint, signature_valid
 from tests.ledger.evidence_support import tamper
-from tests.rewards.support import issue, seal
+from tests.ledger.sealing_support import issue, seal
 
 
 def _settings(tmp_path: Path, **values: Any) -> Settings:

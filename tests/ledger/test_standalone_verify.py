@@ -22,8 +22,8 @@ from app.ledger import sealing, standalone_verify
 from app.ledger.export import run_cli as export_cli
 from app.ledger.heads import HeadLog
 from app.ledger.standalone_verify import b64url
+from tests.ledger.sealing_support import seal, signer
 from tests.ledger.test_verify_causes import earn
-from tests.rewards.support import seal, signer
 
 MODULE = Path(standalone_verify.__file__)
 

@@ -20,8 +20,9 @@ from app.ledger.sealing import Block
 from app.rewards.models import RewardIssuance
 from app.verification import run_cli, verify_all
 from tests.ledger.evidence_support import tamper
+from tests.ledger.sealing_support import seal, signer
 from tests.ledger.support import Ledger
-from tests.rewards.support import approve, deliver, issuance_of, seal, signer
+from tests.rewards.support import approve, deliver, issuance_of
 
 
 async def full_report(app: Any) -> Any:

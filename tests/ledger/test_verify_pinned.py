@@ -23,9 +23,9 @@ from app.ledger.standalone_verify import b64url, read_heads
 from app.rewards.models import RewardIssuance
 from app.verification import Pins, run_cli, verify_all
 from tests.ledger.evidence_support import forge_chain, tamper
+from tests.ledger.sealing_support import seal, signer
 from tests.ledger.support import Ledger
 from tests.ledger.test_verify_causes import earn
-from tests.rewards.support import seal, signer
 
 
 @pytest.fixture

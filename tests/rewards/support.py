@@ -1,5 +1,6 @@
-"""Helpers of the rewards and sealing tests: approve hours as the hours service would
-(an `hours.approved` event in the outbox), run the worker's jobs, read rows back."""
+"""Helpers of the rewards tests (and of others that need 良票 issued for hours): approve
+hours as the hours service would (an `hours.approved` event in the outbox), deliver the
+events with the worker's handlers, read rows back."""
 
 from __future__ import annotations
 
@@ -11,11 +12,8 @@ from sqlalchemy import func, select
 
 from app.core import clock
 from app.integrations import outbox
-from app.ledger import sealing
 from app.ledger import service as ledger
-from app.ledger.heads import HeadLog
 from app.ledger.models import LedgerTransaction
-from app.ledger.signer import LedgerSigner, load_signer
 from app.rewards.models import RewardIssuance
 from app.worker import register_event_handlers
 
@@ -63,20 +61,6 @@ async def deliver(app: Any) -> int:
     return total
 
 
-async def seal(app: Any) -> int:
-    """Run the sealing job until it is idle; returns transactions sealed."""
-    total = 0
-    heads = HeadLog.from_settings(app.state.settings)
-    while n := await sealing.seal_pending(app.state.db.sessions, signer=signer(app), heads=heads):
-        total += n
-    return total
-
-
-def signer(app: Any) -> LedgerSigner:
-    """The app's ledger signer: in tests, a key generated under the test's var directory."""
-    return load_signer(app.state.settings)
-
-
 async def balance(app: Any, *, region_id: uuid.UUID, volunteer_id: uuid.UUID) -> int:
     async with app.state.db.sessions() as session:
         summary = await ledger.wallet_summary(
@@ -105,17 +89,3 @@ async def ledger_transactions(app: Any, *, reference_id: str) -> list[LedgerTran
             .order_by(LedgerTransaction.seq)
         )
         return list(rows)
-
-
-async def issue(app: Any, *, region_id: uuid.UUID, volunteer_id: uuid.UUID, amount: int) -> Any:
-    """A plain issuance straight through the ledger (for the sealing tests)."""
-    async with app.state.db.sessions() as session, session.begin():
-        return await ledger.issue_to_wallet(
-            session,
-            region_id=region_id,
-            volunteer_id=volunteer_id,
-            amount=amount,
-            reference_type="test",
-            reference_id=str(uuid.uuid4()),
-            actor="test",
-        )

@@ -49,8 +49,8 @@ from app.volunteers.service import check_character
 from bench.terminal_client import TerminalClient, TerminalSigner
 from tests.activities.support import LAT, LNG, make_activity, minute, sign_up_row
 from tests.builders import PASSWORD, World, bearer, make_staff, make_volunteer, make_world
+from tests.ledger.sealing_support import seal
 from tests.merchants.conftest import make_member, make_merchant, make_offer, make_terminal
-from tests.rewards.support import seal
 
 PASSWORD_USER = "matrix-login"
 

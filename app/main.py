@@ -299,7 +299,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     _add_platform_routes(app)
     if settings.mount_fake_wechat:
-        from app.identity.wechat_fake import create_fake_wechat
+        # The development fake lives in `fakes/`, outside the package: `make run` starts
+        # from the repository root, where it imports. The Dockerfile ships only `app/`,
+        # and production refuses to start with this setting on, so it never mounts there.
+        from fakes.wechat import create_fake_wechat
 
         app.mount("/__fake_wechat", create_fake_wechat(settings))
 

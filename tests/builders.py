@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.security import hash_password
 from app.identity.models import StaffKind, StaffUser
 from app.identity.repository import create_volunteer
-from app.identity.wechat_fake import openid_for
 from app.orgs.models import OrgUnit, Region, Role, StaffGrant, UnitKind
 from app.volunteers.models import Volunteer
+from fakes.wechat import openid_for
 
 PASSWORD = "correct horse battery staple"
 _password_hash: str | None = None

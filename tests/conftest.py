@@ -113,7 +113,7 @@ def base_settings(**overrides: Any) -> Settings:
 
 @pytest.fixture(scope="session")
 def fake_wechat() -> Iterator[ServerThread]:
-    from app.identity.wechat_fake import create_fake_wechat
+    from fakes.wechat import create_fake_wechat
 
     with ServerThread(create_fake_wechat(base_settings())) as server:
         yield server

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.demo import cast
+from app.demo.openids import openid_for
 from app.identity.principals import load_staff
 from app.identity.repository import create_volunteer
-from app.identity.wechat_fake import openid_for
 from app.orgs import schemas as org_schemas
 from app.orgs import service as orgs
 from app.orgs.founding import add_center_admin

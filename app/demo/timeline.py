@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.db import Database
+from app.demo.openids import openid_for
 from app.identity.models import StaffUser
 from app.identity.principals import StaffContext, load_staff
-from app.identity.wechat_fake import openid_for
 from app.integrations import outbox
 from app.orgs.models import OrgUnit
 from app.volunteers.models import Volunteer

@@ -17,7 +17,6 @@ from app.core import clock
 from app.core.config import Settings
 from app.demo import LOGINS, seed_demo
 from app.identity.models import StaffUser
-from app.identity.wechat_fake import openid_for
 from app.ledger import service as ledger
 from app.ledger.models import LedgerTransaction
 from app.merchants.models import (
@@ -40,6 +39,7 @@ from app.rewards.models import DEFAULT_RATE_PER_HOUR, RewardIssuance
 from app.verification import verify_all
 from app.volunteers.models import Volunteer
 from bench.terminal_client import TerminalClient, TerminalSigner
+from fakes.wechat import openid_for
 from tests.builders import volunteer_auth
 from tests.merchants.conftest import server_clock
 

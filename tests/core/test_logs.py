@@ -25,7 +25,7 @@ from app.cli import configure_logging
 from app.core.config import Settings
 from app.core.logging import JsonFormatter, RedactingFilter, redact, redact_record
 from app.identity.models import WeChatAccessToken
-from app.identity.wechat_fake import session_key_for
+from fakes.wechat import session_key_for
 from tests.builders import PASSWORD, volunteer_auth
 
 JWT = (

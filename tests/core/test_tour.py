@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import cli
 from app.core.config import Settings
 from app.demo import seed_organisation
-from app.identity.wechat_fake import openid_for
 from app.ledger import service as ledger
 from app.main import create_app
 from app.merchants.models import Redemption, RedemptionStatus
 from app.tour import MAKEUP_MINUTES, OFFER_PRICE, RATE_PER_HOUR, VOLUNTEER_CODE
 from app.volunteers.models import Volunteer
+from fakes.wechat import openid_for
 from tests.conftest import ServerThread
 
 PASSWORD = "tour-admin-password"

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.identity.models import RefreshToken, SubjectType, WeChatAccessToken
-from app.identity.wechat_fake import openid_for, session_key_for, unionid_for
 from app.volunteers.models import Volunteer
+from fakes.wechat import openid_for, session_key_for, unionid_for
 from tests.builders import make_region, make_volunteer, volunteer_auth
 from tests.identity.conftest import (
     FakeWeChat,

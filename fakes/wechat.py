@@ -14,6 +14,9 @@ Hooks for tests: `GET /__stats` counts the calls per endpoint, `POST /__reset` z
 the counts and forgets the token, `POST /__expire_access_token` makes the current token
 stop working, as when another client forces a refresh. Time is the server's clock, so
 `clock.travel()` ages the fake's tokens too.
+
+`make run` mounts it at `/__fake_wechat` and the tests serve it on a port of their own;
+it lives outside `app/` because nothing in production may answer as WeChat.
 """
 
 from __future__ import annotations
@@ -31,14 +34,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from app.core import clock
+from app.demo.openids import openid_for
 
 TOKEN_LIFETIME = timedelta(hours=2)
 RENEW_BEFORE = timedelta(minutes=5)
-
-
-def openid_for(user: str) -> str:
-    """The openid the fake returns for the login code `user`."""
-    return "o" + hashlib.sha256(f"openid:{user}".encode()).hexdigest()[:27]
 
 
 def unionid_for(key: str) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import ClientSecret, OAuthClient, SpentAssertion
-from app.core.db import session_insert
+from app.core.db import rowcount, session_insert
 from app.core.pagination import PageParams, keyset_window
 
 
@@ -78,9 +78,9 @@ async def spend_assertion(
         .values(client_id=client_id, jti=jti, expires_at=expires_at)
         .on_conflict_do_nothing(index_elements=["client_id", "jti"])
     )
-    return bool(getattr(result, "rowcount", 0))
+    return rowcount(result) != 0
 
 
 async def purge_spent_assertions(session: AsyncSession, *, before: datetime) -> int:
     result = await session.execute(delete(SpentAssertion).where(SpentAssertion.expires_at < before))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)

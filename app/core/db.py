@@ -107,6 +107,11 @@ def dialect_insert(dialect: str) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
+def rowcount(result: Any) -> int:
+    """How many rows an UPDATE, DELETE or INSERT … ON CONFLICT DO NOTHING changed."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def session_insert(session: AsyncSession) -> Any:
     """`dialect_insert` of the database the session is bound to."""
     return dialect_insert(session.get_bind().dialect.name)

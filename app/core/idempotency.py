@@ -30,7 +30,7 @@ from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.db import fetch_rows, new_id
+from app.core.db import fetch_rows, new_id, rowcount
 from app.core.errors import AppError
 from app.core.models import IdempotencyRecord
 
@@ -240,4 +240,4 @@ async def purge_expired(session: AsyncSession) -> int:
     result = await session.execute(
         delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < clock.now())
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)

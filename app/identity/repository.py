@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, bindparam, delete, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.db import session_insert
+from app.core.db import rowcount, session_insert
 from app.identity.models import (
     LoginThrottle,
     PlatformAdmin,
@@ -201,7 +201,7 @@ async def purge_revoked_access_tokens(session: AsyncSession, *, before: datetime
     result = await session.execute(
         delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < before)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)
 
 
 # --- login throttles ------------------------------------------------------------------
@@ -249,4 +249,4 @@ async def purge_login_throttles(session: AsyncSession, *, quiet_since: datetime)
             LoginThrottle.blocked_until.is_(None) | (LoginThrottle.blocked_until < clock.now()),
         )
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)

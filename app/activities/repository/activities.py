@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +20,7 @@ from app.activities.models import (
     Signup,
     SignupStatus,
 )
+from app.core.db import rowcount
 from app.core.pagination import Keyset, after_keyset
 from app.orgs.models import OrgUnit, TeamCategory
 from app.volunteers.models import Volunteer
@@ -39,10 +39,6 @@ class ActivityQuery:
     category: TeamCategory | None = None
     starts_from: datetime | None = None
     starts_until: datetime | None = None
-
-
-def _rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def projects_page(
@@ -159,7 +155,7 @@ async def set_capacity(session: AsyncSession, *, activity_id: uuid.UUID, capacit
         .values(capacity=capacity)
         .execution_options(synchronize_session=False)
     )
-    return _rowcount(result) != 0
+    return rowcount(result) != 0
 
 
 async def take_place(session: AsyncSession, *, activity_id: uuid.UUID) -> bool:
@@ -171,7 +167,7 @@ async def take_place(session: AsyncSession, *, activity_id: uuid.UUID) -> bool:
         .values(signed_up=Activity.signed_up + 1)
         .execution_options(synchronize_session=False)
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 async def free_place(session: AsyncSession, *, activity_id: uuid.UUID) -> None:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import (
-    CursorResult,
     Table,
     bindparam,
     or_,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.db import fetch_rows, new_id, session_insert
+from app.core.db import fetch_rows, new_id, rowcount, session_insert
 from app.ledger.models import (
     Account,
     AccountKind,
@@ -56,10 +55,6 @@ _credit = (
     .values(posted=_accounts.c.posted + bindparam("b_amount"))
 )
 _credit_not_wallet = _credit.where(_accounts.c.kind != AccountKind.wallet.value)
-
-
-def _rowcount(result: Any) -> int:
-    return int(cast(CursorResult[Any], result).rowcount)
 
 
 # Accounts
@@ -189,7 +184,7 @@ async def credit(
         _credit if wallet_allowed else _credit_not_wallet,
         {"b_id": account_id, "b_region": region_id, "b_amount": amount},
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 async def debit(
@@ -208,7 +203,7 @@ async def debit(
         )
         .values(posted=_accounts.c.posted - amount)
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 async def change_wallet(

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Row, bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import fetch_rows
+from app.core.db import fetch_rows, rowcount
 from app.merchants.models import CodeStatus, OfflineCodeKey, RedemptionCode
 from app.volunteers.models import Volunteer
 
@@ -138,7 +138,7 @@ async def consume_offline_step(session: AsyncSession, *, key_id: uuid.UUID, step
         .values(last_used_step=step)
         .execution_options(synchronize_session=False)
     )
-    return getattr(result, "rowcount", 0) == 1
+    return rowcount(result) == 1
 
 
 async def purge_codes(session: AsyncSession, *, expired_before: datetime) -> int:
@@ -146,4 +146,4 @@ async def purge_codes(session: AsyncSession, *, expired_before: datetime) -> int
     result = await session.execute(
         delete(RedemptionCode).where(RedemptionCode.expires_at < expired_before)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)

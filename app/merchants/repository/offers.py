@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import session_insert
+from app.core.db import rowcount, session_insert
 from app.core.pagination import Keyset, after_keyset, before_keyset
 from app.merchants.models import (
     Merchant,
@@ -111,7 +111,7 @@ async def take_stock(session: AsyncSession, *, offer_id: uuid.UUID) -> bool:
         .values(stock=Offer.stock - 1)
         .execution_options(synchronize_session=False)
     )
-    return getattr(result, "rowcount", 0) == 1
+    return rowcount(result) == 1
 
 
 async def count_usage(

@@ -12,7 +12,7 @@ from sqlalchemy import String, Uuid, bindparam, delete, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import UTCDateTime
+from app.core.db import UTCDateTime, rowcount
 from app.core.pagination import PageParams, keyset_window
 from app.merchants.models import Merchant, Terminal, TerminalNonce
 from app.orgs.models import Region
@@ -129,4 +129,4 @@ async def purge_nonces(session: AsyncSession, *, expired_before: datetime) -> in
     result = await session.execute(
         delete(TerminalNonce).where(TerminalNonce.expires_at < expired_before)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from app.activities.models import (
     ActivityStatus,
@@ -15,6 +15,7 @@ from app.activities.models import (
     SignupStatus,
 )
 from app.core.clock import Instant
+from app.core.schemas import RequestSchema, Schema
 from app.orgs.models import TeamCategory
 
 # PostgreSQL text cannot hold NUL (U+0000): refused here, not failed on in the database.
@@ -30,11 +31,7 @@ CapMinutes = Annotated[
 ]
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ProjectCreate(_Request):
+class ProjectCreate(RequestSchema):
     org_unit_id: uuid.UUID
     team_id: uuid.UUID | None = None
     title: Title
@@ -42,15 +39,13 @@ class ProjectCreate(_Request):
     category: TeamCategory
 
 
-class ProjectUpdate(_Request):
+class ProjectUpdate(RequestSchema):
     title: Title | None = None
     description: Description | None = None
     category: TeamCategory | None = None
 
 
-class Project(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class Project(Schema):
     id: uuid.UUID
     region_id: uuid.UUID
     org_unit_id: uuid.UUID
@@ -62,7 +57,7 @@ class Project(BaseModel):
     updated_at: datetime
 
 
-class ActivityCreate(_Request):
+class ActivityCreate(RequestSchema):
     org_unit_id: uuid.UUID
     team_id: uuid.UUID | None = None
     project_id: uuid.UUID | None = None
@@ -90,7 +85,7 @@ class ActivityCreate(_Request):
     cap_minutes: CapMinutes | None = None
 
 
-class ActivityUpdate(_Request):
+class ActivityUpdate(RequestSchema):
     """Only the fields sent change; `null` clears an optional one."""
 
     team_id: uuid.UUID | None = None
@@ -113,13 +108,11 @@ class ActivityUpdate(_Request):
     cap_minutes: CapMinutes | None = None
 
 
-class ActivityCancel(_Request):
+class ActivityCancel(RequestSchema):
     reason: Annotated[str, Field(min_length=1, max_length=500, pattern=_NO_NUL)]
 
 
-class Activity(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class Activity(Schema):
     id: uuid.UUID
     region_id: uuid.UUID
     org_unit_id: uuid.UUID
@@ -161,9 +154,7 @@ class Activity(BaseModel):
     )
 
 
-class Signup(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class Signup(Schema):
     id: uuid.UUID
     activity_id: uuid.UUID
     volunteer_id: uuid.UUID
@@ -187,7 +178,7 @@ class RotatingCode(BaseModel):
     png: str = Field(description="The code as a QR image, PNG data URI")
 
 
-class CheckinRequest(_Request):
+class CheckinRequest(RequestSchema):
     code: Annotated[str, Field(min_length=1, max_length=64)]
     latitude: Latitude
     longitude: Longitude
@@ -196,14 +187,12 @@ class CheckinRequest(_Request):
     ]
 
 
-class ScanRequest(_Request):
+class ScanRequest(RequestSchema):
     code: Annotated[str, Field(min_length=1, max_length=64, description="A volunteer's code")]
     action: Literal["check_in", "check_out"]
 
 
-class Attendance(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class Attendance(Schema):
     id: uuid.UUID
     activity_id: uuid.UUID
     volunteer_id: uuid.UUID
@@ -229,9 +218,7 @@ class AttendanceWithVolunteer(Attendance):
     volunteer_no: str
 
 
-class CheckinRefusal(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class CheckinRefusal(Schema):
     id: uuid.UUID
     activity_id: uuid.UUID
     volunteer_id: uuid.UUID
@@ -243,7 +230,7 @@ class CheckinRefusal(BaseModel):
     at: datetime
 
 
-class ActivityPolicy(BaseModel):
+class ActivityPolicy(Schema):
     checkin_opens_before_min: int
     checkout_closes_after_min: int
     daily_cap_minutes: int
@@ -251,7 +238,7 @@ class ActivityPolicy(BaseModel):
     shared_coordinates_threshold: int
 
 
-class ActivityPolicyUpdate(_Request):
+class ActivityPolicyUpdate(RequestSchema):
     checkin_opens_before_min: Annotated[int, Field(ge=0, le=240)] | None = None
     checkout_closes_after_min: Annotated[int, Field(ge=0, le=720)] | None = None
     daily_cap_minutes: Annotated[int, Field(ge=60, le=1440)] | None = None

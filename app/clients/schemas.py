@@ -7,9 +7,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from app.clients.models import ClientStatus
+from app.core.schemas import RequestSchema
 
 _NO_NUL = r"^[^\x00]*$"
 Name = Annotated[
@@ -26,11 +27,7 @@ Jwk = Annotated[
 ]
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ClientCreate(_Request):
+class ClientCreate(RequestSchema):
     name: Name
     contact: Contact = Field(description="Who to call about this client: a name, an email")
     scopes: Scopes = Field(description="The scopes the client may ask for")
@@ -39,7 +36,7 @@ class ClientCreate(_Request):
     )
 
 
-class ClientUpdate(_Request):
+class ClientUpdate(RequestSchema):
     name: Name | None = None
     contact: Contact | None = None
     scopes: Scopes | None = None

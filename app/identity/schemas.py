@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from app.core.schemas import RequestSchema
 
 # WeChat's codes are short printable ASCII; the bound keeps junk away from WeChat.
 WECHAT_CODE = r"^[\x21-\x7e]+$"
@@ -13,9 +15,7 @@ WECHAT_CODE = r"^[\x21-\x7e]+$"
 _NO_NUL = r"^[^\x00]*$"
 
 
-class WeChatLogin(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WeChatLogin(RequestSchema):
     code: str = Field(
         min_length=1,
         max_length=128,
@@ -32,9 +32,7 @@ class WeChatLogin(BaseModel):
     )
 
 
-class PhoneBinding(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PhoneBinding(RequestSchema):
     code: str = Field(
         min_length=1,
         max_length=128,
@@ -43,17 +41,13 @@ class PhoneBinding(BaseModel):
     )
 
 
-class StaffLogin(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class StaffLogin(RequestSchema):
     username: str = Field(min_length=1, max_length=64, pattern=_NO_NUL)
     # Bounded so that a huge password cannot make argon2 work for nothing.
     password: str = Field(min_length=1, max_length=256)
 
 
-class RefreshRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RefreshRequest(RequestSchema):
     refresh_token: str = Field(min_length=16, max_length=256)
 
 

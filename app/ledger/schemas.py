@@ -7,8 +7,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from app.core.schemas import RequestSchema
 from app.ledger.models import AccountKind, TxKind
 
 
@@ -96,9 +97,7 @@ class WalletEntry(BaseModel):
     )
 
 
-class ReversalCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ReversalCreate(RequestSchema):
     amount: int | None = Field(
         default=None, ge=1, le=1_000_000_000, description="Default: all that remains"
     )

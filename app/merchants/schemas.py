@@ -6,8 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from app.core.schemas import RequestSchema, Schema
 from app.merchants.models import (
     CodeKind,
     LimitPeriod,
@@ -36,14 +37,10 @@ RequestNo = Annotated[
 Amount = Annotated[int, Field(ge=1, le=1_000_000, description="良票, whole units")]
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 # Merchants
 
 
-class MerchantCreate(_Request):
+class MerchantCreate(RequestSchema):
     name: Name
     address: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL)
@@ -62,7 +59,7 @@ class MerchantCreate(_Request):
     )
 
 
-class MerchantUpdate(_Request):
+class MerchantUpdate(RequestSchema):
     name: Name | None = None
     address: (
         Annotated[
@@ -93,7 +90,7 @@ class MerchantUpdate(_Request):
     ) = Field(default=None, description="Why stations are unpaired; kept with those pairings")
 
 
-class MerchantStatusChange(_Request):
+class MerchantStatusChange(RequestSchema):
     status: MerchantStatus
 
 
@@ -113,14 +110,14 @@ class Merchant(BaseModel):
     updated_at: datetime
 
 
-class MerchantStaffCreate(_Request):
+class MerchantStaffCreate(RequestSchema):
     username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{3,64}$")]
     display_name: Name
     password: Annotated[str, StringConstraints(min_length=10, max_length=128)]
     role: MerchantRole
 
 
-class MerchantStaffUpdate(_Request):
+class MerchantStaffUpdate(RequestSchema):
     """Each field given changes; disabling the account or giving it a new password ends
     every login it has at once."""
 
@@ -146,14 +143,14 @@ class MerchantPolicy(BaseModel):
     is_default: bool
 
 
-class MerchantPolicyUpdate(_Request):
+class MerchantPolicyUpdate(RequestSchema):
     refund_window_days: int = Field(ge=0, le=90)
 
 
 # Offers
 
 
-class OfferCreate(_Request):
+class OfferCreate(RequestSchema):
     title: Name
     description: Annotated[str, StringConstraints(max_length=1000, pattern=_NO_NUL)] | None = None
     price: Amount
@@ -165,7 +162,7 @@ class OfferCreate(_Request):
     min_star_level: int = Field(default=0, ge=0, le=5)
 
 
-class OfferUpdate(_Request):
+class OfferUpdate(RequestSchema):
     title: Name | None = None
     description: Annotated[str, StringConstraints(max_length=1000, pattern=_NO_NUL)] | None = None
     price: Amount | None = None
@@ -178,7 +175,7 @@ class OfferUpdate(_Request):
     status: OfferStatus | None = None
 
 
-class Offer(BaseModel):
+class Offer(Schema):
     id: uuid.UUID
     merchant_id: uuid.UUID
     title: str
@@ -223,7 +220,7 @@ class OfferListing(BaseModel):
 # Terminals
 
 
-class TerminalCreate(_Request):
+class TerminalCreate(RequestSchema):
     name: Name
     public_key: (
         Annotated[
@@ -260,7 +257,7 @@ class TerminalRegistered(Terminal):
 # Redemption codes
 
 
-class RedemptionCodeCreate(_Request):
+class RedemptionCodeCreate(RequestSchema):
     """The volunteer's bounds on what the code may pay; none, and only the balance bounds it."""
 
     max_amount: Amount | None = Field(
@@ -281,7 +278,7 @@ class RedemptionCodeOut(BaseModel):
     offer_id: uuid.UUID | None = Field(description="The only offer the code pays for, if any")
 
 
-class OfflineCodeSecretCreate(_Request):
+class OfflineCodeSecretCreate(RequestSchema):
     max_amount: Amount | None = Field(
         default=None,
         description="The most any one offline code of this wallet may pay; None: no bound",
@@ -304,7 +301,7 @@ class OfflineCodeSecret(BaseModel):
 # Redemption at the terminal
 
 
-class RedemptionRequest(_Request):
+class RedemptionRequest(RequestSchema):
     code: Annotated[str, StringConstraints(pattern=r"^[0-9]{18}$")]
     offer_id: uuid.UUID | None = None
     amount: Amount | None = None
@@ -343,7 +340,7 @@ class Receipt(BaseModel):
     refusal: Refusal | None = Field(description="Why it was refused, when it was")
 
 
-class RefundRequest(_Request):
+class RefundRequest(RequestSchema):
     refund_no: RequestNo
     amount: Amount
 
@@ -383,7 +380,7 @@ class StatementTotals(BaseModel):
     settled: int
 
 
-class Settlement(BaseModel):
+class Settlement(Schema):
     id: uuid.UUID
     merchant_id: uuid.UUID
     period: str
@@ -416,7 +413,7 @@ class Statement(BaseModel):
 Period = Annotated[str, StringConstraints(pattern=r"^2[0-9]{3}-(0[1-9]|1[0-2])$")]
 
 
-class SettlementRequest(_Request):
+class SettlementRequest(RequestSchema):
     period: Period
 
 
@@ -431,7 +428,7 @@ class SettlementRun(BaseModel):
 PickupCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
 
 
-class ReservationCreate(_Request):
+class ReservationCreate(RequestSchema):
     offer_id: uuid.UUID
 
 
@@ -470,6 +467,6 @@ class MerchantReservation(BaseModel):
     redemption_id: uuid.UUID | None
 
 
-class PickupRequest(_Request):
+class PickupRequest(RequestSchema):
     request_no: RequestNo
     pickup_code: PickupCode

@@ -67,15 +67,7 @@ def _next_month(day: date) -> date:
 
 
 def _settlement_out(row: MerchantSettlement) -> schemas.Settlement:
-    return schemas.Settlement(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        period=row.period,
-        amount=row.amount,
-        transaction_id=row.transaction_id,
-        settled_by=row.settled_by,
-        created_at=row.created_at,
-    )
+    return schemas.Settlement.model_validate(row)
 
 
 def statement_csv(lines: list[schemas.StatementLine]) -> str:

@@ -11,7 +11,6 @@ from zoneinfo import available_timezones
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     StrictBool,
@@ -20,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.core.schemas import RequestSchema, Schema
 from app.orgs.models import Role, TeamCategory, UnitKind
 
 # Printable text only: a name with a control character in it is an accident or an attack.
@@ -62,14 +62,10 @@ def _refuse_nulls(model: BaseModel, *fields: str) -> None:
             raise ValueError(f"{name} may be omitted but not null")
 
 
-class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 # Regions
 
 
-class Region(BaseModel):
+class Region(Schema):
     id: uuid.UUID
     code: str
     name: str
@@ -78,7 +74,7 @@ class Region(BaseModel):
     updated_at: datetime
 
 
-class RegionUpdate(Request):
+class RegionUpdate(RequestSchema):
     name: Name | None = None
     timezone: TimeZoneName | None = None
 
@@ -91,10 +87,8 @@ class RegionUpdate(Request):
 # Org units
 
 
-class SevenHaves(BaseModel):
+class SevenHaves(RequestSchema):
     """The 七有 of a unit. In an update, only the attributes sent change."""
-
-    model_config = ConfigDict(extra="forbid")
 
     sign: StrictBool = Field(default=False, description="有牌子: the unit's sign is up")
     service_post: StrictBool = Field(default=False, description="有阵地: a staffed service post")
@@ -128,7 +122,7 @@ def _coordinates_together(sent: set[str], latitude: float | None, longitude: flo
         raise ValueError("latitude and longitude are both set or both null")
 
 
-class OrgUnitCreate(Request):
+class OrgUnitCreate(RequestSchema):
     parent_id: uuid.UUID = Field(description="Centers exist from set-up; every other unit has one")
     kind: UnitKind = Field(description="center → institute → station → point")
     name: Name
@@ -143,7 +137,7 @@ class OrgUnitCreate(Request):
         return self
 
 
-class OrgUnitUpdate(Request):
+class OrgUnitUpdate(RequestSchema):
     name: Name | None = None
     address: Address | None = None
     latitude: Latitude | None = None
@@ -177,7 +171,7 @@ CustomCategory = Annotated[str, _text(50)]
 Description = Annotated[str, _text(1000)]
 
 
-class TeamCreate(Request):
+class TeamCreate(RequestSchema):
     org_unit_id: uuid.UUID
     name: Name
     category: TeamCategory
@@ -187,7 +181,7 @@ class TeamCreate(Request):
     description: Description | None = None
 
 
-class TeamUpdate(Request):
+class TeamUpdate(RequestSchema):
     name: Name | None = None
     category: TeamCategory | None = None
     custom_category: CustomCategory | None = None
@@ -207,7 +201,7 @@ Username = Annotated[
 Password = Annotated[SecretStr, Field(min_length=12, max_length=128)]
 
 
-class Grant(BaseModel):
+class Grant(Schema):
     id: uuid.UUID
     staff_id: uuid.UUID
     org_unit_id: uuid.UUID
@@ -219,12 +213,12 @@ class Grant(BaseModel):
     revoked_reason: str | None
 
 
-class GrantCreate(Request):
+class GrantCreate(RequestSchema):
     org_unit_id: uuid.UUID
     role: Role
 
 
-class GrantRevoke(Request):
+class GrantRevoke(RequestSchema):
     reason: Annotated[str, _text(500)] = Field(description="Why; kept with the revoked grant")
 
 
@@ -239,7 +233,7 @@ class Staff(BaseModel):
     updated_at: datetime
 
 
-class StaffCreate(Request):
+class StaffCreate(RequestSchema):
     username: Username = Field(description="Lower-case letters, digits, `_`, `.`, `-`")
     display_name: Name
     password: Password = Field(description="The initial password, 12 to 128 characters")
@@ -255,7 +249,7 @@ class StaffCreate(Request):
         return self
 
 
-class StaffUpdate(Request):
+class StaffUpdate(RequestSchema):
     display_name: Name | None = None
     is_active: StrictBool | None = None
     password: Password | None = Field(default=None, description="Sets a new password")

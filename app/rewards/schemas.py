@@ -6,18 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
+from app.core.schemas import RequestSchema
 from app.rewards.models import DEFAULT_ADJUSTMENT_THRESHOLD, EarningSource
 
 Cap = Annotated[int | None, Field(ge=0, le=10_000_000)]
 MAX_ADJUSTMENT_THRESHOLD = 10_000
 
 
-class RewardPolicyUpdate(BaseModel):
+class RewardPolicyUpdate(RequestSchema):
     """The whole policy; a null cap or budget means unlimited."""
-
-    model_config = ConfigDict(extra="forbid")
 
     rate_per_hour: int = Field(ge=0, le=10_000, description="良票 per approved hour")
     earning_sources: list[EarningSource] = Field(

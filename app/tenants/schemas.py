@@ -8,14 +8,15 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from app.orgs.schemas import Name, Password, Request, TimeZoneName, Username
+from app.core.schemas import RequestSchema
+from app.orgs.schemas import Name, Password, TimeZoneName, Username
 
 RegionCode = Annotated[
     str, StringConstraints(min_length=2, max_length=32, pattern=r"^[a-z][a-z0-9-]*$")
 ]
 
 
-class RegionCreate(Request):
+class RegionCreate(RequestSchema):
     code: RegionCode = Field(
         description="Lower-case letters, digits and `-`, starting with a letter; unique. "
         "Volunteers name it on their first login (`region_code`)."
@@ -36,7 +37,7 @@ class PlatformRegion(BaseModel):
     updated_at: datetime
 
 
-class CenterAdminCreate(Request):
+class CenterAdminCreate(RequestSchema):
     username: Username = Field(description="Lower-case letters, digits, `_`, `.`, `-`")
     display_name: Name | None = Field(default=None, description="Defaults to the username")
     password: Password | None = Field(

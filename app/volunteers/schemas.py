@@ -10,7 +10,6 @@ from typing import Annotated, Any, Self
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     field_validator,
@@ -18,6 +17,7 @@ from pydantic import (
 )
 
 from app.activities.hours.models import HoursSource
+from app.core.schemas import RequestSchema
 from app.orgs.models import TeamCategory
 from app.volunteers.models import MAX_STARS, IdType
 
@@ -67,10 +67,8 @@ class MyProfile(Volunteer):
     """The caller's own profile: nothing masked."""
 
 
-class ProfileUpdate(BaseModel):
+class ProfileUpdate(RequestSchema):
     """Fields sent change; fields left out stay. `id_type` and `id_number` go together."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: PersonName | None = None
     id_type: IdType | None = None
@@ -115,9 +113,7 @@ class ProfileUpdate(BaseModel):
 # Star levels
 
 
-class StarThresholdsUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class StarThresholdsUpdate(RequestSchema):
     hours: list[Annotated[int, Field(ge=1, le=100_000)]] = Field(min_length=5, max_length=5)
 
     @field_validator("hours")

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from app.activities.hours.models import (
     ActorKind,
@@ -15,6 +15,7 @@ from app.activities.hours.models import (
     HoursSource,
     HoursStatus,
 )
+from app.core.schemas import RequestSchema, Schema
 from app.orgs.models import TeamCategory
 
 # PostgreSQL text cannot hold NUL (U+0000): refused here, not failed on in the database.
@@ -26,35 +27,27 @@ Reason = Annotated[
 Minutes = Annotated[int, Field(ge=1, le=24 * 60)]
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Response(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
 # Requests
 
 
-class HoursReject(_Request):
+class HoursReject(RequestSchema):
     reason: Reason
 
 
-class BulkDecision(_Request):
+class BulkDecision(RequestSchema):
     ids: list[uuid.UUID] = Field(min_length=1, max_length=200)
     decision: Literal["approve", "reject"]
     reason: Reason | None = None
 
 
-class MakeupCreate(_Request):
+class MakeupCreate(RequestSchema):
     volunteer_id: uuid.UUID
     activity_id: uuid.UUID
     minutes: Minutes
     reason: Reason
 
 
-class BulkCreditCreate(_Request):
+class BulkCreditCreate(RequestSchema):
     volunteer_ids: list[uuid.UUID] = Field(min_length=1, max_length=500)
     minutes: Minutes
     reason: Reason
@@ -67,19 +60,19 @@ class BulkCreditCreate(_Request):
         return value
 
 
-class CorrectionCreate(_Request):
+class CorrectionCreate(RequestSchema):
     minutes: Minutes
     reason: Reason
 
 
-class CorrectionRefuse(_Request):
+class CorrectionRefuse(RequestSchema):
     reason: Reason
 
 
 # Responses
 
 
-class HoursRecordOut(_Response):
+class HoursRecordOut(Schema):
     id: uuid.UUID
     volunteer_id: uuid.UUID
     activity_id: uuid.UUID
@@ -99,7 +92,7 @@ class HoursRecordOut(_Response):
     supersedes_id: uuid.UUID | None = Field(description="The record this one replaced")
 
 
-class ActivityBrief(_Response):
+class ActivityBrief(Schema):
     id: uuid.UUID
     title: str
     category: TeamCategory
@@ -109,13 +102,13 @@ class ActivityBrief(_Response):
     org_unit_id: uuid.UUID
 
 
-class VolunteerBrief(_Response):
+class VolunteerBrief(Schema):
     id: uuid.UUID
     volunteer_no: str
     name: str | None
 
 
-class CorrectionOut(_Response):
+class CorrectionOut(Schema):
     id: uuid.UUID
     hours_record_id: uuid.UUID
     volunteer_id: uuid.UUID
@@ -135,7 +128,7 @@ class HoursListItem(HoursRecordOut):
     open_correction: CorrectionOut | None
 
 
-class AuditEntry(_Response):
+class AuditEntry(Schema):
     id: uuid.UUID
     action: AuditAction
     actor_kind: ActorKind

@@ -12,13 +12,7 @@ from app.orgs.authz import require_center_admin
 
 
 def policy_out(policy: repository.Policy) -> schemas.ActivityPolicy:
-    return schemas.ActivityPolicy(
-        checkin_opens_before_min=policy.checkin_opens_before_min,
-        checkout_closes_after_min=policy.checkout_closes_after_min,
-        daily_cap_minutes=policy.daily_cap_minutes,
-        impossible_travel_km=policy.impossible_travel_km,
-        shared_coordinates_threshold=policy.shared_coordinates_threshold,
-    )
+    return schemas.ActivityPolicy.model_validate(policy)
 
 
 async def get_policy(session: AsyncSession, *, region_id: uuid.UUID) -> schemas.ActivityPolicy:

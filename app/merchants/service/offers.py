@@ -39,22 +39,7 @@ _METRES_PER_DEGREE = 111_195.0
 
 
 def _offer_out(offer: Offer) -> schemas.Offer:
-    return schemas.Offer(
-        id=offer.id,
-        merchant_id=offer.merchant_id,
-        title=offer.title,
-        description=offer.description,
-        price=offer.price,
-        stock=offer.stock,
-        limit_count=offer.limit_count,
-        limit_period=offer.limit_period,
-        valid_from=offer.valid_from,
-        valid_until=offer.valid_until,
-        min_star_level=offer.min_star_level,
-        status=offer.status,
-        created_at=offer.created_at,
-        updated_at=offer.updated_at,
-    )
+    return schemas.Offer.model_validate(offer)
 
 
 def _check_offer(offer: Offer) -> None:

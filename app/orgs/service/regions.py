@@ -16,7 +16,7 @@ from app.orgs.service.checks import after_cursor, get_region
 
 
 def _region_out(region: Region) -> schemas.Region:
-    return schemas.Region.model_validate(region, from_attributes=True)
+    return schemas.Region.model_validate(region)
 
 
 async def list_regions(

@@ -73,17 +73,7 @@ def _check_grantable(staff: StaffContext, unit: OrgUnit, role: Role) -> None:
 
 
 def _grant_out(grant: StaffGrant) -> schemas.Grant:
-    return schemas.Grant(
-        id=grant.id,
-        staff_id=grant.staff_id,
-        org_unit_id=grant.org_unit_id,
-        role=Role(grant.role),
-        granted_by=grant.granted_by,
-        created_at=grant.created_at,
-        revoked_at=grant.revoked_at,
-        revoked_by=grant.revoked_by,
-        revoked_reason=grant.revoked_reason,
-    )
+    return schemas.Grant.model_validate(grant)
 
 
 def _staff_out(user: StaffUser, grants: Sequence[StaffGrant]) -> schemas.Staff:

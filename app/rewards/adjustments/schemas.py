@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
+from app.core.schemas import RequestSchema, Schema
 from app.rewards.adjustments.models import AdjustmentStatus, ApprovalCause
 
 # PostgreSQL text cannot hold NUL (U+0000): refused here, not failed on in the database.
@@ -17,9 +18,7 @@ Reason = Annotated[
 ]
 
 
-class AdjustmentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AdjustmentCreate(RequestSchema):
     debit_account_id: uuid.UUID = Field(description="The account the 良票 leave")
     credit_account_id: uuid.UUID = Field(description="The account the 良票 go to")
     amount: int = Field(ge=1, le=1_000_000_000)
@@ -35,22 +34,16 @@ class AdjustmentCreate(BaseModel):
     )
 
 
-class AdjustmentApprove(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AdjustmentApprove(RequestSchema):
     reason: Reason | None = Field(default=None, description="A note kept with the approval")
 
 
-class AdjustmentRefuse(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AdjustmentRefuse(RequestSchema):
     reason: Reason = Field(description="Why it is refused; kept in the audit trail")
 
 
-class Adjustment(BaseModel):
+class Adjustment(Schema):
     """One adjustment: what was asked, by whom and why, and who decided it."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     region_id: uuid.UUID

@@ -75,7 +75,7 @@ async def list_attendances(
     )
     return with_volunteers(
         rows,
-        page.limit,
+        page,
         base=schemas.Attendance,
         schema=schemas.AttendanceWithVolunteer,
         at=lambda row: row.checked_in_at,

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.activities import repository, schemas
 from app.activities.errors import ActivityNotFound
 from app.activities.models import Activity, ActivityStatus, RoundingMode
-from app.core.pagination import Page, keyset_cursor
+from app.core.pagination import Page, PageParams, keyset_page
 from app.identity.principals import StaffContext
 from app.orgs import service as orgs
 from app.orgs.authz import require_on_unit
@@ -150,7 +150,7 @@ async def subtree_path(
 
 def with_volunteers(
     rows: Sequence[tuple[Any, str | None, str]],
-    limit: int,
+    page: PageParams,
     *,
     base: type[BaseModel],
     schema: type[Listed],
@@ -158,18 +158,15 @@ def with_volunteers(
 ) -> Page[Listed]:
     """A page of an activity's rows (sign-ups, attendances), each with its volunteer's name
     and number, from the `limit + 1` read; the cursor is the last one's `at` and id."""
-    items = [
-        schema.model_validate(
+    return keyset_page(
+        rows,
+        page,
+        key=lambda listed: (at(listed[0]), listed[0].id),
+        out=lambda listed: schema.model_validate(
             {
-                **base.model_validate(row).model_dump(),
-                "volunteer_name": name,
-                "volunteer_no": number,
+                **base.model_validate(listed[0]).model_dump(),
+                "volunteer_name": listed[1],
+                "volunteer_no": listed[2],
             }
-        )
-        for row, name, number in rows[:limit]
-    ]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1][0]
-        next_cursor = keyset_cursor(at(last), last.id)
-    return Page(items=items, next_cursor=next_cursor)
+        ),
+    )

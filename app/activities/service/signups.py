@@ -123,7 +123,7 @@ async def list_signups(
     )
     return with_volunteers(
         rows,
-        page.limit,
+        page,
         base=schemas.Signup,
         schema=schemas.SignupWithVolunteer,
         at=lambda row: row.signed_up_at,

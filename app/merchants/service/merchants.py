@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.pagination import Page, PageParams, decode_keyset, keyset_cursor
+from app.core.pagination import Page, PageParams, decode_keyset, keyset_page
 from app.identity.principals import StaffContext
 from app.ledger import service as ledger
 from app.merchants import repository, schemas
@@ -124,12 +124,13 @@ async def list_merchants(
         after=decode_keyset(page.cursor),
         limit=page.limit + 1,
     )
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    stations = await repository.stations_of(session, [m.id for m in rows])
-    items = [_merchant_out(m, stations[m.id]) for m in rows]
-    next_cursor = keyset_cursor(rows[-1].created_at, rows[-1].id) if more else None
-    return Page(items=items, next_cursor=next_cursor)
+    stations = await repository.stations_of(session, [m.id for m in rows[: page.limit]])
+    return keyset_page(
+        rows,
+        page,
+        key=lambda m: (m.created_at, m.id),
+        out=lambda m: _merchant_out(m, stations[m.id]),
+    )
 
 
 async def update_merchant(

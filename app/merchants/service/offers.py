@@ -16,6 +16,7 @@ from app.core.pagination import (
     decode_keyset,
     encode_cursor,
     keyset_cursor,
+    keyset_page,
     parse_cursor_id,
     parse_cursor_number,
 )
@@ -118,10 +119,7 @@ async def list_offers(
         after=decode_keyset(page.cursor),
         limit=page.limit + 1,
     )
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    next_cursor = keyset_cursor(rows[-1].created_at, rows[-1].id) if more else None
-    return Page(items=[_offer_out(o) for o in rows], next_cursor=next_cursor)
+    return keyset_page(rows, page, key=lambda o: (o.created_at, o.id), out=_offer_out)
 
 
 async def browse_offers(

@@ -4,12 +4,11 @@ reach of one of the staff's roles; and the paging the lists share."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.pagination import Keyset, Page, PageParams, decode_keyset, keyset_cursor
+from app.core.pagination import Keyset, PageParams, decode_keyset
 from app.identity.principals import StaffContext
 from app.orgs.errors import NotPermittedOnUnit, RegionNotFound, UnitNotFound
 from app.orgs.models import ALL_ROLES, OrgUnit, Region, Role
@@ -51,15 +50,3 @@ async def unit_for_staff(
 
 def after_cursor(page: PageParams) -> Keyset | None:
     return decode_keyset(page.cursor)
-
-
-def next_cursor(rows: Sequence[Any], limit: int) -> str | None:
-    if len(rows) <= limit:
-        return None
-    last = rows[limit - 1]
-    return keyset_cursor(last.created_at, last.id)
-
-
-def page_of(rows: Sequence[Row], limit: int, out: Callable[[Row], Item]) -> Page[Item]:
-    """A page of the first `limit` rows of the `limit + 1` read, the cursor after the last."""
-    return Page(items=[out(row) for row in rows[:limit]], next_cursor=next_cursor(rows, limit))

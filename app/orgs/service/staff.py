@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.pagination import Page, PageParams
+from app.core.pagination import Page, PageParams, keyset_page
 from app.core.security import hash_password
 from app.identity import revocation
 from app.identity.errors import UsernameTaken
@@ -27,7 +27,7 @@ from app.orgs.errors import (
     StaffNotFound,
 )
 from app.orgs.models import ADMIN_ROLES, OrgUnit, Role, StaffGrant, UnitKind
-from app.orgs.service.checks import after_cursor, next_cursor, unit_in_region
+from app.orgs.service.checks import after_cursor, unit_in_region
 
 # How far a role reaches, for "a grant may not exceed its granter's reach".
 ROLE_RANK: dict[Role, int] = {
@@ -176,9 +176,11 @@ async def list_staff(
     by_user: dict[uuid.UUID, list[StaffGrant]] = {}
     for grant, _ in grants:
         by_user.setdefault(grant.staff_id, []).append(grant)
-    return Page(
-        items=[_staff_out(u, by_user.get(u.id, [])) for u in users],
-        next_cursor=next_cursor(rows, page.limit),
+    return keyset_page(
+        rows,
+        page,
+        key=lambda u: (u.created_at, u.id),
+        out=lambda u: _staff_out(u, by_user.get(u.id, [])),
     )
 
 

@@ -6,12 +6,12 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.pagination import Page, PageParams
+from app.core.pagination import Page, PageParams, keyset_page
 from app.identity.principals import Principal, StaffContext
 from app.orgs import repository, schemas
 from app.orgs.errors import TeamCategoryInvalid, TeamNotFound
 from app.orgs.models import ADMIN_ROLES, TEAM_CATEGORY_LABELS, Team, TeamCategory
-from app.orgs.service.checks import after_cursor, page_of, unit_for_staff
+from app.orgs.service.checks import after_cursor, unit_for_staff
 
 
 def _team_out(team: Team) -> schemas.Team:
@@ -119,4 +119,4 @@ async def list_teams(
         after=after,
         limit=page.limit,
     )
-    return page_of(rows, page.limit, _team_out)
+    return keyset_page(rows, page, key=lambda t: (t.created_at, t.id), out=_team_out)

@@ -7,12 +7,12 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import new_id
-from app.core.pagination import Page, PageParams
+from app.core.pagination import Page, PageParams, keyset_page
 from app.identity.principals import Principal, StaffContext
 from app.orgs import repository, schemas
 from app.orgs.errors import UnitKindInvalid, UnitNotFound
 from app.orgs.models import ADMIN_ROLES, CHILD_KIND, OrgUnit, UnitKind
-from app.orgs.service.checks import after_cursor, page_of, unit_for_staff, unit_in_region
+from app.orgs.service.checks import after_cursor, unit_for_staff, unit_in_region
 
 
 def _unit_out(unit: OrgUnit) -> schemas.OrgUnit:
@@ -118,4 +118,4 @@ async def list_units(
         after=after,
         limit=page.limit,
     )
-    return page_of(rows, page.limit, _unit_out)
+    return keyset_page(rows, page, key=lambda u: (u.created_at, u.id), out=_unit_out)

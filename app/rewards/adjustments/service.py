@@ -25,7 +25,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.pagination import Page, PageParams, decode_keyset, keyset_cursor
+from app.core.pagination import Page, PageParams, decode_keyset, keyset_page
 from app.identity.principals import StaffContext
 from app.ledger import schemas as ledger_schemas
 from app.ledger import service as ledger
@@ -282,10 +282,4 @@ async def list_for_staff(
         after=decode_keyset(page.cursor),
         limit=page.limit + 1,
     )
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    last = rows[-1] if rows else None
-    return Page(
-        items=[_out(r) for r in rows],
-        next_cursor=keyset_cursor(last.requested_at, last.id) if more and last else None,
-    )
+    return keyset_page(rows, page, key=lambda r: (r.requested_at, r.id), out=_out)

@@ -103,8 +103,8 @@ async def seed(
             )
             await conn.execute(
                 "INSERT INTO staff_users (id, region_id, kind, username, display_name, "
-                "password_hash, is_active, failed_logins, created_at, updated_at) "
-                "VALUES ($1, $2, 'staff', 'bench-organizer', '组织者', 'x', true, 0, $3, $3)",
+                "password_hash, is_active, created_at, updated_at) "
+                "VALUES ($1, $2, 'staff', 'bench-organizer', '组织者', 'x', true, $3, $3)",
                 staff_id,
                 region_id,
                 now,

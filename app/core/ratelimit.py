@@ -39,7 +39,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi.routing import APIRoute, APIRouter
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
@@ -54,6 +54,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.config import ConfigurationError, Settings
+from app.core.declarations import F, declared, declaring
 from app.core.errors import AppError, RateLimited, error_responses
 from app.core.middleware import send_problem
 from app.core.security import KeyRing
@@ -86,8 +87,7 @@ class Rule:
     limits: tuple[Limit, ...]
 
 
-_ENDPOINT_ATTRIBUTE = "rate_limits"
-F = TypeVar("F", bound=Callable[..., Any])
+_DECLARATION = "rate_limits"
 
 
 def limited(*limits: Limit) -> Callable[[F], F]:
@@ -98,11 +98,7 @@ def limited(*limits: Limit) -> Callable[[F], F]:
     therefore needs no list of routes of its own.
     """
 
-    def declare(endpoint: F) -> F:
-        setattr(endpoint, _ENDPOINT_ATTRIBUTE, limits)
-        return endpoint
-
-    return declare
+    return declaring(_DECLARATION, limits)
 
 
 def declared_rules(routers: Iterable[APIRouter]) -> tuple[Rule, ...]:
@@ -115,7 +111,7 @@ def declared_rules(routers: Iterable[APIRouter]) -> tuple[Rule, ...]:
         for route in router.routes:
             if not isinstance(route, APIRoute):
                 continue
-            limits: tuple[Limit, ...] | None = getattr(route.endpoint, _ENDPOINT_ATTRIBUTE, None)
+            limits: tuple[Limit, ...] = declared(route.endpoint, _DECLARATION, ())
             if limits:
                 methods = sorted(route.methods or ())
                 rules.extend(Rule(method, route.path, limits) for method in methods)
@@ -316,6 +312,12 @@ def hashed(kind: str, value: str) -> str:
 _KEYID = re.compile(r';\s*keyid="([^"]{1,200})"')
 
 
+def _bearer_token(headers: dict[bytes, bytes]) -> str | None:
+    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def principal_key(headers: dict[bytes, bytes], ip: str) -> str | None:
     """The caller's bucket: a hash of its bearer token, never the token itself.
 
@@ -323,10 +325,8 @@ def principal_key(headers: dict[bytes, bytes], ip: str) -> str | None:
     claims together with its IP, so that nobody can exhaust a real terminal's
     bucket by sending unsigned requests in its name from elsewhere.
     """
-    authorization = headers.get(b"authorization", b"").decode("latin-1")
-    scheme, _, token = authorization.partition(" ")
-    token = token.strip()
-    if scheme.lower() == "bearer" and token:
+    token = _bearer_token(headers)
+    if token is not None:
         return hashed("bearer", token)
     keyid = _KEYID.search(headers.get(b"signature-input", b"").decode("latin-1"))
     if keyid:
@@ -335,12 +335,6 @@ def principal_key(headers: dict[bytes, bytes], ip: str) -> str | None:
 
 
 CLIENT_TOKEN_TYP = "client"  # noqa: S105 - the `typ` claim of an OAuth client's token
-
-
-def _bearer_token(headers: dict[bytes, bytes]) -> str | None:
-    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
 
 
 def client_of(headers: dict[bytes, bytes], keyring: KeyRing | None) -> str | None:

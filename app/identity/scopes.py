@@ -12,9 +12,11 @@ refused to every client (403 `insufficient_scope`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from starlette.requests import Request
+
+from app.core.declarations import F, declared, declaring
 
 # Each scope is a short list of read routes; no scope shows an ID number or a phone.
 SCOPES: dict[str, str] = {
@@ -27,8 +29,7 @@ SCOPES: dict[str, str] = {
     "webhooks:manage": "The client's own webhook endpoints",
 }
 
-_ATTRIBUTE = "client_scopes"
-F = TypeVar("F", bound=Callable[..., Any])
+_DECLARATION = "client_scopes"
 
 
 def client_scope(*scopes: str) -> Callable[[F], F]:
@@ -37,15 +38,11 @@ def client_scope(*scopes: str) -> Callable[[F], F]:
     if not scopes or unknown:
         raise ValueError(f"unknown or missing scopes: {unknown}")
 
-    def declare(endpoint: F) -> F:
-        setattr(endpoint, _ATTRIBUTE, tuple(scopes))
-        return endpoint
-
-    return declare
+    return declaring(_DECLARATION, tuple(scopes))
 
 
 def declared_scopes(endpoint: Callable[..., Any] | None) -> tuple[str, ...]:
-    scopes: tuple[str, ...] = getattr(endpoint, _ATTRIBUTE, ())
+    scopes: tuple[str, ...] = declared(endpoint, _DECLARATION, ())
     return scopes
 
 

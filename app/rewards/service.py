@@ -25,8 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import clock
 from app.identity.principals import StaffContext
 from app.ledger import service as ledger
-from app.orgs.authz import require_center_admin
-from app.orgs.errors import RegionNotFound
+from app.orgs.authz import require_center_admin_of
 from app.orgs.service import get_region
 from app.rewards import repository
 from app.rewards.models import (
@@ -82,13 +81,6 @@ def _policy_out(region_id: uuid.UUID, policy: RewardPolicy | None) -> RewardPoli
     )
 
 
-def _require_center_admin(staff: StaffContext, region_id: uuid.UUID) -> None:
-    # Another region's policy does not exist as far as this caller can tell.
-    if staff.region_id != region_id:
-        raise RegionNotFound()
-    require_center_admin(staff)
-
-
 async def open_policy(session: AsyncSession, *, region_id: uuid.UUID) -> None:
     """Give a new region its policy row, with the defaults (still reported as the default):
     the row its issuances lock."""
@@ -98,7 +90,7 @@ async def open_policy(session: AsyncSession, *, region_id: uuid.UUID) -> None:
 async def get_policy(
     session: AsyncSession, *, staff: StaffContext, region_id: uuid.UUID
 ) -> RewardPolicyOut:
-    _require_center_admin(staff, region_id)
+    require_center_admin_of(staff, region_id)
     return _policy_out(region_id, await repository.find_policy(session, region_id))
 
 
@@ -109,7 +101,7 @@ async def set_policy(
     region_id: uuid.UUID,
     update: RewardPolicyUpdate,
 ) -> RewardPolicyOut:
-    _require_center_admin(staff, region_id)
+    require_center_admin_of(staff, region_id)
     policy = await repository.lock_policy(session, region_id)
     policy.rate_per_hour = update.rate_per_hour
     policy.earning_sources = [s.value for s in update.earning_sources]

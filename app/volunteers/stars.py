@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities.hours import service as hours_service
 from app.identity.principals import StaffContext
-from app.orgs.authz import require_center_admin
+from app.orgs.authz import require_center_admin_of
 from app.orgs.errors import RegionNotFound
 from app.volunteers import repository
 from app.volunteers.models import DEFAULT_STAR_HOURS
@@ -79,9 +79,7 @@ async def set_thresholds(
     session: AsyncSession, *, staff: StaffContext, region_id: uuid.UUID, hours: list[int]
 ) -> StarThresholdsOut:
     """A center admin of the region sets its thresholds; other regions do not exist."""
-    if region_id != staff.region_id:
-        raise RegionNotFound()
-    require_center_admin(staff)
+    require_center_admin_of(staff, region_id)
     await repository.save_star_thresholds(
         session, region_id=region_id, hours=hours, staff_id=staff.id
     )

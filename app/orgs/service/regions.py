@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.pagination import Page, PageParams
 from app.identity.principals import Principal, StaffContext
 from app.orgs import schemas
-from app.orgs.authz import require_center_admin
+from app.orgs.authz import require_center_admin_of
 from app.orgs.errors import RegionNotFound
 from app.orgs.models import Region
 from app.orgs.service.checks import after_cursor, get_region
@@ -47,10 +47,8 @@ async def update_region(
     region_id: uuid.UUID,
     changes: schemas.RegionUpdate,
 ) -> schemas.Region:
-    if region_id != staff.region_id:
-        raise RegionNotFound()
+    require_center_admin_of(staff, region_id)
     region = await get_region(session, region_id)
-    require_center_admin(staff)
     if changes.name is not None:
         region.name = changes.name
     if changes.timezone is not None:

@@ -26,11 +26,14 @@ WALKTHROUGH = Path(__file__).resolve().parents[2] / "docs" / "walkthrough.md"
 
 
 def _steps(lines: list[str]) -> list[tuple[str, str]]:
-    """Each line's role and action (the tour prints them in fixed columns), run suffix out."""
-    return [
-        (line[:14].strip(), re.sub(r"-[0-9a-f]{6}\b", "-RUN", line[15:59].strip()))
-        for line in lines
-    ]
+    """Each line's role and action (the tour prints them in fixed columns), with what
+    changes from run to run (the names' suffix, the region's date) taken out."""
+
+    def action(text: str) -> str:
+        text = re.sub(r"-[0-9a-f]{6}\b", "-RUN", text)
+        return re.sub(r"\b\d{4}-\d{2}-\d{2}\b", "DATE", text)
+
+    return [(line[:14].strip(), action(line[15:59].strip())) for line in lines]
 
 
 async def _seeded(session: AsyncSession, tmp_path: Path, password: str = PASSWORD) -> str:

@@ -21,35 +21,8 @@ from app.identity.repository import create_volunteer
 from app.orgs import schemas as org_schemas
 from app.orgs import service as orgs
 from app.orgs.founding import add_center_admin
-from app.orgs.models import OrgUnit, Region, UnitKind
+from app.orgs.models import Region, UnitKind
 from app.tenants.service import create_region
-
-
-async def _add_unit(
-    session: AsyncSession,
-    *,
-    region: Region,
-    parent: OrgUnit | None,
-    kind: UnitKind,
-    name: str,
-    latitude: float,
-    longitude: float,
-) -> OrgUnit:
-    unit = OrgUnit(
-        region_id=region.id,
-        parent_id=parent.id if parent else None,
-        kind=kind,
-        name=name,
-        path="",
-        latitude=latitude,
-        longitude=longitude,
-        seven_haves={},
-    )
-    session.add(unit)
-    await session.flush()
-    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
-    await session.flush()
-    return unit
 
 
 async def find_region(session: AsyncSession) -> Region | None:
@@ -78,34 +51,40 @@ async def seed_organisation(
         longitude=120.6450,
     )
     region, center = founded.region, founded.center
-    units = {center.name: center}
-    for name, lat, lng, station_names in cast.INSTITUTES:
-        institute = await _add_unit(
-            session,
-            region=region,
-            parent=center,
-            kind=UnitKind.institute,
-            name=name,
-            latitude=lat,
-            longitude=lng,
-        )
-        units[name] = institute
-        for i, station_name in enumerate(station_names):
-            units[station_name] = await _add_unit(
-                session,
-                region=region,
-                parent=institute,
-                kind=UnitKind.station,
-                name=station_name,
-                latitude=lat + 0.01 * (i + 1),
-                longitude=lng + 0.01 * (i + 1),
-            )
     made = await add_center_admin(
         session, region_id=region.id, username="admin", password=admin_password
     )
     admin = await load_staff(session, made.user)
+    # The units are made as a centre admin makes them through the API.
+    unit_ids = {center.name: center.id}
+    for name, lat, lng, station_names in cast.INSTITUTES:
+        institute = await orgs.create_unit(
+            session,
+            staff=admin,
+            data=org_schemas.OrgUnitCreate(
+                parent_id=center.id,
+                kind=UnitKind.institute,
+                name=name,
+                latitude=lat,
+                longitude=lng,
+            ),
+        )
+        unit_ids[name] = institute.id
+        for i, station_name in enumerate(station_names):
+            station = await orgs.create_unit(
+                session,
+                staff=admin,
+                data=org_schemas.OrgUnitCreate(
+                    parent_id=institute.id,
+                    kind=UnitKind.station,
+                    name=station_name,
+                    latitude=lat + 0.01 * (i + 1),
+                    longitude=lng + 0.01 * (i + 1),
+                ),
+            )
+            unit_ids[station_name] = station.id
     for spec in cast.STAFF:
-        unit = units[spec.unit] if spec.unit else center
+        unit_id = unit_ids[spec.unit] if spec.unit else center.id
         await orgs.create_staff(
             session,
             staff=admin,
@@ -115,7 +94,7 @@ async def seed_organisation(
                 password=SecretStr(
                     (passwords or {}).get(spec.username) or secrets.token_urlsafe(12)
                 ),
-                grants=[org_schemas.GrantCreate(org_unit_id=unit.id, role=spec.role)],
+                grants=[org_schemas.GrantCreate(org_unit_id=unit_id, role=spec.role)],
             ),
         )
     for code, name in cast.VOLUNTEERS:

@@ -41,6 +41,7 @@ from app.core.ratelimit import (
     document_rate_limits,
 )
 from app.core.security import KeyRing
+from app.webhooks import catalogue as webhook_catalogue
 
 log = logging.getLogger("liangpiao")
 
@@ -95,6 +96,7 @@ def feature_routers() -> list[Any]:
     from app.tenants.router import router as tenants
     from app.volunteers.records_router import router as records
     from app.volunteers.router import router as volunteers
+    from app.webhooks.router import router as webhooks
 
     return [
         identity,
@@ -118,6 +120,7 @@ def feature_routers() -> list[Any]:
         integrations,
         tenants,
         clients,
+        webhooks,
     ]
 
 
@@ -197,6 +200,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                     responses.setdefault(str(status), response)
     document_rate_limits(schema)
     _document_client_scopes(app, schema)
+    webhook_catalogue.document(schema)
     components = schema["components"]["schemas"]
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)

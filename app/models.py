@@ -14,6 +14,7 @@ from app.orgs import models as orgs_models
 from app.rewards import models as rewards_models
 from app.rewards.adjustments import models as adjustments_models
 from app.volunteers import models as volunteers_models
+from app.webhooks import models as webhooks_models
 
 metadata = Base.metadata
 
@@ -32,4 +33,5 @@ __all__ = [
     "orgs_models",
     "rewards_models",
     "volunteers_models",
+    "webhooks_models",
 ]

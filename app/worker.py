@@ -28,6 +28,8 @@ from app.ledger.signer import load_signer
 from app.merchants.jobs import expire_reservations
 from app.merchants.jobs import purge_expired as purge_merchant_nonces_and_codes
 from app.rewards.handlers import on_hours_approved
+from app.webhooks import fanout
+from app.webhooks.delivery import Deliverer
 
 log = logging.getLogger("liangpiao.worker")
 
@@ -51,6 +53,7 @@ async def _purge_idempotency_keys(sessions: async_sessionmaker[AsyncSession]) ->
 def register_event_handlers() -> None:
     """Wire outbox topics to the features that consume them."""
     outbox.subscribe("hours.approved", on_hours_approved)
+    fanout.subscribe_all()
 
 
 def jobs(settings: Settings) -> list[Job]:
@@ -75,8 +78,9 @@ def jobs(settings: Settings) -> list[Job]:
     ]
 
 
-async def run_once(db: Database) -> dict[str, int]:
-    """Run every job once until it has nothing left to do (tests and the CLI use this)."""
+async def run_once(db: Database, *, deliverer: Deliverer | None = None) -> dict[str, int]:
+    """Run every job once until it has nothing left to do (tests and the CLI use this),
+    then send the webhook messages that are due, each batch waiting for its answers."""
     register_event_handlers()
     counts: dict[str, int] = {}
     for job in jobs(db.settings):
@@ -87,23 +91,44 @@ async def run_once(db: Database) -> dict[str, int]:
             if n == 0 or job.name == "purge-idempotency-keys":
                 break
         counts[job.name] = total
+    sender = deliverer or Deliverer(db.settings)
+    try:
+        total = 0
+        while n := await sender.deliver_due(db.sessions):
+            total += n
+        counts["webhooks"] = total
+    finally:
+        if deliverer is None:
+            await sender.aclose()
     return counts
 
 
 async def run_jobs_forever(db: Database, *, stop: asyncio.Event | None = None) -> None:
+    """The jobs in turn, each when it is due; webhook messages are sent beside them, each
+    on its own task, so a slow receiver holds up neither the jobs nor other endpoints."""
     register_event_handlers()
     loop = asyncio.get_running_loop()
     scheduled = jobs(db.settings)
     due = dict.fromkeys((job.name for job in scheduled), 0.0)
-    while stop is None or not stop.is_set():
-        for job in scheduled:
-            if loop.time() < due[job.name]:
-                continue
+    deliverer = Deliverer(db.settings)
+    try:
+        while stop is None or not stop.is_set():
+            for job in scheduled:
+                if loop.time() < due[job.name]:
+                    continue
+                try:
+                    await job.run(db.sessions)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("job failed", extra={"job": job.name})
+                due[job.name] = loop.time() + job.every_seconds
             try:
-                await job.run(db.sessions)
+                await deliverer.start_due(db.sessions)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("job failed", extra={"job": job.name})
-            due[job.name] = loop.time() + job.every_seconds
-        await asyncio.sleep(0.5)
+                log.exception("job failed", extra={"job": "webhooks"})
+            await asyncio.sleep(0.5)
+    finally:
+        await deliverer.aclose(wait=False)

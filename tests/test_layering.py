@@ -30,6 +30,7 @@ FEATURES = (
     "rewards",
     "tenants",
     "volunteers",
+    "webhooks",
 )
 
 

@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_WECHAT_SECRET = "dev-wechat-secret"  # noqa: S105 - the fake WeChat server's secret
 DEV_DATABASE_URL = "sqlite+aiosqlite:///var/liangpiao.db"
+# Seals webhook signing secrets at rest in development and tests; prod must set its own.
+DEV_WEBHOOK_SECRETS_KEY = "ZGV2LXdlYmhvb2stc2VjcmV0cy1rZXktMzItYnl0ZXM"  # noqa: S105
 
 
 class ConfigurationError(RuntimeError):
@@ -78,6 +80,20 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=10, ge=1, le=100)
     outbox_backoff_base_seconds: float = Field(default=2.0, gt=0, le=3600)
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=7 * 86400)
+    # Webhooks (app/webhooks): the AES-256-GCM key (32 bytes, base64url) that seals the
+    # endpoints' signing secrets in the database; how long a receiver has to answer;
+    # the waits between attempts (about three days in all, each drawn 0-20% longer);
+    # after how long of failing an endpoint is disabled; and how long a rotated secret
+    # keeps signing beside its successor.
+    webhook_secrets_key: SecretStr = SecretStr(DEV_WEBHOOK_SECRETS_KEY)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_retry_schedule: list[float] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0] + [36000.0] * 6,
+        min_length=1,
+        max_length=30,
+    )
+    webhook_disable_after_seconds: float = Field(default=5 * 86400, gt=0)
+    webhook_secret_overlap_seconds: float = Field(default=86400, ge=0, le=30 * 86400)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
@@ -132,6 +148,8 @@ class Settings(BaseSettings):
             problems.append("LIANGPIAO_WECHAT_SECRET is the development default")
         if self.mount_fake_wechat or "__fake_wechat" in self.wechat_api_base:
             problems.append("the fake WeChat server is configured; set LIANGPIAO_WECHAT_API_BASE")
+        if self.webhook_secrets_key.get_secret_value() == DEV_WEBHOOK_SECRETS_KEY:
+            problems.append("LIANGPIAO_WEBHOOK_SECRETS_KEY is the development default")
         if problems:
             raise ConfigurationError("refusing to start in prod: " + "; ".join(problems))
         return self

@@ -20,6 +20,7 @@ def test_prod_refuses_to_start_with_dev_defaults() -> None:
     assert "LIANGPIAO_JWT_PRIVATE_KEY" in message
     assert "LIANGPIAO_WECHAT_SECRET" in message
     assert "LIANGPIAO_LEDGER_SIGNING_KEY" in message
+    assert "LIANGPIAO_WEBHOOK_SECRETS_KEY" in message
 
 
 def test_prod_starts_with_real_keys() -> None:
@@ -31,6 +32,7 @@ def test_prod_starts_with_real_keys() -> None:
         ledger_signing_key=SecretStr(ledger_signer.generate_private_key_pem().decode()),
         wechat_secret=SecretStr("a-real-secret"),
         wechat_api_base="https://api.weixin.qq.com",
+        webhook_secrets_key=SecretStr("cHJvZC13ZWJob29rLXNlY3JldHMta2V5LTMyLWJ5dGU"),
     )
     assert KeyRing(settings).kid == "2026-11"
 

@@ -75,6 +75,12 @@ NATURALLY_SAFE_POSTS = {
     "/v1/clients": "a secret shown once is never stored for a replay",
     "/v1/clients/{client_id}/secrets": "at most two live secrets: client_secret_limit",
     "/v1/clients/{client_id}/secrets/{secret_id}/retire": "a state change",
+    # A webhook endpoint's redeliveries: each sends a message again with its own
+    # webhook-id, which the receiver de-duplicates by; a repeated recover finds nothing
+    # failed. A second test ping is one more ping.
+    "/v1/webhook-endpoints/{endpoint_id}/messages/{message_id}/retry": "the webhook-id",
+    "/v1/webhook-endpoints/{endpoint_id}/recover": "requeues what failed, once",
+    "/v1/webhook-endpoints/{endpoint_id}/test": "a ping, harmless twice",
     # OAuth's endpoints (RFC 6749, RFC 7009): a token request is a login; revoking twice
     # revokes once.
     "/v1/oauth/token": "a login",

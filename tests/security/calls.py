@@ -195,6 +195,8 @@ static(
     "GET /v1/platform/regions",
     "GET /v1/clients",
     "GET /.well-known/oauth-authorization-server",
+    "GET /v1/webhook-events",
+    "GET /v1/webhook-endpoints",
 )
 
 
@@ -879,6 +881,59 @@ async def _oauth_token(c: Ctx) -> Req:
 @call("POST /v1/oauth/revoke")
 async def _oauth_revoke(c: Ctx) -> Req:
     return Req(form={"token": "not-a-token", **_client_credentials(c)})
+
+
+# Webhooks: the region's client with webhooks:manage owns the seeded endpoint; every
+# client's token may subscribe to the test ping.
+
+
+@call("POST /v1/webhook-endpoints")
+async def _add_webhook_endpoint(c: Ctx) -> Req:
+    return Req(json={"url": "http://127.0.0.1:9/hooks", "event_types": ["ping"]})
+
+
+def _endpoint(c: Ctx, **more: Any) -> dict[str, Any]:
+    return {"endpoint_id": c.t.webhook_endpoint, **more}
+
+
+@call("GET /v1/webhook-endpoints/{endpoint_id}")
+async def _webhook_endpoint(c: Ctx) -> Req:
+    return Req(path=_endpoint(c))
+
+
+@call("PATCH /v1/webhook-endpoints/{endpoint_id}")
+async def _update_webhook_endpoint(c: Ctx) -> Req:
+    return Req(path=_endpoint(c), json={"description": "市App"})
+
+
+@call("POST /v1/webhook-endpoints/{endpoint_id}/secret/rotate")
+async def _rotate_webhook_secret(c: Ctx) -> Req:
+    return Req(path=_endpoint(c))
+
+
+@call("GET /v1/webhook-endpoints/{endpoint_id}/messages")
+async def _webhook_messages(c: Ctx) -> Req:
+    return Req(path=_endpoint(c))
+
+
+@call("GET /v1/webhook-endpoints/{endpoint_id}/messages/{message_id}/attempts")
+async def _webhook_attempts(c: Ctx) -> Req:
+    return Req(path=_endpoint(c, message_id=c.t.webhook_message))
+
+
+@call("POST /v1/webhook-endpoints/{endpoint_id}/messages/{message_id}/retry")
+async def _retry_webhook_message(c: Ctx) -> Req:
+    return Req(path=_endpoint(c, message_id=c.t.webhook_message))
+
+
+@call("POST /v1/webhook-endpoints/{endpoint_id}/recover")
+async def _recover_webhook_endpoint(c: Ctx) -> Req:
+    return Req(path=_endpoint(c), json={"since": "2026-01-01T00:00:00Z"})
+
+
+@call("POST /v1/webhook-endpoints/{endpoint_id}/test")
+async def _test_webhook_endpoint(c: Ctx) -> Req:
+    return Req(path=_endpoint(c))
 
 
 # The terminal's signed routes

@@ -46,6 +46,9 @@ from app.rewards.adjustments.models import Adjustment, AdjustmentStatus, Approva
 from app.tenants.service import create_region
 from app.volunteers.models import IdType, Volunteer
 from app.volunteers.service import check_character
+from app.webhooks import catalogue as webhook_catalogue
+from app.webhooks.models import MessageStatus, WebhookEndpoint, WebhookMessage, WebhookSecret
+from app.webhooks.signing import SecretBox, new_secret
 from bench.terminal_client import TerminalClient, TerminalSigner
 from tests.activities.support import LAT, LNG, make_activity, minute, sign_up_row
 from tests.builders import PASSWORD, World, bearer, make_staff, make_volunteer, make_world
@@ -86,6 +89,8 @@ class Targets:
     merchant: uuid.UUID
     offer: uuid.UUID
     oauth_client: uuid.UUID  # an active client of the region, with hours:read
+    webhook_endpoint: uuid.UUID  # of the region's client with webhooks:manage
+    webhook_message: uuid.UUID  # a ping to that endpoint
     redemption: uuid.UUID  # succeeded, of A, at M's signing terminal
     redemption_request_no: str
     void_request_no: str  # another succeeded redemption, to be voided
@@ -376,6 +381,42 @@ async def make_oauth_client(
     return client.id, [r.id for r in rows], values
 
 
+async def make_webhook_endpoint(app: Any, client_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    """An enabled endpoint of the client (nothing is sent in the matrix) and a message."""
+    async with app.state.db.sessions() as session:
+        client = await session.get(OAuthClient, client_id)
+        assert client is not None
+        region_id = client.region_id
+        now = clock.now()
+        endpoint = WebhookEndpoint(
+            id=uuid.uuid4(),
+            region_id=region_id,
+            client_id=client_id,
+            url="http://127.0.0.1:9/hooks",
+            description="",
+            event_types=["ping"],
+        )
+        session.add(endpoint)
+        await session.flush()
+        sealed = SecretBox(app.state.settings).seal(new_secret(), endpoint_id=endpoint.id)
+        session.add(WebhookSecret(endpoint_id=endpoint.id, region_id=region_id, sealed=sealed))
+        data = {"endpoint_id": str(endpoint.id), "message": "matrix"}
+        message = WebhookMessage(
+            id=uuid.uuid4(),
+            region_id=region_id,
+            endpoint_id=endpoint.id,
+            event_type="ping",
+            body=webhook_catalogue.envelope("ping", now, data),
+            status=MessageStatus.failed,
+            attempts=1,
+            next_attempt_at=None,
+            failed_at=now,
+        )
+        session.add(message)
+        await session.commit()
+        return endpoint.id, message.id
+
+
 def _record(
     activity: Activity,
     volunteer: Volunteer,
@@ -563,6 +604,9 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
         client_id, _, _ = await make_oauth_client(app, world, scopes=scopes, region=region)
         clients[name] = (client_id, region.id, scopes)
     oauth_client, _, (oauth_secret,) = await make_oauth_client(app, world, scopes=["hours:read"])
+    webhook_endpoint, webhook_message = await make_webhook_endpoint(
+        app, clients["client_webhooks"][0]
+    )
     principals = Principals(
         app=app,
         world=world,
@@ -602,6 +646,8 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
         merchant=merchant.id,
         offer=offer.id,
         oauth_client=oauth_client,
+        webhook_endpoint=webhook_endpoint,
+        webhook_message=webhook_message,
         redemption=uuid.UUID(redemption["id"]),
         redemption_request_no=redemption["request_no"],
         void_request_no=to_void["request_no"],

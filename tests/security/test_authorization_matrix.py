@@ -160,6 +160,21 @@ def signed() -> Access:
     )
 
 
+def client_managing_webhooks(*, row: bool) -> Access:
+    """A client's own webhooks: the region's client with `webhooks:manage` (whose the
+    seeded endpoint is); another region's client with the scope has endpoints of its
+    own, never this one (404); people's tokens and clients without the scope, 403."""
+    owner = CLIENT_WITH["webhooks:manage"]
+    allow = {owner} if row else {owner, OTHER_CLIENT}
+    e404 = {OTHER_CLIENT} if row else set()
+    return Access(
+        allow=frozenset(allow),
+        e401=NO_VALID_TOKEN,
+        e403=EVERYONE - NO_VALID_TOKEN - allow - e404,
+        e404=frozenset(e404),
+    )
+
+
 def volunteers_only() -> Access:
     return bearer(VOLUNTEERS, e403=STAFF | MERCHANT_STAFF)
 
@@ -408,6 +423,22 @@ MATRIX: dict[str, Access] = {
     "POST /v1/oauth/token": public(),
     "POST /v1/oauth/revoke": public(),
     "GET /.well-known/oauth-authorization-server": public(),
+    # Webhooks: the catalogue is public; endpoints are their client's alone.
+    "GET /v1/webhook-events": public(),
+    "POST /v1/webhook-endpoints": client_managing_webhooks(row=False),
+    "GET /v1/webhook-endpoints": client_managing_webhooks(row=False),
+    "GET /v1/webhook-endpoints/{endpoint_id}": client_managing_webhooks(row=True),
+    "PATCH /v1/webhook-endpoints/{endpoint_id}": client_managing_webhooks(row=True),
+    "POST /v1/webhook-endpoints/{endpoint_id}/secret/rotate": client_managing_webhooks(row=True),
+    "GET /v1/webhook-endpoints/{endpoint_id}/messages": client_managing_webhooks(row=True),
+    "GET /v1/webhook-endpoints/{endpoint_id}/messages/{message_id}/attempts": (
+        client_managing_webhooks(row=True)
+    ),
+    "POST /v1/webhook-endpoints/{endpoint_id}/messages/{message_id}/retry": (
+        client_managing_webhooks(row=True)
+    ),
+    "POST /v1/webhook-endpoints/{endpoint_id}/recover": client_managing_webhooks(row=True),
+    "POST /v1/webhook-endpoints/{endpoint_id}/test": client_managing_webhooks(row=True),
     # The terminal's signed routes
     "POST /v1/terminal/redemptions": signed(),
     "GET /v1/terminal/redemptions/{request_no}": signed(),

@@ -41,10 +41,10 @@ import aiohttp
 import asyncpg
 
 from bench.harness import ROOT, fresh_database, plain_dsn, service_env, write_results
-from tests.chaos import processes
+from tests.chaos import processes, webhooks
 from tests.chaos.checks import Findings, check
 from tests.chaos.processes import ApiServer, Worker
-from tests.chaos.seed import seed_demo_region, seed_world
+from tests.chaos.seed import SetupClient, seed_demo_region, seed_world
 from tests.chaos.workload import WRITES, Client, Gateway, Journal, Sender
 
 # Waiting for other people's tests to finish before PostgreSQL is stopped.
@@ -350,8 +350,18 @@ async def run(database_url: str, config: Config) -> dict[str, Any]:
     await seed_demo_region(database_url)
     primary = ApiServer("api-a", env, log_dir)
     worker = Worker(
-        "worker", {**env, "LIANGPIAO_DB_POOL_SIZE": "2", "LIANGPIAO_DB_MAX_OVERFLOW": "2"}, log_dir
+        "worker",
+        {
+            **env,
+            **webhooks.WORKER_ENV,
+            "LIANGPIAO_DB_POOL_SIZE": "2",
+            "LIANGPIAO_DB_MAX_OVERFLOW": "2",
+        },
+        log_dir,
     )
+    receiver = webhooks.ChaosReceiver()
+    await receiver.start()
+    endpoint_id = ""
     gateway = Gateway([primary.base_url])
     chaos = Chaos(
         config,
@@ -372,6 +382,10 @@ async def run(database_url: str, config: Config) -> dict[str, Any]:
             activities_per_station=config.activities_per_station,
             terminals=config.terminals,
         )
+        async with aiohttp.ClientSession() as http:
+            endpoint_id = await webhooks.subscribe(
+                SetupClient(http, primary.base_url), world.admin, receiver
+            )
         journal.event(
             "seeded",
             volunteers=len(world.volunteers),
@@ -418,10 +432,27 @@ async def run(database_url: str, config: Config) -> dict[str, Any]:
         if left:
             journal.violation(f"{left} hours.approved events were never delivered")
         journal.event("outbox drained")
+        conn = await asyncpg.connect(plain_dsn(database_url))
+        try:
+            left = await webhooks.wait_delivered(conn, within=120.0)
+        finally:
+            await conn.close()
+        if left:
+            journal.violation(f"{left} webhook events or messages were still owed")
+        journal.event("webhooks delivered")
     finally:
         await asyncio.to_thread(processes.ensure_pg_running)
         await asyncio.to_thread(chaos.stop_all)
+        await receiver.stop()
     findings = await check(database_url, journal)
+    if endpoint_id:
+        conn = await asyncpg.connect(plain_dsn(database_url))
+        try:
+            hook_figures, hook_violations = await webhooks.check(conn, receiver, endpoint_id)
+        finally:
+            await conn.close()
+        findings.effects.update(hook_figures)
+        findings.violations.extend(hook_violations)
     return figures(config, journal, chaos.done, findings, load_seconds)
 
 

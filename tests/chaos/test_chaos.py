@@ -60,3 +60,7 @@ def test_acknowledged_effects_survive_kills_and_restarts_exactly_once(tmp_path: 
     assert effects["hours_approved"] == effects["issuances"] > 0
     assert effects["redemptions_succeeded"] > 0
     assert effects["postings_sum"] == 0
+    # Every committed event reached the partner's receiver (checked by the run), and
+    # some only after the receiver's refusals.
+    assert effects["webhook_events"] > 0
+    assert effects["webhook_refused_500"] > 0

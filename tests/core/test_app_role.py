@@ -35,6 +35,7 @@ APPEND_ONLY = (
     "ledger_sealed_transactions",
     "ledger_signing_keys",
     "hours_audit",
+    "webhook_attempts",
 )
 # Of these ledger tables only some columns move: the cached balances, the seal cursor,
 # an issuance's outcome (never which hours it was for).

@@ -224,6 +224,20 @@ async def _seed(settings: Settings) -> dict[str, Any]:
         path = settings.var_dir / f"demo-{username}-password"
         if summary["created"] or path.exists():
             _keep(path, password + "\n")
+    # The partner's client secret is shown once, like a terminal's key: kept here only.
+    partner_file = settings.var_dir / "demo-partner-client.json"
+    connected = summary.pop("partner")
+    if connected is not None:
+        _keep(partner_file, json.dumps(connected, indent=2) + "\n")
+    summary["partner"] = (
+        {
+            "client_id": json.loads(partner_file.read_text())["client_id"],
+            "credentials_file": str(partner_file),
+            "received": "/__fake_partner/messages",
+        }
+        if partner_file.exists()
+        else None
+    )
     for slug, pem in summary.pop("terminal_keys").items():
         _keep(settings.var_dir / f"demo-terminal-{slug}.pem", pem)
     for merchant in summary["merchants"]:
@@ -258,6 +272,12 @@ def _demo_lines(summary: dict[str, Any], var_dir: Path) -> list[str]:
         r = summary["reservation"]
         lines.append(
             f"  pick-up code {r['pickup_code']}: {r['volunteer']}'s {r['offer']} at {r['merchant']}"
+        )
+    if summary["partner"]:
+        p = summary["partner"]
+        lines.append(
+            f"  partner platform client {p['client_id']} (secret in {p['credentials_file']}); "
+            f"its webhook receiver shows what arrived at {p['received']}"
         )
     lines.append(
         f"  {summary['pending_hours_records']} hours records wait for approval; "

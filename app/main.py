@@ -306,9 +306,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The development fake lives in `fakes/`, outside the package: `make run` starts
         # from the repository root, where it imports. The Dockerfile ships only `app/`,
         # and production refuses to start with this setting on, so it never mounts there.
+        from fakes.partner import create_fake_partner
         from fakes.wechat import create_fake_wechat
 
         app.mount("/__fake_wechat", create_fake_wechat(settings))
+        app.mount("/__fake_partner", create_fake_partner(settings))
 
     app.add_middleware(
         RetryUnitOfWork, attempts=settings.db_retry_attempts, max_body_bytes=settings.max_body_bytes

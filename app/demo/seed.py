@@ -32,7 +32,7 @@ from app.activities.hours.models import HoursRecord, HoursStatus
 from app.activities.models import Activity
 from app.core import clock
 from app.core.db import Database
-from app.demo import cast
+from app.demo import cast, partner
 from app.demo import merchants as shops
 from app.demo.activities import (
     Visit,
@@ -75,9 +75,14 @@ async def seed_demo(
             session, admin_password=admin_password, passwords=passwords
         )
     keys: dict[str, str] = {}
+    connected: dict[str, Any] | None = None
     async with scene(db) as session:
         told = await _story_state(session, region)
     if told == "untold":
+        cal = Calendar(today=clock.today_in(region.timezone), timezone=region.timezone)
+        connected = await partner.connect(
+            db, cal.at(cal.first_saturday - timedelta(days=4), "10:00"), region
+        )
         keys = await _tell(db, region, dict(passwords))
     elif told == "cut off":
         raise DemoIncomplete(
@@ -92,7 +97,13 @@ async def seed_demo(
     await _run_jobs(db)
     async with scene(db) as session:
         summary = await describe(session, region)
-    return {"region": region.name, "created": created, **summary, "terminal_keys": keys}
+    return {
+        "region": region.name,
+        "created": created,
+        **summary,
+        "partner": connected,
+        "terminal_keys": keys,
+    }
 
 
 async def _story_state(session: AsyncSession, region: Region) -> str:

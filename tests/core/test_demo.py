@@ -220,3 +220,37 @@ async def test_the_demo_terminal_key_in_var_signs_a_redemption_the_api_accepts(
 async def _seed_through_the_cli(settings: Settings) -> dict[str, Any]:
     """`python -m app seed-demo`'s own steps, on the test's database and var/ directory."""
     return await cli._seed(settings)
+
+
+async def test_the_demo_partner_receives_the_story_as_verified_webhooks(
+    app: Any, session: AsyncSession
+) -> None:
+    from sqlalchemy import update
+
+    from app.webhooks.models import WebhookEndpoint, WebhookMessage
+    from app.worker import run_once
+    from fakes.partner import create_fake_partner
+    from tests.conftest import ServerThread
+
+    summary = await _seed(app)
+    assert summary["partner"]["client_secret"].startswith("lps_")
+    types = set((await session.scalars(select(WebhookMessage.event_type).distinct())).all())
+    await session.commit()  # on SQLite every transaction holds the write lock
+    assert {
+        "hours.approved",
+        "redemption.succeeded",
+        "redemption.voided",
+        "redemption.refunded",
+        "ledger.block_sealed",
+    } <= types
+    with ServerThread(create_fake_partner(app.state.settings)) as receiver:
+        async with app.state.db.sessions() as s, s.begin():
+            await s.execute(update(WebhookEndpoint).values(url=f"{receiver.url}/hooks"))
+            await s.execute(update(WebhookMessage).values(next_attempt_at=clock.now()))
+        await run_once(app.state.db)
+        async with httpx.AsyncClient() as http:
+            received = (await http.get(f"{receiver.url}/messages")).json()["items"]
+    messages = await _count(session, WebhookMessage)
+    assert len(received) == messages
+    refunded = next(m for m in received if m["type"] == "redemption.refunded")
+    assert refunded["data"]["refund_no"]

@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_WECHAT_SECRET = "dev-wechat-secret"  # noqa: S105 - the fake WeChat server's secret
 DEV_DATABASE_URL = "sqlite+aiosqlite:///var/liangpiao.db"
 # Seals webhook signing secrets at rest in development and tests; prod must set its own.
-DEV_WEBHOOK_SECRETS_KEY = "ZGV2LXdlYmhvb2stc2VjcmV0cy1rZXktMzItYnl0ZXM"  # noqa: S105
+DEV_WEBHOOK_SECRETS_KEY = "ZGV2LXdlYmhvb2stc2VjcmV0cy1rZXktMzItYnl0ZXM"
 
 
 class ConfigurationError(RuntimeError):

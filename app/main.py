@@ -27,6 +27,7 @@ from app.core.errors import (
     ServiceUnavailable,
     Unauthorized,
     ValidationFailed,
+    add_problems,
     catalogue,
     error_responses,
     install_handlers,
@@ -185,7 +186,6 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         routes=_document_order(app.routes),
     )
     schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = _problem_schema()
-    common = error_responses(ValidationFailed, InternalError)
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
@@ -193,11 +193,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             responses = operation["responses"]
             if "422" in responses and "HTTPValidationError" in str(responses["422"]):
                 del responses["422"]
-            for status, response in common.items():
-                responses.setdefault(str(status), response)
+            add_problems(responses, ValidationFailed, InternalError)
             if operation.get("security"):
-                for status, response in error_responses(Unauthorized).items():
-                    responses.setdefault(str(status), response)
+                add_problems(responses, Unauthorized)
     document_rate_limits(schema)
     _document_client_scopes(app, schema)
     webhook_catalogue.document(schema)
@@ -224,7 +222,6 @@ def _document_client_scopes(app: FastAPI, schema: dict[str, Any]) -> None:
     }
     components["schemas"]["OAuthErrorBody"] = OAuthErrorBody.model_json_schema()
     paths = schema.get("paths", {})
-    code = f"`{InsufficientScope.code}`"
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if not isinstance(route, APIRoute):
@@ -238,16 +235,7 @@ def _document_client_scopes(app: FastAPI, schema: dict[str, Any]) -> None:
             if security and scopes:
                 operation["security"] = [*security, {"oauth2": list(scopes)}]
             if security:
-                forbidden = operation["responses"].setdefault(
-                    "403", error_responses(InsufficientScope)[403]
-                )
-                description = forbidden.get("description", "")
-                if code not in description:
-                    forbidden["description"] = (
-                        f"{description[:-1]}, {code})"
-                        if description.endswith(")")
-                        else f"{description} ({code})".strip()
-                    )
+                add_problems(operation["responses"], InsufficientScope)
 
 
 def _tune_collector(gen0_threshold: int) -> None:

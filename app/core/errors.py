@@ -282,16 +282,48 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_unexpected)
 
 
+# The response extension listing every problem code a status may carry, in the order
+# the route names them; `describe_problems` writes the description from it.
+PROBLEM_CODES = "x-problem-codes"
+
+
+def describe_problems(codes: list[str]) -> str:
+    """A response's description: each problem code it may carry, with its title."""
+    titles = catalogue()
+    if len(codes) == 1:
+        return f"{titles[codes[0]].title} (`{codes[0]}`)"
+    return "One of:\n\n" + "\n".join(f"- `{code}`: {titles[code].title}" for code in codes)
+
+
 def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
-    """The `responses=` of a route: each status with the problem codes it may carry."""
-    by_status: dict[int, list[type[AppError]]] = {}
+    """The `responses=` of a route: each status with every problem code it may carry."""
+    by_status: dict[int, list[str]] = {}
     for error in errors:
-        by_status.setdefault(error.status, []).append(error)
-    responses: dict[int | str, dict[str, Any]] = {}
-    for status, errs in sorted(by_status.items()):
-        codes = ", ".join(f"`{e.code}`" for e in errs)
-        responses[status] = {
-            "description": f"{errs[0].title} ({codes})",
+        codes = by_status.setdefault(error.status, [])
+        if error.code not in codes:
+            codes.append(error.code)
+    return {
+        status: {
+            "description": describe_problems(codes),
+            PROBLEM_CODES: codes,
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
-    return responses
+        for status, codes in sorted(by_status.items())
+    }
+
+
+def add_problems(responses: dict[str, Any], *errors: type[AppError]) -> None:
+    """Adds `errors` to an operation's documented responses: a status the operation
+    already answers with problems gains their codes, a new status is added whole. A
+    status answered otherwise (OAuth's own JSON) is left as it is."""
+    for status, addition in error_responses(*errors).items():
+        response = responses.setdefault(str(status), addition)
+        if response is addition:
+            continue
+        codes = response.get(PROBLEM_CODES)
+        if codes is None:
+            continue
+        # A new list: routes may share one `responses=` value, and FastAPI copies it shallowly.
+        codes = [*codes, *(code for code in addition[PROBLEM_CODES] if code not in codes)]
+        response[PROBLEM_CODES] = codes
+        response["description"] = describe_problems(codes)

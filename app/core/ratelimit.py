@@ -55,7 +55,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.config import ConfigurationError, Settings
 from app.core.declarations import F, declared, declaring
-from app.core.errors import AppError, RateLimited, error_responses
+from app.core.errors import AppError, RateLimited, add_problems
 from app.core.middleware import send_problem
 from app.core.security import KeyRing
 
@@ -467,7 +467,6 @@ def _headers(verdicts: list[Verdict]) -> list[tuple[bytes, bytes]]:
 
 def document_rate_limits(schema: dict[str, Any]) -> None:
     """Adds the 429 answer, with its headers, to every operation the middleware may refuse."""
-    refusal = error_responses(RateLimited)[RateLimited.status]
     headers = {
         "Retry-After": {
             "description": "Seconds until the request may be retried",
@@ -483,20 +482,13 @@ def document_rate_limits(schema: dict[str, Any]) -> None:
             "schema": {"type": "string"},
         },
     }
-    code = f"`{RateLimited.code}`"
     for path, path_item in schema.get("paths", {}).items():
         if path in EXEMPT_PATHS:
             continue
         for operation in path_item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
-            response = operation["responses"].setdefault(str(RateLimited.status), dict(refusal))
             # A route may declare its own 429 (an upstream's quota): it can be either.
-            description = response.get("description", "")
-            if code not in description:
-                response["description"] = (
-                    f"{description[:-1]}, {code})"
-                    if description.endswith(")")
-                    else f"{description} ({code})".strip()
-                )
+            add_problems(operation["responses"], RateLimited)
+            response = operation["responses"][str(RateLimited.status)]
             response["headers"] = {**headers, **response.get("headers", {})}

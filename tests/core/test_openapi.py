@@ -7,6 +7,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from app.core.errors import PROBLEM_JSON, catalogue
+
 SPEC = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 
 
@@ -129,3 +133,49 @@ def test_every_post_documents_the_idempotency_key_or_its_reason_not_to(app: Any)
     assert missing == []
     stale = [p for p in NATURALLY_SAFE_POSTS if "post" not in spec["paths"].get(p, {})]
     assert stale == []
+
+
+def _problem_responses(spec: dict[str, Any]) -> list[tuple[str, str, str, dict[str, Any]]]:
+    return [
+        (method, path, status, response)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        for status, response in op["responses"].items()
+        if PROBLEM_JSON in response.get("content", {})
+    ]
+
+
+def test_each_status_names_every_problem_code_it_may_carry_with_its_title(app: Any) -> None:
+    spec = app.openapi()
+    titles = {code: cls.title for code, cls in catalogue().items()}
+    for method, path, status, response in _problem_responses(spec):
+        codes = response["x-problem-codes"]
+        assert codes, f"{method} {path} {status}"
+        described = re.findall(r"`([a-z_]+)`", response["description"])
+        assert [c for c in described if c in titles] == codes, f"{method} {path} {status}"
+        for code in codes:
+            assert catalogue()[code].status == int(status), f"{method} {path}: {code}"
+            assert titles[code] in response["description"], f"{method} {path}: {code}"
+
+    # Several codes on one status: the route's own, and what every route may answer.
+    wechat = spec["paths"]["/v1/auth/wechat"]["post"]["responses"]
+    assert wechat["422"]["x-problem-codes"] == [
+        "region_code_required",
+        "region_code_unknown",
+        "validation_failed",
+    ]
+    assert "No region has this code" in wechat["422"]["description"]
+    assert "The request has invalid fields" in wechat["422"]["description"]
+    assert "rate_limited" in wechat["429"]["x-problem-codes"]
+    redeem = spec["paths"]["/v1/terminal/redemptions"]["post"]["responses"]
+    assert {"signature_invalid", "signature_missing", "nonce_replayed"} <= set(
+        redeem["401"]["x-problem-codes"]
+    )
+
+
+async def test_a_code_the_spec_adds_to_a_routes_own_status_is_answered(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/v1/auth/wechat", json={"code": 7})
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_failed"

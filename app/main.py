@@ -70,6 +70,42 @@ roles.
 """
 
 
+# The document's tags, in the order of the document; each operation's tags are among them.
+TAGS: dict[str, str] = {
+    "auth": "Logins of volunteers (WeChat) and staff, tokens, the keys that verify them",
+    "me": "The signed-in volunteer's own profile, codes, hours, wallet and reservations",
+    "regions": "A region (a tenant): its settings and policies",
+    "org-units": "The region's tree of centre, institutes and stations",
+    "teams": "Volunteer teams of the region",
+    "staff": "Staff accounts and their role grants",
+    "volunteers": "Volunteer profiles as staff and clients read them",
+    "projects": "Projects that group activities",
+    "activities": "Activities: drafted, published, cancelled, finished",
+    "signups": "Volunteers signing up for activities",
+    "attendance": "Check-in and check-out on site, codes, the organizer's lists",
+    "hours": "Hours records: approval, corrections, make-up hours, service records",
+    "ledger": "The 良票 ledger: accounts, transactions, proofs, signed heads",
+    "rewards": "The region's reward policy and its adjustments",
+    "merchants": "Partner merchants, their staff and pairings",
+    "settlement": "Statements and the monthly settlement",
+    "offers": "Merchants' offers, as managed and as browsed",
+    "terminals": "Registering and managing the counters' terminals",
+    "redemptions": "Redemptions and refunds, as the merchant sees them",
+    "terminal": "The terminals' own signed routes (RFC 9421)",
+    "outbox": "The region's undelivered events",
+    "tenants": "The platform admin's routes: regions and their first admins",
+    "clients": "The registry of OAuth2 clients (third-party platforms)",
+    "oauth": "OAuth2: client credentials tokens, revocation, metadata",
+    "webhooks": "Webhook endpoints of OAuth2 clients and the events sent to them",
+    "platform": "Health, readiness and the problem catalogue",
+}
+SERVERS = [{"url": "/", "description": "This deployment: paths are relative to its host"}]
+LICENSE = {"name": "Apache 2.0", "identifier": "Apache-2.0"}
+CONTACT = {"name": "Liangpiao maintainers", "url": "https://liangpiao.example"}
+# OAuth's endpoints authenticate the client itself: HTTP Basic, or in the form.
+CLIENT_AUTHENTICATED = ("/v1/oauth/token", "/v1/oauth/revoke")
+
+
 def _operation_id(route: APIRoute) -> str:
     return route.name
 
@@ -184,6 +220,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         version=app.version,
         description=app.description,
         routes=_document_order(app.routes),
+        servers=SERVERS,
+        license_info=LICENSE,
+        contact=CONTACT,
     )
     schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = _problem_schema()
     for path_item in schema.get("paths", {}).values():
@@ -199,6 +238,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     document_rate_limits(schema)
     _document_client_scopes(app, schema)
     webhook_catalogue.document(schema)
+    _document_public_operations(schema)
+    _document_tags(schema)
     components = schema["components"]["schemas"]
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
@@ -236,6 +277,42 @@ def _document_client_scopes(app: FastAPI, schema: dict[str, Any]) -> None:
                 operation["security"] = [*security, {"oauth2": list(scopes)}]
             if security:
                 add_problems(operation["responses"], InsufficientScope)
+
+
+def _document_public_operations(schema: dict[str, Any]) -> None:
+    """`security: []` on every operation that needs no credentials, so that a generator
+    does not fall back to a document-wide default; OAuth's endpoints name HTTP Basic, the
+    one of their three ways for a client to authenticate that is a header."""
+    schema["components"]["securitySchemes"]["OAuthClientBasic"] = {
+        "type": "http",
+        "scheme": "basic",
+        "description": "A client's id and secret (`client_secret_basic`, RFC 6749 §2.3.1); "
+        "`client_secret_post` and `private_key_jwt` send them in the form instead",
+    }
+    for path, path_item in schema.get("paths", {}).items():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or operation.get("security"):
+                continue
+            operation["security"] = (
+                [{"OAuthClientBasic": []}, {}] if path in CLIENT_AUTHENTICATED else []
+            )
+
+
+def _document_tags(schema: dict[str, Any]) -> None:
+    used = {
+        tag
+        for section in ("paths", "webhooks")
+        for path_item in schema.get(section, {}).values()
+        for operation in path_item.values()
+        if isinstance(operation, dict)
+        for tag in operation.get("tags", ())
+    }
+    # A tag missing from TAGS is listed without a description (a test asks for one).
+    schema["tags"] = [
+        {"name": name, "description": description}
+        for name, description in TAGS.items()
+        if name in used
+    ] + [{"name": name} for name in sorted(used - TAGS.keys())]
 
 
 def _tune_collector(gen0_threshold: int) -> None:

@@ -36,7 +36,12 @@ PrincipalKind = Literal["volunteer", "staff", "merchant_staff", "client"]
 PLATFORM_TOKEN_TYPE = "platform_admin"  # noqa: S105 - a token type, not a secret
 _REGION_TOKEN_TYPES = ("volunteer", "staff", "merchant_staff")
 
-_bearer = HTTPBearer(auto_error=False, description="An access token from /v1/auth/*")
+_bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description="An access token from /v1/auth/* (a person) or /v1/oauth/token (a client): "
+    "ES256, verifiable against /.well-known/jwks.json",
+)
 
 
 @dataclass(frozen=True)

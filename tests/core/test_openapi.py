@@ -179,3 +179,37 @@ async def test_a_code_the_spec_adds_to_a_routes_own_status_is_answered(
     response = await client.post("/v1/auth/wechat", json={"code": 7})
     assert response.status_code == 422
     assert response.json()["code"] == "validation_failed"
+
+
+def test_schemes_are_declared_and_public_operations_say_they_need_none(app: Any) -> None:
+    from tests.security.test_authorization_matrix import ANONYMOUS, MATRIX
+
+    spec = app.openapi()
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": schemes["HTTPBearer"]["description"],
+    }
+    assert set(schemes["oauth2"]["flows"]) == {"clientCredentials"}
+    assert schemes["oauth2"]["flows"]["clientCredentials"]["tokenUrl"] == "/v1/oauth/token"
+    assert schemes["TerminalSignature"]["type"] == "apiKey"
+    assert schemes["OAuthClientBasic"] == {**schemes["OAuthClientBasic"], "scheme": "basic"}
+
+    # What an anonymous caller may call (the authorization matrix) says `security: []`;
+    # OAuth's endpoints take the client's Basic credentials or none (they are in the form).
+    anonymous = {route for route, access in MATRIX.items() if ANONYMOUS in access.allow}
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            route = f"{method.upper()} {path}"
+            if path in ("/v1/oauth/token", "/v1/oauth/revoke"):
+                assert op["security"] == [{"OAuthClientBasic": []}, {}], route
+            elif route in anonymous:
+                assert op["security"] == [], route
+            else:
+                assert op["security"], route
+    assert spec["servers"] == [{"url": "/", "description": spec["servers"][0]["description"]}]
+    assert spec["info"]["license"] == {"name": "Apache 2.0", "identifier": "Apache-2.0"}
+    assert spec["info"]["contact"]["name"]
+    assert [t["name"] for t in spec["tags"]][:3] == ["auth", "me", "regions"]

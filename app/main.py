@@ -239,6 +239,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     _document_client_scopes(app, schema)
     webhook_catalogue.document(schema)
     _document_public_operations(schema)
+    _document_signature_headers(schema)
     _document_tags(schema)
     components = schema["components"]["schemas"]
     for name in ("HTTPValidationError", "ValidationError"):
@@ -296,6 +297,26 @@ def _document_public_operations(schema: dict[str, Any]) -> None:
             operation["security"] = (
                 [{"OAuthClientBasic": []}, {}] if path in CLIENT_AUTHENTICATED else []
             )
+
+
+def _document_signature_headers(schema: dict[str, Any]) -> None:
+    """A terminal's signature headers are required parameters of its routes: the route
+    reads them as optional only to answer their absence with `signature_missing` (401)
+    rather than a validation error."""
+    from app.merchants.terminal_auth import SIGNATURE_HEADERS
+
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if {"TerminalSignature": []} not in operation.get("security", ()):
+                continue
+            for parameter in operation.get("parameters", ()):
+                if parameter["in"] != "header" or parameter["name"] not in SIGNATURE_HEADERS:
+                    continue
+                parameter["required"] = True
+                field = parameter["schema"]
+                kinds = [kind for kind in field.pop("anyOf", ()) if kind != {"type": "null"}]
+                if len(kinds) == 1:
+                    field.update(kinds[0])
 
 
 def _document_tags(schema: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ from app.activities.errors import (
 from app.activities.router import CHECKIN_ERRORS, CHECKOUT_ERRORS, CODE_ERRORS
 from app.core.db import SessionDep
 from app.core.errors import AUTH_ERRORS, BODY_ERRORS, error_responses
-from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
+from app.core.idempotency import IDEMPOTENCY_ERRORS, RequiredIdempotencyKeyHeader, idempotent
 from app.core.ratelimit import Limit, limited
 from app.identity.principals import CurrentVolunteerRef, VolunteerRef
 
@@ -91,7 +91,7 @@ async def check_in(
     request: Request,
     session: SessionDep,
     volunteer: CurrentVolunteerRef,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency_key: RequiredIdempotencyKeyHeader,
 ) -> JSONResponse:
     return await _attend(
         checkin.check_in,
@@ -119,7 +119,7 @@ async def check_out(
     request: Request,
     session: SessionDep,
     volunteer: CurrentVolunteerRef,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency_key: RequiredIdempotencyKeyHeader,
 ) -> JSONResponse:
     return await _attend(
         checkin.check_out,

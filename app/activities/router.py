@@ -60,6 +60,7 @@ from app.core.idempotency import (
     IDEMPOTENCY_ERRORS,
     OPTIONAL_IDEMPOTENCY_ERRORS,
     IdempotencyKeyHeader,
+    RequiredIdempotencyKeyHeader,
     idempotent,
 )
 from app.core.pagination import Page, PageDep
@@ -518,7 +519,7 @@ async def scan_attendance(
     request: Request,
     session: SessionDep,
     staff: CurrentStaff,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency_key: RequiredIdempotencyKeyHeader,
 ) -> JSONResponse:
     return await idempotent(
         session,

@@ -20,6 +20,8 @@ log = logging.getLogger("liangpiao.errors")
 
 PROBLEM_JSON = "application/problem+json"
 _catalogue: dict[str, type[AppError]] = {}
+# A required header (lower case) → the refusal a request without it gets.
+_missing_headers: dict[str, type[AppError]] = {}
 
 
 class AppError(Exception):
@@ -31,6 +33,9 @@ class AppError(Exception):
     # A refusal that is itself a recorded fact (a failed login counted, a fraud
     # flag stored) commits the unit of work instead of rolling it back.
     commit: ClassVar[bool] = False
+    # A header a route declares required, whose absence is this refusal rather than
+    # a validation error (`validation_failed`).
+    missing_header: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -51,6 +56,8 @@ class AppError(Exception):
             if existing is not None and existing.__qualname__ != cls.__qualname__:
                 raise TypeError(f"problem code {cls.code!r} is declared twice")
             _catalogue[cls.code] = cls
+        if cls.__dict__.get("missing_header"):
+            _missing_headers[cls.missing_header.lower()] = cls  # type: ignore[union-attr]
 
 
 def catalogue() -> dict[str, type[AppError]]:
@@ -227,6 +234,20 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+def _missing_header_refusal(exc: RequestValidationError) -> AppError | None:
+    """The refusal of a request whose only fault is a missing header that has one."""
+    refusals = set()
+    for error in exc.errors():
+        loc = error.get("loc", ())
+        if error.get("type") != "missing" or len(loc) != 2 or loc[0] != "header":
+            return None
+        refusal = _missing_headers.get(str(loc[1]).lower())
+        if refusal is None:
+            return None
+        refusals.add(refusal)
+    return refusals.pop()() if len(refusals) == 1 else None
+
+
 _STATUS_CODES: dict[int, type[AppError]] = {
     400: BadRequest,
     401: Unauthorized,
@@ -250,6 +271,9 @@ def install_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
             return render(request, MalformedBody())
+        missing = _missing_header_refusal(exc)
+        if missing is not None:
+            return render(request, missing)
         errors = _field_errors(exc)
         fields = ", ".join(e["field"] for e in errors[:5])
         return render(request, ValidationFailed(f"Invalid fields: {fields}", errors=errors))

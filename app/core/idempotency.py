@@ -36,21 +36,28 @@ from app.core.models import IdempotencyRecord
 
 KEY_TTL = timedelta(hours=48)
 
-IdempotencyKeyHeader = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        pattern=r"^[\x21-\x7e]+$",
-        description="A unique key per intended effect; a retry with the same key replays "
-        "the stored response (IETF Idempotency-Key draft).",
-    ),
+_KEY = {
+    "alias": "Idempotency-Key",
+    "min_length": 1,
+    "max_length": 255,
+    "pattern": r"^[\x21-\x7e]+$",
+}
+_KEY_DESCRIPTION = (
+    "A unique key per intended effect; a retry with the same key replays the stored "
+    "response (IETF Idempotency-Key draft)."
+)
+# A route that takes the key without requiring it: left out, the request runs as sent.
+IdempotencyKeyHeader = Annotated[str | None, Header(**_KEY, description=_KEY_DESCRIPTION)]
+# A route that refuses a request without one (`idempotency_key_missing`): the API
+# document marks it required, and its absence is that refusal, not a validation error.
+RequiredIdempotencyKeyHeader = Annotated[
+    str, Header(**_KEY, description=_KEY_DESCRIPTION + " Required: refused without it.")
 ]
 
 
 class IdempotencyKeyMissing(AppError):
     status, code, title = 400, "idempotency_key_missing", "This request needs an Idempotency-Key"
+    missing_header = "Idempotency-Key"
 
 
 class IdempotencyKeyReused(AppError):

@@ -18,7 +18,7 @@ from app.core.errors import (
     InvalidCursor,
     error_responses,
 )
-from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
+from app.core.idempotency import IDEMPOTENCY_ERRORS, RequiredIdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
 from app.identity.principals import CurrentStaff, CurrentVolunteer
 from app.ledger import schemas, service
@@ -137,7 +137,7 @@ async def reverse_ledger_transaction(
     request: Request,
     session: SessionDep,
     staff: CurrentStaff,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency_key: RequiredIdempotencyKeyHeader,
 ) -> JSONResponse:
     return await idempotent(
         session,

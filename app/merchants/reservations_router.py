@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.core.db import SessionDep
 from app.core.errors import AUTH_ERRORS, BODY_ERRORS, InvalidCursor, error_responses
-from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
+from app.core.idempotency import IDEMPOTENCY_ERRORS, RequiredIdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
 from app.core.ratelimit import Limit, limited
 from app.identity.principals import CurrentVolunteer
@@ -70,7 +70,7 @@ async def create_reservation(
     request: Request,
     session: SessionDep,
     volunteer: CurrentVolunteer,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency_key: RequiredIdempotencyKeyHeader,
 ) -> JSONResponse:
     return await idempotent(
         session,

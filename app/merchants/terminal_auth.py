@@ -42,6 +42,9 @@ from app.merchants.models import MerchantStatus, TerminalStatus
 # A nonce must outlive every timestamp that could still pass the freshness check.
 NONCE_TTL = timedelta(seconds=2 * signing.MAX_SKEW_SECONDS)
 
+# Every signed request carries these; without one it is refused (`signature_missing`).
+SIGNATURE_HEADERS = ("Signature-Input", "Signature", "Content-Digest")
+
 TERMINAL_AUTH_ERRORS = (
     SignatureMissing,
     SignatureMalformed,

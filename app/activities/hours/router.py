@@ -57,7 +57,7 @@ from app.core.errors import (
     UnsupportedMediaType,
     error_responses,
 )
-from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
+from app.core.idempotency import IDEMPOTENCY_ERRORS, RequiredIdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
 from app.identity.principals import CurrentStaff, CurrentVolunteer, StaffContext, StaffOrClient
 from app.identity.scopes import client_scope
@@ -193,7 +193,7 @@ async def add_makeup_hours(
     staff: CurrentStaff,
     request: Request,
     body: MakeupCreate,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency_key: RequiredIdempotencyKeyHeader,
 ) -> JSONResponse:
     async def run() -> HoursRecordOut:
         record = await credits.add_makeup(

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from app.core.db import SessionDep
 from app.core.errors import AUTH_ERRORS, BODY_ERRORS, InvalidCursor, error_responses
-from app.core.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
+from app.core.idempotency import IDEMPOTENCY_ERRORS, RequiredIdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
 from app.identity.principals import CurrentStaff
 from app.ledger import schemas as ledger_schemas
@@ -74,7 +74,7 @@ async def create_ledger_adjustment(
     request: Request,
     session: SessionDep,
     staff: CurrentStaff,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency_key: RequiredIdempotencyKeyHeader,
 ) -> JSONResponse:
     return await idempotent(
         session,
@@ -133,8 +133,8 @@ async def approve_ledger_adjustment(
     request: Request,
     session: SessionDep,
     staff: CurrentStaff,
+    idempotency_key: RequiredIdempotencyKeyHeader,
     data: Annotated[AdjustmentApprove | None, Body()] = None,
-    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     reason = data.reason if data is not None else None
     return await idempotent(
@@ -169,7 +169,7 @@ async def refuse_ledger_adjustment(
     request: Request,
     session: SessionDep,
     staff: CurrentStaff,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency_key: RequiredIdempotencyKeyHeader,
 ) -> JSONResponse:
     return await idempotent(
         session,

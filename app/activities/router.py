@@ -256,13 +256,36 @@ async def create_activity(
     )
 
 
+# `?lat=&lng=` are the names of the first release; `latitude` and `longitude` are what
+# the rest of the API and wx.getLocation say. The old names answer for one more release,
+# with RFC 9745's `Deprecation` header (the date they were deprecated) and a link to
+# the operation's documentation.
+DEPRECATED_POSITION = "@1796601600"  # 2026-12-07T00:00:00Z
+DEPRECATION_LINK = '</docs#/activities/list_activities>; rel="deprecation"; type="text/html"'
+_DEPRECATION_HEADERS = {
+    "Deprecation": {
+        "description": "Sent when the request used `lat`/`lng` (RFC 9745): the date they "
+        "were deprecated; use `latitude`/`longitude`",
+        "schema": {"type": "string", "example": DEPRECATED_POSITION},
+    },
+    "Link": {
+        "description": 'With `Deprecation`: `rel="deprecation"`, where this is documented',
+        "schema": {"type": "string"},
+    },
+}
+
+
 @router.get(
     "/activities",
     tags=["activities"],
-    summary="List activities: soonest first, or nearest first from ?lat=&lng=",
+    summary="List activities: soonest first, or nearest first from ?latitude=&longitude=",
     description="Published activities by default. Staff may list `status=draft`: the drafts "
-    "of units their roles reach.",
-    responses=error_responses(*AUTH_ERRORS, InvalidCursor, UnitNotFound),
+    "of units their roles reach. `lat` and `lng` are the deprecated names of `latitude` and "
+    "`longitude`: still accepted for one release, answered with a `Deprecation` header.",
+    responses={
+        200: {"description": "A page of activities", "headers": _DEPRECATION_HEADERS},
+        **error_responses(*AUTH_ERRORS, InvalidCursor, UnitNotFound),
+    },
 )
 @client_scope("activities:read")
 async def list_activities(
@@ -270,6 +293,7 @@ async def list_activities(
     region_id: RegionId,
     staff: OptionalStaff,
     page: PageDep,
+    response: Response,
     unit_id: Annotated[uuid.UUID | None, Query(description="This unit and below")] = None,
     project_id: uuid.UUID | None = None,
     category: TeamCategory | None = None,
@@ -281,12 +305,30 @@ async def list_activities(
     starts_until: Annotated[
         Instant | None, Query(alias="to", description="Starting before")
     ] = None,
-    lat: Annotated[float | None, Query(ge=-90, le=90, description="Sort by distance")] = None,
-    lng: Annotated[float | None, Query(ge=-180, le=180, description="Sort by distance")] = None,
+    latitude: Annotated[
+        float | None,
+        Query(ge=-90, le=90, description="With `longitude`: nearest first from this point"),
+    ] = None,
+    longitude: Annotated[
+        float | None,
+        Query(ge=-180, le=180, description="With `latitude`: nearest first from this point"),
+    ] = None,
+    lat: Annotated[
+        float | None, Query(ge=-90, le=90, deprecated=True, description="Use `latitude`")
+    ] = None,
+    lng: Annotated[
+        float | None, Query(ge=-180, le=180, deprecated=True, description="Use `longitude`")
+    ] = None,
     within_km: Annotated[
-        float, Query(gt=0, le=service.MAX_DISTANCE_KM, description="With lat/lng: how far")
+        float,
+        Query(gt=0, le=service.MAX_DISTANCE_KM, description="With a position: how far"),
     ] = 50.0,
 ) -> Page[schemas.Activity]:
+    if lat is not None or lng is not None:
+        response.headers["Deprecation"] = DEPRECATED_POSITION
+        response.headers["Link"] = DEPRECATION_LINK
+    if latitude is None and longitude is None:
+        latitude, longitude = lat, lng
     filters = service.ActivityFilters(
         unit_id=unit_id,
         project_id=project_id,
@@ -294,8 +336,8 @@ async def list_activities(
         status=activity_status,
         starts_from=starts_from,
         starts_until=starts_until,
-        lat=lat if lng is not None else None,
-        lng=lng if lat is not None else None,
+        lat=latitude if longitude is not None else None,
+        lng=longitude if latitude is not None else None,
         within_km=within_km,
     )
     return await service.list_activities(

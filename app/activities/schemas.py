@@ -150,7 +150,8 @@ class Activity(Schema):
     created_at: datetime
     updated_at: datetime
     distance_m: float | None = Field(
-        default=None, description="From the point given as ?lat=&lng=, when one was given"
+        default=None,
+        description="From the point given as ?latitude=&longitude=, when one was given",
     )
 
 

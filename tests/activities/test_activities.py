@@ -357,10 +357,47 @@ async def test_listing_by_distance_is_nearest_first(
     await make_activity(session, world.station_x, world.organizer_x, latitude=north(80_000))
     headers = auth(app, world.volunteer_a)
 
-    items = await walk(client, "/v1/activities", headers, {"lat": LAT, "lng": LNG, "within_km": 20})
+    items = await walk(
+        client, "/v1/activities", headers, {"latitude": LAT, "longitude": LNG, "within_km": 20}
+    )
 
     assert [a["id"] for a in items] == [str(near.id), str(middle.id), str(far.id)]
     assert [round(a["distance_m"], -2) for a in items] == [500, 3000, 9000]
+
+
+async def test_lat_and_lng_still_sort_by_distance_for_one_release_and_say_they_are_deprecated(
+    client: Any, app: Any, world: Any, session: Any
+) -> None:
+    far = await make_activity(session, world.station_x, world.organizer_x, latitude=north(9000))
+    near = await make_activity(session, world.station_x, world.organizer_x, latitude=north(500))
+    headers = auth(app, world.volunteer_a)
+
+    old = await client.get(
+        "/v1/activities", params={"lat": LAT, "lng": LNG, "within_km": 20}, headers=headers
+    )
+    new = await client.get(
+        "/v1/activities",
+        params={"latitude": LAT, "longitude": LNG, "within_km": 20},
+        headers=headers,
+    )
+
+    assert old.status_code == new.status_code == 200
+    assert [a["id"] for a in old.json()["items"]] == [str(near.id), str(far.id)]
+    assert old.json()["items"] == new.json()["items"]
+    assert old.headers["deprecation"] == "@1796601600"
+    assert 'rel="deprecation"' in old.headers["link"]
+    assert old.headers["link"].startswith("</docs#/activities/list_activities>")
+    assert "deprecation" not in new.headers
+    assert "link" not in new.headers
+    documented = {
+        p["name"]: p for p in app.openapi()["paths"]["/v1/activities"]["get"]["parameters"]
+    }
+    assert documented["lat"]["deprecated"] is True
+    assert documented["lng"]["deprecated"] is True
+    assert "deprecated" not in documented["latitude"]
+    assert "deprecated" not in documented["longitude"]
+    documented_headers = app.openapi()["paths"]["/v1/activities"]["get"]["responses"]["200"]
+    assert {"Deprecation", "Link"} <= documented_headers["headers"].keys()
 
 
 async def test_nearby_activities_page_in_distance_order_and_exclude_the_past(
@@ -377,7 +414,7 @@ async def test_nearby_activities_page_in_distance_order_and_exclude_the_past(
         session, world.station_x, world.organizer_x, latitude=north(10), starts_at=yesterday
     )
     headers = auth(app, world.volunteer_a)
-    near_me = {"lat": LAT, "lng": LNG, "within_km": 10}
+    near_me = {"latitude": LAT, "longitude": LNG, "within_km": 10}
 
     items = await walk(client, "/v1/activities", headers, near_me)
 
@@ -402,7 +439,7 @@ async def test_volunteers_see_the_venue_coarsened_and_staff_see_it_exact(
         longitude=120.645678,
         radius_m=150,
     )
-    near = {"lat": 31.16, "lng": 120.64}
+    near = {"latitude": 31.16, "longitude": 120.64}
     for who, expected in (
         (world.volunteer_a, (31.161, 120.646, 200)),
         (world.organizer_y, (31.161234, 120.645678, 150)),

@@ -120,7 +120,7 @@ async def test_a_known_list_refuses_each_forged_cursor_as_invalid_cursor(
     for raw in [f'[Infinity, "{uuid.uuid4()}"]', f'[NaN, "{uuid.uuid4()}"]']:
         response = await client.get(
             "/v1/activities",
-            params={"cursor": _cursor(raw), "lat": 31.16, "lng": 120.64},
+            params={"cursor": _cursor(raw), "latitude": 31.16, "longitude": 120.64},
             headers=auth,
         )
         assert (response.status_code, response.json()["code"]) == (400, "invalid_cursor"), raw

@@ -26,6 +26,7 @@ from app.core.errors import (
     NotFound,
     ServiceUnavailable,
     Unauthorized,
+    UnknownQueryParameter,
     ValidationFailed,
     add_problems,
     catalogue,
@@ -41,6 +42,7 @@ from app.core.ratelimit import (
     declared_rules,
     document_rate_limits,
 )
+from app.core.routing import QueryCheckedRoute, takes_any_query
 from app.core.security import KeyRing
 from app.webhooks import catalogue as webhook_catalogue
 
@@ -236,6 +238,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             if operation.get("security"):
                 add_problems(responses, Unauthorized)
     document_rate_limits(schema)
+    _document_query_refusal(app, schema)
     _document_client_scopes(app, schema)
     webhook_catalogue.document(schema)
     _document_public_operations(schema)
@@ -278,6 +281,19 @@ def _document_client_scopes(app: FastAPI, schema: dict[str, Any]) -> None:
                 operation["security"] = [*security, {"oauth2": list(scopes)}]
             if security:
                 add_problems(operation["responses"], InsufficientScope)
+
+
+def _document_query_refusal(app: FastAPI, schema: dict[str, Any]) -> None:
+    """Every route but OAuth's refuses a query parameter it does not declare."""
+    paths = schema.get("paths", {})
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or takes_any_query(route):
+            continue
+        for method in context.methods or ():
+            operation = paths.get(context.path, {}).get(method.lower())
+            if isinstance(operation, dict):
+                add_problems(operation["responses"], UnknownQueryParameter)
 
 
 def _document_public_operations(schema: dict[str, Any]) -> None:
@@ -384,6 +400,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.http = None
     app.state.limiter = Limiter.from_settings(settings) if settings.rate_limits_enabled else None
 
+    app.router.route_class = QueryCheckedRoute
     install_handlers(app)
     for router in _matching_order(feature_routers()):
         app.include_router(router)

@@ -22,9 +22,10 @@ from app.core.db import SessionDep
 from app.core.errors import AUTH_ERRORS, BODY_ERRORS, error_responses
 from app.core.idempotency import IDEMPOTENCY_ERRORS, RequiredIdempotencyKeyHeader, idempotent
 from app.core.ratelimit import Limit, limited
+from app.core.routing import QueryCheckedRoute
 from app.identity.principals import CurrentVolunteerRef, VolunteerRef
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=QueryCheckedRoute)
 
 # Check-in and check-out share one counter, so a guesser gains nothing by alternating.
 _ATTENDANCE = (

@@ -65,6 +65,7 @@ from app.core.idempotency import (
 )
 from app.core.pagination import Page, PageDep
 from app.core.ratelimit import Limit, limited
+from app.core.routing import QueryCheckedRoute
 from app.identity.principals import (
     CurrentPrincipal,
     CurrentStaff,
@@ -76,7 +77,7 @@ from app.identity.scopes import client_scope
 from app.orgs.errors import CenterAdminRequired, NotPermittedOnUnit, UnitNotFound
 from app.orgs.models import TeamCategory
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=QueryCheckedRoute)
 
 # Refusals of any route that acts on an activity as its organizer.
 ORGANIZER = (*AUTH_ERRORS, ActivityNotFound, UnitNotFound, NotPermittedOnUnit)

@@ -26,10 +26,11 @@ from app.core.db import SessionDep
 from app.core.errors import AUTH_ERRORS, BODY_ERRORS, InvalidCursor, error_responses
 from app.core.pagination import Page, PageDep
 from app.core.ratelimit import Limit, limited
+from app.core.routing import QueryCheckedRoute, ignores_unknown_query
 from app.core.security import KeyRing
 from app.identity.principals import CurrentStaff
 
-router = APIRouter()
+router = APIRouter(route_class=QueryCheckedRoute)
 
 _ONE = (*AUTH_ERRORS, ClientAdminRequired, ClientNotFound)
 # RFC 6749 §5.1: a token (or a refusal) must never be cached on the way.
@@ -210,6 +211,7 @@ async def retire_client_secret(
     responses=_OAUTH_RESPONSES,
 )
 @limited(Limit("oauth-token.ip", "ip", "60/minute"))
+@ignores_unknown_query
 async def oauth_token(request: Request, session: SessionDep) -> schemas.TokenResponse:
     keyring: KeyRing = request.app.state.keyring
     try:
@@ -242,6 +244,7 @@ async def oauth_token(request: Request, session: SessionDep) -> schemas.TokenRes
     },
 )
 @limited(Limit("oauth-token.ip", "ip", "60/minute"))
+@ignores_unknown_query
 async def oauth_revoke(request: Request, session: SessionDep) -> dict[str, Any]:
     keyring: KeyRing = request.app.state.keyring
     try:

@@ -81,6 +81,18 @@ class ValidationFailed(AppError):
     status, code, title = 422, "validation_failed", "The request has invalid fields"
 
 
+class UnknownQueryParameter(AppError):
+    """The request names a query parameter the route does not take (misspelt, or retired):
+    the API does not answer as if it had not been sent. The problem's `parameter` names
+    the first, `parameters` all of them."""
+
+    status, code, title = (
+        400,
+        "unknown_query_parameter",
+        "The request names a query parameter this route does not take",
+    )
+
+
 class InvalidCursor(AppError):
     status, code, title = 400, "invalid_cursor", "The pagination cursor is not valid"
 

@@ -16,6 +16,7 @@ from app.core.errors import (
     error_responses,
 )
 from app.core.ratelimit import Limit, client_ip, limited
+from app.core.routing import QueryCheckedRoute
 from app.identity import service
 from app.identity.errors import (
     AccountLocked,
@@ -51,7 +52,7 @@ from app.identity.schemas import (
 from app.identity.tokens import TokenIssuerDep
 from app.identity.wechat import WeChatDep
 
-router = APIRouter()
+router = APIRouter(route_class=QueryCheckedRoute)
 
 _BODY_ERRORS = (MalformedBody, UnsupportedMediaType)
 _TOKEN_ERRORS = (TokenInvalid, TokenExpired)

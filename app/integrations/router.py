@@ -9,12 +9,13 @@ from fastapi import APIRouter
 from app.core.db import SessionDep
 from app.core.errors import AUTH_ERRORS, InvalidCursor, error_responses
 from app.core.pagination import Page, PageDep
+from app.core.routing import QueryCheckedRoute
 from app.identity.principals import CurrentStaff
 from app.integrations import schemas, service
 from app.integrations.errors import OutboxEventNotFound
 from app.orgs.errors import CenterAdminRequired
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=QueryCheckedRoute)
 
 
 @router.get(

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from app.core.db import SessionDep
 from app.core.errors import AUTH_ERRORS, error_responses
+from app.core.routing import QueryCheckedRoute
 from app.identity.principals import CurrentPrincipal
 from app.identity.scopes import client_scope
 from app.ledger import evidence
@@ -22,7 +23,7 @@ from app.ledger.errors import (
 from app.ledger.schemas import LedgerDigest, LedgerKeySet, TransactionProof
 from app.orgs.errors import RegionNotFound
 
-router = APIRouter()
+router = APIRouter(route_class=QueryCheckedRoute)
 
 
 @router.get(

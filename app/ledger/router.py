@@ -20,6 +20,7 @@ from app.core.errors import (
 )
 from app.core.idempotency import IDEMPOTENCY_ERRORS, RequiredIdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
+from app.core.routing import QueryCheckedRoute
 from app.identity.principals import CurrentStaff, CurrentVolunteer
 from app.ledger import schemas, service
 from app.ledger.errors import (
@@ -33,7 +34,7 @@ from app.ledger.errors import (
 )
 from app.orgs.errors import CenterAdminRequired
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=QueryCheckedRoute)
 
 
 @router.get(

@@ -9,11 +9,12 @@ from app.core.db import SessionDep
 from app.core.errors import AUTH_ERRORS, BODY_ERRORS, error_responses
 from app.core.idempotency import OPTIONAL_IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
 from app.core.ratelimit import Limit, limited
+from app.core.routing import QueryCheckedRoute
 from app.identity.principals import CurrentVolunteer
 from app.merchants import codes, schemas
 from app.merchants.errors import CodeOfferNotFound
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=QueryCheckedRoute)
 
 
 @router.post(

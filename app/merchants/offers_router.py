@@ -12,6 +12,7 @@ from app.core.db import SessionDep
 from app.core.errors import AUTH_ERRORS, BODY_ERRORS, InvalidCursor, error_responses
 from app.core.idempotency import OPTIONAL_IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
+from app.core.routing import QueryCheckedRoute
 from app.identity.principals import CurrentVolunteer
 from app.merchants import schemas, service
 from app.merchants.access import CurrentMerchantActor
@@ -25,7 +26,7 @@ from app.merchants.errors import (
 )
 from app.merchants.models import MerchantCategory
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=QueryCheckedRoute)
 
 
 @router.post(

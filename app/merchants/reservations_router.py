@@ -13,6 +13,7 @@ from app.core.errors import AUTH_ERRORS, BODY_ERRORS, InvalidCursor, error_respo
 from app.core.idempotency import IDEMPOTENCY_ERRORS, RequiredIdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
 from app.core.ratelimit import Limit, limited
+from app.core.routing import QueryCheckedRoute
 from app.identity.principals import CurrentVolunteer
 from app.ledger.errors import InsufficientBalance
 from app.merchants import reservations, schemas
@@ -32,7 +33,7 @@ from app.merchants.errors import (
 )
 from app.merchants.models import ReservationStatus
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=QueryCheckedRoute)
 
 
 _OFFER_REFUSALS = (

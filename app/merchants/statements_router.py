@@ -12,6 +12,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from app.core.db import SessionDep
 from app.core.errors import AUTH_ERRORS, BODY_ERRORS, InvalidCursor, NotFound, error_responses
 from app.core.pagination import Page, PageDep
+from app.core.routing import QueryCheckedRoute
 from app.identity.principals import CurrentStaff
 from app.ledger.errors import InsufficientBalance, RefundExceedsRemainder
 from app.merchants import redemption, schemas, service, settlement, signing
@@ -28,7 +29,7 @@ from app.merchants.errors import (
 from app.merchants.models import RedemptionStatus
 from app.orgs.errors import CenterAdminRequired
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=QueryCheckedRoute)
 
 
 # Refunds, statements

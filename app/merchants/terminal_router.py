@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path, status
 from app.core.db import SessionDep
 from app.core.errors import MalformedBody, UnsupportedMediaType, ValidationFailed, error_responses
 from app.core.ratelimit import Limit, limited
+from app.core.routing import QueryCheckedRoute
 from app.ledger.errors import InsufficientBalance
 from app.merchants import redemption, reservations, schemas
 from app.merchants.errors import (
@@ -42,7 +43,7 @@ from app.merchants.errors import (
 )
 from app.merchants.terminal_auth import TERMINAL_AUTH_ERRORS, CurrentTerminal
 
-router = APIRouter(prefix="/v1/terminal", tags=["terminal"])
+router = APIRouter(prefix="/v1/terminal", tags=["terminal"], route_class=QueryCheckedRoute)
 
 RequestNoPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
 

@@ -17,6 +17,7 @@ from app.core.errors import (
 )
 from app.core.idempotency import OPTIONAL_IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
+from app.core.routing import QueryCheckedRoute
 from app.identity.errors import UsernameTaken
 from app.identity.principals import CurrentPrincipal, CurrentStaff
 from app.identity.scopes import client_scope
@@ -40,7 +41,7 @@ from app.orgs.errors import (
 )
 from app.orgs.models import TeamCategory, UnitKind
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=QueryCheckedRoute)
 
 # Every route needs a token; a token of the wrong kind of principal is 403.
 

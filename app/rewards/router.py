@@ -13,12 +13,13 @@ from app.core.errors import (
     BODY_ERRORS,
     error_responses,
 )
+from app.core.routing import QueryCheckedRoute
 from app.identity.principals import CurrentStaff
 from app.orgs.errors import CenterAdminRequired, RegionNotFound
 from app.rewards import service
 from app.rewards.schemas import RewardPolicyOut, RewardPolicyUpdate
 
-router = APIRouter()
+router = APIRouter(route_class=QueryCheckedRoute)
 
 
 @router.get(

@@ -11,6 +11,7 @@ from app.core.db import SessionDep
 from app.core.errors import AUTH_ERRORS, BODY_ERRORS, InvalidCursor, error_responses
 from app.core.idempotency import OPTIONAL_IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
+from app.core.routing import QueryCheckedRoute
 from app.identity.errors import UsernameTaken
 from app.identity.models import PlatformAdmin
 from app.identity.principals import CurrentPlatformAdmin
@@ -22,7 +23,7 @@ from app.orgs.errors import (
 )
 from app.tenants import schemas, service
 
-router = APIRouter(prefix="/v1/platform", tags=["tenants"])
+router = APIRouter(prefix="/v1/platform", tags=["tenants"], route_class=QueryCheckedRoute)
 
 # A region's own people are refused (403) before anything is read: what they name, a
 # region or an id nobody holds, makes no difference to the answer.

@@ -14,6 +14,7 @@ from app.core.errors import (
     UnsupportedMediaType,
     error_responses,
 )
+from app.core.routing import QueryCheckedRoute
 from app.identity.principals import CurrentPrincipal, CurrentStaff, CurrentVolunteer
 from app.orgs.errors import CenterAdminRequired, RegionNotFound
 from app.volunteers import records, stars
@@ -22,7 +23,7 @@ from app.volunteers.schemas import ServiceRecord, StarThresholdsOut, StarThresho
 # These routes were published with the hours routes and keep their `hours` tag (and
 # their place in the document, after them: see `app.main._routers`), so that the API
 # document and the clients generated from it do not change.
-router = APIRouter(tags=["hours"])
+router = APIRouter(tags=["hours"], route_class=QueryCheckedRoute)
 
 
 @router.get(

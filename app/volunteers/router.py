@@ -19,6 +19,7 @@ from app.core.errors import (
     ValidationFailed,
     error_responses,
 )
+from app.core.routing import QueryCheckedRoute
 from app.identity.principals import (
     CurrentClient,
     CurrentStaff,
@@ -30,7 +31,7 @@ from app.identity.scopes import client_scope
 from app.volunteers import records, schemas, service
 from app.volunteers.errors import IdNotClaimed, IdNumberInUse, IdNumberInvalid, VolunteerNotFound
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=QueryCheckedRoute)
 
 AUTH = (Unauthorized, TokenInvalid, TokenExpired, Forbidden)
 

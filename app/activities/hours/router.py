@@ -59,11 +59,12 @@ from app.core.errors import (
 )
 from app.core.idempotency import IDEMPOTENCY_ERRORS, RequiredIdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
+from app.core.routing import QueryCheckedRoute
 from app.identity.principals import CurrentStaff, CurrentVolunteer, StaffContext, StaffOrClient
 from app.identity.scopes import client_scope
 from app.orgs.errors import NotPermittedOnUnit, UnitNotFound
 
-router = APIRouter(tags=["hours"])
+router = APIRouter(tags=["hours"], route_class=QueryCheckedRoute)
 
 
 # Refusals of any route that reads a JSON body.

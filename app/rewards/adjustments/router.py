@@ -13,6 +13,7 @@ from app.core.db import SessionDep
 from app.core.errors import AUTH_ERRORS, BODY_ERRORS, InvalidCursor, error_responses
 from app.core.idempotency import IDEMPOTENCY_ERRORS, RequiredIdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
+from app.core.routing import QueryCheckedRoute
 from app.identity.principals import CurrentStaff
 from app.ledger import schemas as ledger_schemas
 from app.ledger.errors import (
@@ -37,7 +38,7 @@ from app.rewards.adjustments.schemas import (
 )
 from app.rewards.errors import BudgetExhausted
 
-router = APIRouter(prefix="/v1/ledger/adjustments", tags=["ledger"])
+router = APIRouter(prefix="/v1/ledger/adjustments", tags=["ledger"], route_class=QueryCheckedRoute)
 
 # Refusals of any posting: the accounts, their balance, the budget.
 _POSTING = (AccountNotFound, AccountKindNotAllowed, InvalidPostings, InsufficientBalance)

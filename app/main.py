@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import text
 from starlette.routing import BaseRoute
@@ -448,6 +449,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+# Public keys are public and change only when the signing key is replaced: a verifier may
+# keep the set five minutes, and fetches it again when a token names a `kid` it lacks.
+JWKS_CACHE_CONTROL = "public, max-age=300"
+
+
 def _add_platform_routes(app: FastAPI) -> None:
     @app.get("/healthz", tags=["platform"], summary="The process is up")
     async def healthz() -> dict[str, str]:
@@ -468,10 +474,25 @@ def _add_platform_routes(app: FastAPI) -> None:
             raise ServiceUnavailable("The database does not answer") from exc
         return {"status": "ready", "database": db.dialect}
 
-    @app.get("/.well-known/jwks.json", tags=["auth"], summary="Public keys of access tokens")
-    async def jwks(request: Request) -> dict[str, Any]:
+    @app.get(
+        "/.well-known/jwks.json",
+        tags=["auth"],
+        summary="Public keys of access tokens",
+        responses={
+            200: {
+                "description": "The key set, which a verifier may cache",
+                "headers": {
+                    "Cache-Control": {
+                        "description": JWKS_CACHE_CONTROL,
+                        "schema": {"type": "string"},
+                    }
+                },
+            }
+        },
+    )
+    async def jwks(request: Request) -> JSONResponse:
         ring: KeyRing = request.app.state.keyring
-        return ring.jwks()
+        return JSONResponse(ring.jwks(), headers={"Cache-Control": JWKS_CACHE_CONTROL})
 
     @app.get("/problems", tags=["platform"], summary="The catalogue of problem codes")
     async def list_problems() -> list[dict[str, Any]]:

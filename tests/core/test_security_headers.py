@@ -203,3 +203,17 @@ async def test_only_configured_origins_are_allowed(settings: Settings) -> None:
         assert accepted.status_code == 200
         assert accepted.headers["access-control-allow-origin"] == ALLOWED
         assert "POST" in accepted.headers["access-control-allow-methods"]
+
+
+async def test_the_public_keys_may_be_cached_and_keep_the_other_headers(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/.well-known/jwks.json")
+
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "public, max-age=300"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert response.json()["keys"]
+    # Everything else stays out of caches.
+    assert (await client.get("/healthz")).headers["cache-control"] == "no-store"

@@ -98,18 +98,26 @@ class InvalidCursor(AppError):
 
 
 class Unauthorized(AppError):
+    """No credentials: the challenge names the scheme alone (RFC 6750 §3: a request
+    without authentication gets no error code)."""
+
     status, code, title = 401, "unauthorized", "Authentication is required"
+    challenge: ClassVar[str] = "Bearer"
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **extra)
+        super().__init__(detail, headers={"WWW-Authenticate": self.challenge}, **extra)
 
 
 class TokenInvalid(Unauthorized):
+    """A bearer token that is malformed, revoked, or of an account no longer active."""
+
     code, title = "token_invalid", "The access token is not valid"
+    challenge = 'Bearer error="invalid_token"'
 
 
 class TokenExpired(Unauthorized):
     code, title = "token_expired", "The access token has expired"
+    challenge = 'Bearer error="invalid_token", error_description="The access token expired"'
 
 
 class Forbidden(AppError):

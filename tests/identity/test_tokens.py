@@ -216,7 +216,9 @@ async def test_an_expired_access_token_is_refused(client: httpx.AsyncClient, wor
         response = await client.get(WHOAMI, headers=bearer(token))
 
     assert_problem(response, 401, "token_expired")
-    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.headers["www-authenticate"] == (
+        'Bearer error="invalid_token", error_description="The access token expired"'
+    )
 
 
 def _none_alg(world: Any) -> str:
@@ -263,7 +265,8 @@ async def test_bad_access_tokens_are_refused(
     response = await client.get(WHOAMI, headers=bearer(make_token(world)))
 
     assert_problem(response, 401, code)
-    assert response.headers["www-authenticate"] == "Bearer"
+    # RFC 6750 §3: a token that was sent but does not do is `invalid_token`.
+    assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
 
 
 @pytest.mark.parametrize(
@@ -277,3 +280,5 @@ async def test_requests_without_a_bearer_token_are_refused(
     response = await client.get(WHOAMI, headers=headers)
 
     assert_problem(response, 401, "unauthorized")
+    # RFC 6750 §3: no credentials, no error code: just the scheme to use.
+    assert response.headers["www-authenticate"] == "Bearer"

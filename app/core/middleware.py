@@ -201,12 +201,13 @@ class RequestContext:
         if scope["method"] not in {"POST", "PUT", "PATCH"} or length in (None, b"0"):
             return None
         media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        json_body = not media or media == b"application/json" or media.endswith(b"+json")
+        json_body = media == b"application/json" or media.endswith(b"+json")
         # OAuth2's token and revocation endpoints take a form body (RFC 6749, RFC 7009).
         if not json_body and scope["path"].startswith("/v1/") and scope["path"] not in FORM_PATHS:
-            return UnsupportedMediaType(
-                f"Send the body as application/json, not {media.decode('latin-1')}"
-            )
+            # A body without a Content-Type is not taken for JSON (RFC 9110 §8.3: the
+            # recipient may not guess): the client is told what to send, not 422.
+            sent = media.decode("latin-1") if media else "a body without Content-Type"
+            return UnsupportedMediaType(f"Send the body as application/json, not {sent}")
         return None
 
 

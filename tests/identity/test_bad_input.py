@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -75,6 +76,10 @@ def text_plain(body: dict[str, Any]) -> dict[str, Any]:
     return {"content": b"code=abc", "headers": {"Content-Type": "text/plain"}}
 
 
+def no_content_type(body: dict[str, Any]) -> dict[str, Any]:
+    return {"content": json.dumps(body).encode()}
+
+
 def no_body(body: dict[str, Any]) -> dict[str, Any]:
     return {}
 
@@ -89,6 +94,7 @@ CASES = [
     (malformed_json, 400, "malformed_body"),
     (form_encoded, 415, "unsupported_media_type"),
     (text_plain, 415, "unsupported_media_type"),
+    (no_content_type, 415, "unsupported_media_type"),
 ]
 
 

@@ -19,7 +19,11 @@ class WeChatPhoneCodeInvalid(AppError):
 
 
 class WeChatRateLimited(AppError):
-    status, code, title = 429, "wechat_rate_limited", "WeChat is limiting requests; retry later"
+    """WeChat's quota (errcode 45011) is the service's, not the caller's: 503 with
+    `Retry-After`, as the service is briefly unable, never the 429 that tells a caller it
+    sent too much."""
+
+    status, code, title = 503, "wechat_rate_limited", "WeChat is limiting requests; retry later"
 
 
 class WeChatBusy(AppError):

@@ -171,7 +171,7 @@ async def test_two_processes_share_one_refresh(
     [
         ("not-a-phone-code", 422, "wechat_phone_code_invalid"),
         ("err-40029", 422, "wechat_phone_code_invalid"),
-        ("err-45011", 429, "wechat_rate_limited"),
+        ("err-45011", 503, "wechat_rate_limited"),
         ("err--1", 503, "wechat_busy"),
         ("err-40226", 403, "wechat_user_blocked"),
         ("err-47001", 502, "wechat_error"),
@@ -189,6 +189,7 @@ async def test_wechat_refusals_leave_the_phone_unchanged(
     response = await client.post(PHONE, json={"code": code}, headers=world.auth["volunteer_a"])
 
     assert_problem(response, status, problem)
+    assert ("retry-after" in response.headers) == (status == 503)
     assert await phone_of(session, world.volunteer_a) is None
 
 

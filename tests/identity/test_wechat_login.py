@@ -182,7 +182,8 @@ async def test_unknown_region_code_is_refused(
     [
         ("err-40029", 401, "wechat_code_invalid", None),
         ("err-40163", 401, "wechat_code_invalid", None),
-        ("err-45011", 429, "wechat_rate_limited", "60"),
+        # WeChat's quota and WeChat busy are the service's trouble, not the caller's: 503.
+        ("err-45011", 503, "wechat_rate_limited", "60"),
         ("err--1", 503, "wechat_busy", "1"),
         ("err-40226", 403, "wechat_user_blocked", None),
         ("err-40099", 502, "wechat_error", None),

@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute
 
 from app.core.config import Settings, get_settings
 from app.core.db import Database
+from app.core.docs import DOCS_PAGES, install_docs
 from app.core.errors import (
     PROBLEM_JSON,
     InsufficientScope,
@@ -394,6 +395,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
         openapi_url="/openapi.json",
+        # Served by core.docs from the package's own assets, not FastAPI's CDN pages.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.db = Database(settings)
@@ -406,6 +411,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in _matching_order(feature_routers()):
         app.include_router(router)
     _add_platform_routes(app)
+    install_docs(app)
     if settings.mount_fake_wechat:
         # The development fake lives in `fakes/`, outside the package: `make run` starts
         # from the repository root, where it imports. The Dockerfile ships only `app/`,
@@ -439,11 +445,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContext,
         max_body_bytes=settings.max_body_bytes,
         hsts=settings.environment == "prod",
-        docs_paths=frozenset(
-            path
-            for path in (app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url)
-            if path
-        ),
+        docs_paths=DOCS_PAGES,
     )
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app

@@ -83,39 +83,60 @@ async def test_a_route_that_sets_its_own_cache_policy_keeps_it(settings: Setting
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
-async def test_docs_get_a_policy_that_allows_exactly_their_assets(
+async def test_docs_are_served_from_the_packages_own_assets_under_a_self_only_policy(
     client: httpx.AsyncClient,
 ) -> None:
     for path in ("/docs", "/redoc"):
         response = await client.get(path)
         assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/html")
         csp = response.headers["content-security-policy"]
         directives = dict(
             (part.split()[0], part.split()[1:]) for part in csp.split("; ") if part.strip()
         )
         assert directives["default-src"] == ["'none'"]
         assert directives["frame-ancestors"] == ["'none'"]
-        scripts = re.findall(r'<script src="([^"]+)"', response.text)
-        styles = re.findall(r'<link[^>]*href="(https://[^"]+)"[^>]*rel="stylesheet"', response.text)
-        styles += re.findall(
-            r'<link[^>]*rel="stylesheet"[^>]*href="(https://[^"]+)"', response.text
-        )
-        assert scripts
-        assert styles
-        for url in scripts:
-            assert _origin(url) in directives["script-src"], url
-        for url in styles:
-            assert _origin(url) in directives["style-src"], url
+        # No host at all: every source is the API's own origin (or data:, blob:).
+        sources = {source for values in directives.values() for source in values}
+        assert sources <= {"'none'", "'self'", "'unsafe-inline'", "data:", "blob:"}, csp
+        assert directives["script-src"] == ["'self'"], "no inline script, no CDN"
+        # The page names no other host, runs no inline script, and each asset it loads is here.
+        assert "http://" not in response.text
+        assert "https://" not in response.text
+        assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", response.text) is None
+        assets = re.findall(r'<script src="([^"]+)"', response.text)
+        assets += re.findall(r'<link[^>]*href="([^"]+)"', response.text)
+        assert assets
+        for url in assets:
+            assert url.startswith("/static/"), url
+            asset = await client.get(url)
+            assert asset.status_code == 200, url
+            assert asset.content, url
+            assert asset.headers["cache-control"] == "public, max-age=3600", url
+    swagger = (await client.get("/docs")).text
+    assert "/static/swagger-ui/swagger-ui-bundle.js" in swagger
+    assert 'data-openapi-url="/openapi.json"' in swagger
+    redirect = await client.get("/static/swagger-ui/oauth2-redirect.html")
+    assert redirect.status_code == 200
+    assert "script-src 'self'" in redirect.headers["content-security-policy"]
+    assert (await client.get("/static/swagger-ui/oauth2-redirect.js")).status_code == 200
     # Only the docs relax the policy.
     assert (
-        "cdn.jsdelivr.net"
-        not in (await client.get("/openapi.json")).headers["content-security-policy"]
+        "script-src" not in (await client.get("/openapi.json")).headers["content-security-policy"]
     )
 
 
-def _origin(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/')[0]}"
+def test_the_vendored_assets_ship_with_their_licences_and_in_the_package() -> None:
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    static = root / "app" / "static"
+    for name in ("swagger-ui/LICENSE", "swagger-ui/NOTICE", "redoc/LICENSE"):
+        assert (static / name).read_text().strip(), name
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    assert "static/**/*" in pyproject["tool"]["setuptools"]["package-data"]["app"]
+    assert "COPY app ./app" in (root / "Dockerfile").read_text()
 
 
 # --- request size ---------------------------------------------------------------------

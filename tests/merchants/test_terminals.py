@@ -163,13 +163,17 @@ async def test_a_signature_by_another_key_or_over_another_request_is_refused(
     responses = [
         await client.get("/v1/terminal/redemptions/T-1", headers=wrong_key.headers),
         await client.get("/v1/terminal/redemptions/T-1", headers=other_path.headers),
-        await client.get("/v1/terminal/redemptions/T-1?a=2", headers=other_query.headers),
+        # Signed over `?a=1`, sent without: the base's `@query` line differs.
+        await client.get("/v1/terminal/redemptions/T-1", headers=other_query.headers),
         await client.post("/v1/terminal/redemptions/T-1/void", headers=other_path.headers),
     ]
 
     for response in responses:
         assert response.status_code == 401
         assert response.json()["code"] == "signature_invalid"
+    # A query the route does not take is refused before the signature is even read.
+    stray = await client.get("/v1/terminal/redemptions/T-1?a=1", headers=other_query.headers)
+    assert (stray.status_code, stray.json()["code"]) == (400, "unknown_query_parameter")
 
 
 async def test_the_timestamp_must_be_within_300_seconds_of_the_server_clock(

@@ -129,6 +129,10 @@ class SignatureMalformed(AppError):
 
 
 class SignatureInvalid(AppError):
+    """The terminal's key does not verify the signature over the request as received.
+    Outside production (`dev`, `test`) the problem's `signature_base` holds the exact
+    signature base the server verified, to compare with the one the terminal signed."""
+
     status, code, title = 401, "signature_invalid", "The request signature does not verify"
 
 

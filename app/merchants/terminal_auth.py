@@ -153,7 +153,14 @@ async def current_terminal(
         account_id,
         timezone,
     ) = row[:8]
-    signing.verify(public_key, signed)
+    try:
+        signing.verify(public_key, signed)
+    except SignatureInvalid as refusal:
+        # Outside production, the refusal shows the bytes the server verified, for the
+        # terminal's developer to compare with what was signed (docs/integrating.md §5).
+        if request.app.state.settings.environment != "prod":
+            refusal.extra["signature_base"] = signed.base.decode()
+        raise
     if status == TerminalStatus.revoked:
         raise TerminalRevoked()
     if status == TerminalStatus.suspended:

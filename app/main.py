@@ -62,7 +62,14 @@ revocation endpoints (`/v1/oauth/*`), whose refusals are RFC 6749 §5.2's JSON
 Third-party clients authenticate with `grant_type=client_credentials`; each
 operation open to them names its scope as an `oauth2` security requirement.
 Lists take `?limit=&cursor=`. Mutations that a network may retry take an
-`Idempotency-Key` header.
+`Idempotency-Key` header; where the document marks it required, a request
+without one is refused (`idempotency_key_missing`). A query parameter a route
+does not declare is refused, never ignored (`unknown_query_parameter`, 400,
+naming it in `parameter`); a body is JSON with `Content-Type: application/json`
+(without one, or with another, `unsupported_media_type`, 415). A deprecated
+parameter still works and the answer says so with a `Deprecation` header (RFC
+9745) and a `Link` with `rel="deprecation"`. Each error status lists every
+problem code it may carry, also as `x-problem-codes`.
 
 Retired problem codes: what only a region's center admin may do is refused
 with `center_admin_required` (403) everywhere. It replaces `not_center_admin`
@@ -70,7 +77,8 @@ with `center_admin_required` (403) everywhere. It replaces `not_center_admin`
 `outbox_admin_required` (dead letters), `activity_policy_admin_required`
 (activity policy), and `admin_role_required` where a region's settings or star
 levels were refused; `admin_role_required` keeps its meaning for org-unit admin
-roles.
+roles. `wechat_rate_limited` (WeChat's quota for the service) answers 503 with
+`Retry-After`, as `wechat_busy` does; it was 429.
 """
 
 

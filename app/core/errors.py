@@ -56,8 +56,9 @@ class AppError(Exception):
             if existing is not None and existing.__qualname__ != cls.__qualname__:
                 raise TypeError(f"problem code {cls.code!r} is declared twice")
             _catalogue[cls.code] = cls
-        if cls.__dict__.get("missing_header"):
-            _missing_headers[cls.missing_header.lower()] = cls  # type: ignore[union-attr]
+        header = cls.__dict__.get("missing_header")
+        if header:
+            _missing_headers[header.lower()] = cls
 
 
 def catalogue() -> dict[str, type[AppError]]:

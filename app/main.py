@@ -11,9 +11,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import text
 from starlette.routing import BaseRoute
@@ -500,9 +499,10 @@ def _add_platform_routes(app: FastAPI) -> None:
             }
         },
     )
-    async def jwks(request: Request) -> JSONResponse:
+    async def jwks(request: Request, response: Response) -> dict[str, Any]:
         ring: KeyRing = request.app.state.keyring
-        return JSONResponse(ring.jwks(), headers={"Cache-Control": JWKS_CACHE_CONTROL})
+        response.headers["Cache-Control"] = JWKS_CACHE_CONTROL
+        return ring.jwks()
 
     @app.get("/problems", tags=["platform"], summary="The catalogue of problem codes")
     async def list_problems() -> list[dict[str, Any]]:

@@ -11,6 +11,6 @@ window.addEventListener("load", function () {
     showCommonExtensions: true,
     validatorUrl: null,
     oauth2RedirectUrl: window.location.origin + root.dataset.oauth2RedirectUrl,
-    presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
+    presets: [SwaggerUIBundle.presets.apis],
   });
 });

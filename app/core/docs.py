@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -71,10 +71,12 @@ def install_docs(app: FastAPI) -> None:
     )
     redoc = bytes(redoc_page.body).decode()
 
-    @app.get(DOCS_URL, include_in_schema=False)
-    async def swagger_ui() -> HTMLResponse:
+    # Plain routes, as FastAPI's own pages are: not operations of the API.
+    async def swagger_ui(request: Request) -> HTMLResponse:
         return HTMLResponse(swagger)
 
-    @app.get(REDOC_URL, include_in_schema=False)
-    async def redoc_html() -> HTMLResponse:
+    async def redoc_html(request: Request) -> HTMLResponse:
         return HTMLResponse(redoc)
+
+    app.add_route(DOCS_URL, swagger_ui, include_in_schema=False)
+    app.add_route(REDOC_URL, redoc_html, include_in_schema=False)

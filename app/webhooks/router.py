@@ -14,6 +14,7 @@ from app.core.db import SessionDep
 from app.core.errors import AUTH_ERRORS, BODY_ERRORS, InvalidCursor, error_responses
 from app.core.idempotency import OPTIONAL_IDEMPOTENCY_ERRORS, IdempotencyKeyHeader, idempotent
 from app.core.pagination import Page, PageDep
+from app.core.routing import QueryCheckedRoute
 from app.identity.principals import CurrentClient
 from app.identity.scopes import client_scope
 from app.webhooks import schemas, service
@@ -28,7 +29,7 @@ from app.webhooks.errors import (
 )
 from app.webhooks.models import MessageStatus
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=QueryCheckedRoute)
 
 MANAGE = "webhooks:manage"
 _ONE = (*AUTH_ERRORS, WebhookEndpointNotFound)

@@ -23,7 +23,7 @@ RUN_RATE_LIMITS := {"login.ip": "600/minute", "login.ip.hour": "10000/hour", "we
 
 run: install
 	$(PY) -m app migrate
-	$(PY) -m app seed-demo
+	LIANGPIAO_WECHAT_API_BASE=http://$(HOST):$(PORT)/__fake_wechat $(PY) -m app seed-demo
 	LIANGPIAO_MOUNT_FAKE_WECHAT=true LIANGPIAO_WECHAT_API_BASE=http://$(HOST):$(PORT)/__fake_wechat \
 		LIANGPIAO_RATE_LIMITS='$(RUN_RATE_LIMITS)' \
 		$(PY) -m app serve --host $(HOST) --port $(PORT)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
+from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import clock
@@ -150,9 +151,17 @@ class Deliverer:
             )
             secrets: dict[uuid.UUID, list[str]] = {}
             for secret in live:
-                secrets.setdefault(secret.endpoint_id, []).append(
-                    self.box.open(secret.sealed, endpoint_id=secret.endpoint_id)
-                )
+                try:
+                    opened = self.box.open(secret.sealed, endpoint_id=secret.endpoint_id)
+                except InvalidTag:
+                    # Altered in the database, or sealed under another key: it signs
+                    # nothing, and the endpoint's other messages are not held up by it.
+                    log.error(
+                        "webhook secret does not open",
+                        extra={"endpoint_id": str(secret.endpoint_id)},
+                    )
+                    continue
+                secrets.setdefault(secret.endpoint_id, []).append(opened)
             claimed = []
             for message, url in rows:
                 message.next_attempt_at = now + self._lease()
@@ -179,6 +188,8 @@ class Deliverer:
         def elapsed() -> int:
             return int((time.perf_counter() - started) * 1000)
 
+        if not claimed.secrets:
+            return Outcome(False, None, 0, "", "no signing secret opens: rotate the secret")
         try:
             await check_before_sending(claimed.url, self.settings)
         except AddressRefused as refusal:

@@ -4,6 +4,7 @@ that dies mid-delivery leaves the message to be sent again with the same id."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -230,3 +231,49 @@ async def test_a_worker_dying_mid_delivery_leaves_the_message_to_be_sent_again(
     assert len(receiver.unique) == 1
     (message,) = await db.all(select(WebhookMessage))
     assert message.status == MessageStatus.delivered
+
+
+async def test_a_secret_altered_in_the_database_signs_nothing_and_holds_up_no_one(
+    app: Any,
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    world: World,
+    city: Integrator,
+    receiver: Receiver,
+    db: Reader,
+) -> None:
+    from app.webhooks.models import WebhookAttempt, WebhookSecret
+
+    async with Receiver() as tampered:
+        victim = await add_endpoint(client, city, tampered, ["hours.approved"])
+        await add_endpoint(client, city, receiver, ["hours.approved"], path="ok")
+        async with app.state.db.sessions() as s, s.begin():
+            row = await s.scalar(
+                select(WebhookSecret).where(WebhookSecret.endpoint_id == uuid.UUID(victim["id"]))
+            )
+            assert row is not None
+            row.sealed = row.sealed[:-1] + bytes([row.sealed[-1] ^ 1])
+        await approved_hours(client, session, world)
+        await run_once(app.state.db)
+        # Nothing unsigned (or signed with a forged key) leaves for the tampered endpoint.
+        assert tampered.deliveries == []
+        assert len(receiver.unique) == 1
+        attempts = await db.all(
+            select(WebhookAttempt).where(WebhookAttempt.endpoint_id == uuid.UUID(victim["id"]))
+        )
+        assert attempts
+        assert {a.error for a in attempts} == {"no signing secret opens: rotate the secret"}
+        # A rotation gives it a secret that opens, and the recovered message goes.
+        rotated = await client.post(
+            f"/v1/webhook-endpoints/{victim['id']}/secret/rotate", headers=city.auth
+        )
+        tampered.secrets[:] = [rotated.json()["secret"]]
+        recovered = await client.post(
+            f"/v1/webhook-endpoints/{victim['id']}/recover",
+            json={"since": "2026-01-01T00:00:00Z"},
+            headers=city.auth,
+        )
+        assert recovered.json() == {"requeued": 1}
+        for _ in range(3):
+            await run_once(app.state.db)
+        assert len(tampered.unique) == 1

@@ -168,3 +168,33 @@ async def test_a_receiver_that_never_answers_in_time_holds_up_no_other_endpoint(
         await deliverer.aclose(wait=False)
     rows = await db.all(select(WebhookMessage))
     assert sorted(r.status for r in rows) == [MessageStatus.delivered, MessageStatus.pending]
+
+
+async def test_two_workers_send_each_message_once(
+    app: Any,
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    world: World,
+    city: Integrator,
+    receiver: Receiver,
+    db: Reader,
+) -> None:
+    await add_endpoint(client, city, receiver, ["ping"])
+    (endpoint,) = (await client.get("/v1/webhook-endpoints", headers=city.auth)).json()["items"]
+    for _ in range(30):
+        sent = await client.post(f"/v1/webhook-endpoints/{endpoint['id']}/test", headers=city.auth)
+        assert sent.status_code == 202
+    first, second = Deliverer(app.state.settings), Deliverer(app.state.settings)
+    # Both claim at once (on PostgreSQL each skips the rows the other has locked).
+    counts = await asyncio.gather(
+        first.deliver_due(app.state.db.sessions), second.deliver_due(app.state.db.sessions)
+    )
+    while await first.deliver_due(app.state.db.sessions):
+        pass
+    await first.aclose()
+    await second.aclose()
+    assert sum(counts) <= 30
+    assert len(receiver.deliveries) == 30
+    assert len({d.headers["webhook-id"] for d in receiver.deliveries}) == 30
+    rows = await db.all(select(WebhookMessage))
+    assert {(r.status, r.attempts) for r in rows} == {(MessageStatus.delivered, 1)}

@@ -209,7 +209,7 @@ async def _create_platform_admin(settings: Settings, username: str, password: st
 
 async def _seed(settings: Settings) -> dict[str, Any]:
     from app.core.db import Database
-    from app.demo import LOGINS, seed_demo
+    from app.demo import LOGINS, partner, seed_demo
 
     admin_password = _demo_password(settings, "admin", "LIANGPIAO_DEMO_PASSWORD")
     passwords = {username: _demo_password(settings, username) for username in LOGINS}
@@ -224,8 +224,8 @@ async def _seed(settings: Settings) -> dict[str, Any]:
         path = settings.var_dir / f"demo-{username}-password"
         if summary["created"] or path.exists():
             _keep(path, password + "\n")
-    # The partner's client secret is shown once, like a terminal's key: kept here only.
-    partner_file = settings.var_dir / "demo-partner-client.json"
+    # The partner's secrets are shown once, like a terminal's key: kept here only.
+    partner_file = settings.var_dir / partner.CREDENTIALS_FILE
     connected = summary.pop("partner")
     if connected is not None:
         _keep(partner_file, json.dumps(connected, indent=2) + "\n")

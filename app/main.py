@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -275,34 +275,36 @@ def _document_client_scopes(app: FastAPI, schema: dict[str, Any]) -> None:
         "flows": {"clientCredentials": {"tokenUrl": "/v1/oauth/token", "scopes": SCOPES}},
     }
     components["schemas"]["OAuthErrorBody"] = OAuthErrorBody.model_json_schema()
+    for route, operation in _route_operations(app, schema):
+        security = operation.get("security")
+        if not security:
+            continue
+        scopes = declared_scopes(route.endpoint)
+        if scopes:
+            operation["security"] = [*security, {"oauth2": list(scopes)}]
+        add_problems(operation["responses"], InsufficientScope)
+
+
+def _document_query_refusal(app: FastAPI, schema: dict[str, Any]) -> None:
+    """Every route but OAuth's refuses a query parameter it does not declare."""
+    for route, operation in _route_operations(app, schema):
+        if not takes_any_query(route):
+            add_problems(operation["responses"], UnknownQueryParameter)
+
+
+def _route_operations(
+    app: FastAPI, schema: dict[str, Any]
+) -> Iterator[tuple[APIRoute, dict[str, Any]]]:
+    """Each API route with each of its operations in the document."""
     paths = schema.get("paths", {})
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if not isinstance(route, APIRoute):
             continue
-        scopes = declared_scopes(route.endpoint)
-        for method in context.methods or ():
-            operation = paths.get(context.path, {}).get(method.lower())
-            if not isinstance(operation, dict):
-                continue
-            security = operation.get("security")
-            if security and scopes:
-                operation["security"] = [*security, {"oauth2": list(scopes)}]
-            if security:
-                add_problems(operation["responses"], InsufficientScope)
-
-
-def _document_query_refusal(app: FastAPI, schema: dict[str, Any]) -> None:
-    """Every route but OAuth's refuses a query parameter it does not declare."""
-    paths = schema.get("paths", {})
-    for context in iter_route_contexts(app.routes):
-        route = context.original_route
-        if not isinstance(route, APIRoute) or takes_any_query(route):
-            continue
         for method in context.methods or ():
             operation = paths.get(context.path, {}).get(method.lower())
             if isinstance(operation, dict):
-                add_problems(operation["responses"], UnknownQueryParameter)
+                yield route, operation
 
 
 def _document_public_operations(schema: dict[str, Any]) -> None:

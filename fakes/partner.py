@@ -2,8 +2,8 @@
 
 `make run` mounts it at `/__fake_partner`; the demo's client (app/demo/partner.py)
 subscribes `/__fake_partner/hooks`. It verifies every message with the
-`standardwebhooks` library against the secret the demo kept in
-`var/demo-partner-webhook-secret`, answers 204, and lists the last 200 messages it
+`standardwebhooks` library against the endpoint's secret that `seed-demo` kept in
+`var/demo-partner-client.json`, answers 204, and lists the last 200 messages it
 received at `GET /__fake_partner/messages`, newest first, de-duplicated by
 `webhook-id` as a receiver should.
 """
@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from app.core import clock
 from app.core.config import Settings
+from app.demo.partner import CREDENTIALS_FILE
 
 KEPT = 200
 
@@ -30,8 +31,11 @@ def create_fake_partner(settings: Settings) -> Starlette:
     received: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def secret() -> str | None:
-        path = settings.var_dir / "demo-partner-webhook-secret"
-        return path.read_text().strip() if path.exists() else None
+        path = settings.var_dir / CREDENTIALS_FILE
+        if not path.exists():
+            return None
+        kept: str | None = json.loads(path.read_text()).get("webhook_secret")
+        return kept
 
     async def hooks(request: Request) -> Response:
         body = await request.body()
@@ -57,10 +61,7 @@ def create_fake_partner(settings: Settings) -> Starlette:
         return Response(status_code=204)
 
     async def messages(request: Request) -> JSONResponse:
-        items = list(reversed(received.values()))
-        return JSONResponse(
-            json.loads(json.dumps({"items": items}, ensure_ascii=False)),
-        )
+        return JSONResponse({"items": list(reversed(received.values()))})
 
     return Starlette(
         routes=[

@@ -32,8 +32,9 @@ EVENTS = [
     "redemption.succeeded",
     "redemption.voided",
 ]
-# The development receiver keeps the endpoint's secret here to verify what it receives.
-SECRET_FILE = "demo-partner-webhook-secret"  # noqa: S105 - a file name
+# Where `seed-demo` keeps what `connect` answers, under `var/`: the development
+# receiver reads the endpoint's secret from it to verify what it receives.
+CREDENTIALS_FILE = "demo-partner-client.json"
 
 
 def receiver_url(db: Database) -> str:
@@ -44,7 +45,8 @@ def receiver_url(db: Database) -> str:
 
 async def connect(db: Database, when: datetime, region: Region) -> dict[str, Any] | None:
     """Registers the client and its endpoint once; their secrets, which nothing else
-    keeps, in the answer (None when the partner was connected before)."""
+    keeps, in the answer (None when the partner was connected before): the client's, and
+    the endpoint's signing secret."""
     async with scene(db, when) as session:
         known = await session.scalar(
             select(OAuthClient.id).where(
@@ -73,12 +75,9 @@ async def connect(db: Database, when: datetime, region: Region) -> dict[str, Any
             ),
             settings=db.settings,
         )
-    secret_path = db.settings.var_dir / SECRET_FILE
-    secret_path.parent.mkdir(parents=True, exist_ok=True)
-    secret_path.write_text(endpoint.secret or "")
-    secret_path.chmod(0o600)
     return {
         "client_id": str(created.client_id),
         "client_secret": created.client_secret,
         "webhook_endpoint_id": str(endpoint.id),
+        "webhook_secret": endpoint.secret,
     }

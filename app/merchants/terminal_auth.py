@@ -157,7 +157,7 @@ async def current_terminal(
         signing.verify(public_key, signed)
     except SignatureInvalid as refusal:
         # Outside production, the refusal shows the bytes the server verified, for the
-        # terminal's developer to compare with what was signed (docs/integrating.md §5).
+        # terminal's developer to compare with what was signed (docs/integrating.md §6).
         if request.app.state.settings.environment != "prod":
             refusal.extra["signature_base"] = signed.base.decode()
         raise

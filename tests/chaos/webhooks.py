@@ -23,6 +23,8 @@ import asyncpg
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from app.webhooks.fanout import message_uuid
+from app.webhooks.signing import message_id
 from tests.chaos.seed import SetupClient, bearer
 
 EVENT_TYPES = ["hours.approved", "redemption.succeeded", "redemption.voided", "redemption.refunded"]
@@ -135,9 +137,9 @@ async def check(
     events = await conn.fetch(
         "SELECT id FROM outbox_events WHERE topic = ANY($1::text[])", EVENT_TYPES
     )
-    expected = {f"msg_{uuid.uuid5(e['id'], str(endpoint)).hex}" for e in events}
+    expected = {message_id(message_uuid(e["id"], endpoint)) for e in events}
     messages = {
-        f"msg_{r['id'].hex}": r["status"]
+        message_id(r["id"]): r["status"]
         for r in await conn.fetch(
             "SELECT id, status FROM webhook_messages WHERE endpoint_id = $1", endpoint
         )

@@ -223,27 +223,26 @@ async def _seed_through_the_cli(settings: Settings) -> dict[str, Any]:
 
 
 async def test_the_demo_partner_receives_the_story_as_verified_webhooks(
-    app: Any, session: AsyncSession
+    app: Any, session: AsyncSession, settings: Settings
 ) -> None:
     from sqlalchemy import update
 
+    from app.demo import partner
     from app.webhooks.models import WebhookEndpoint, WebhookMessage
     from app.worker import run_once
     from fakes.partner import create_fake_partner
     from tests.conftest import ServerThread
 
-    summary = await _seed(app)
-    assert summary["partner"]["client_secret"].startswith("lps_")
+    summary = await _seed_through_the_cli(settings)
+    kept = json.loads((settings.var_dir / partner.CREDENTIALS_FILE).read_text())
+    assert kept["client_id"] == summary["partner"]["client_id"]
+    assert kept["client_secret"].startswith("lps_")
+    assert kept["webhook_secret"].startswith("whsec_")
+    assert "client_secret" not in summary["partner"]
     types = set((await session.scalars(select(WebhookMessage.event_type).distinct())).all())
     await session.commit()  # on SQLite every transaction holds the write lock
-    assert {
-        "hours.approved",
-        "redemption.succeeded",
-        "redemption.voided",
-        "redemption.refunded",
-        "ledger.block_sealed",
-    } <= types
-    with ServerThread(create_fake_partner(app.state.settings)) as receiver:
+    assert types == set(partner.EVENTS)
+    with ServerThread(create_fake_partner(settings)) as receiver:
         async with app.state.db.sessions() as s, s.begin():
             await s.execute(update(WebhookEndpoint).values(url=f"{receiver.url}/hooks"))
             await s.execute(update(WebhookMessage).values(next_attempt_at=clock.now()))

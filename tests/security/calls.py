@@ -892,48 +892,34 @@ async def _add_webhook_endpoint(c: Ctx) -> Req:
     return Req(json={"url": "http://127.0.0.1:9/hooks", "event_types": ["ping"]})
 
 
-def _endpoint(c: Ctx, **more: Any) -> dict[str, Any]:
-    return {"endpoint_id": c.t.webhook_endpoint, **more}
+def _on_endpoint(*keys: str, message: bool = False, body: Any = None) -> None:
+    """Routes whose request names the seeded endpoint (and its message), with `body`."""
+
+    async def build(c: Ctx) -> Req:
+        path: dict[str, Any] = {"endpoint_id": c.t.webhook_endpoint}
+        if message:
+            path["message_id"] = c.t.webhook_message
+        return Req(path=path, json=body)
+
+    for key in keys:
+        call(key)(build)
 
 
-@call("GET /v1/webhook-endpoints/{endpoint_id}")
-async def _webhook_endpoint(c: Ctx) -> Req:
-    return Req(path=_endpoint(c))
-
-
-@call("PATCH /v1/webhook-endpoints/{endpoint_id}")
-async def _update_webhook_endpoint(c: Ctx) -> Req:
-    return Req(path=_endpoint(c), json={"description": "市App"})
-
-
-@call("POST /v1/webhook-endpoints/{endpoint_id}/secret/rotate")
-async def _rotate_webhook_secret(c: Ctx) -> Req:
-    return Req(path=_endpoint(c))
-
-
-@call("GET /v1/webhook-endpoints/{endpoint_id}/messages")
-async def _webhook_messages(c: Ctx) -> Req:
-    return Req(path=_endpoint(c))
-
-
-@call("GET /v1/webhook-endpoints/{endpoint_id}/messages/{message_id}/attempts")
-async def _webhook_attempts(c: Ctx) -> Req:
-    return Req(path=_endpoint(c, message_id=c.t.webhook_message))
-
-
-@call("POST /v1/webhook-endpoints/{endpoint_id}/messages/{message_id}/retry")
-async def _retry_webhook_message(c: Ctx) -> Req:
-    return Req(path=_endpoint(c, message_id=c.t.webhook_message))
-
-
-@call("POST /v1/webhook-endpoints/{endpoint_id}/recover")
-async def _recover_webhook_endpoint(c: Ctx) -> Req:
-    return Req(path=_endpoint(c), json={"since": "2026-01-01T00:00:00Z"})
-
-
-@call("POST /v1/webhook-endpoints/{endpoint_id}/test")
-async def _test_webhook_endpoint(c: Ctx) -> Req:
-    return Req(path=_endpoint(c))
+_on_endpoint(
+    "GET /v1/webhook-endpoints/{endpoint_id}",
+    "POST /v1/webhook-endpoints/{endpoint_id}/secret/rotate",
+    "GET /v1/webhook-endpoints/{endpoint_id}/messages",
+    "POST /v1/webhook-endpoints/{endpoint_id}/test",
+)
+_on_endpoint(
+    "GET /v1/webhook-endpoints/{endpoint_id}/messages/{message_id}/attempts",
+    "POST /v1/webhook-endpoints/{endpoint_id}/messages/{message_id}/retry",
+    message=True,
+)
+_on_endpoint("PATCH /v1/webhook-endpoints/{endpoint_id}", body={"description": "市App"})
+_on_endpoint(
+    "POST /v1/webhook-endpoints/{endpoint_id}/recover", body={"since": "2026-01-01T00:00:00Z"}
+)
 
 
 # The terminal's signed routes

@@ -35,6 +35,7 @@ from app.clients.oauth import access_token_for
 from app.core import clock
 from app.core.security import hash_secret
 from app.identity.models import PlatformAdmin, StaffUser
+from app.identity.principals import Principal
 from app.identity.scopes import SCOPES
 from app.identity.service import create_platform_admin
 from app.integrations.models import OutboxEvent
@@ -46,9 +47,8 @@ from app.rewards.adjustments.models import Adjustment, AdjustmentStatus, Approva
 from app.tenants.service import create_region
 from app.volunteers.models import IdType, Volunteer
 from app.volunteers.service import check_character
-from app.webhooks import catalogue as webhook_catalogue
-from app.webhooks.models import MessageStatus, WebhookEndpoint, WebhookMessage, WebhookSecret
-from app.webhooks.signing import SecretBox, new_secret
+from app.webhooks import service as webhooks
+from app.webhooks.schemas import EndpointCreate
 from bench.terminal_client import TerminalClient, TerminalSigner
 from tests.activities.support import LAT, LNG, make_activity, minute, sign_up_row
 from tests.builders import PASSWORD, World, bearer, make_staff, make_volunteer, make_world
@@ -382,37 +382,21 @@ async def make_oauth_client(
 
 
 async def make_webhook_endpoint(app: Any, client_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
-    """An enabled endpoint of the client (nothing is sent in the matrix) and a message."""
+    """An enabled endpoint of the client (nothing is sent in the matrix) and a test ping
+    to it, made by the client's own use cases."""
     async with app.state.db.sessions() as session:
-        client = await session.get(OAuthClient, client_id)
-        assert client is not None
-        region_id = client.region_id
-        now = clock.now()
-        endpoint = WebhookEndpoint(
-            id=uuid.uuid4(),
-            region_id=region_id,
-            client_id=client_id,
-            url="http://127.0.0.1:9/hooks",
-            description="",
-            event_types=["ping"],
+        row = await session.get(OAuthClient, client_id)
+        assert row is not None
+        client = Principal(
+            kind="client", id=client_id, region_id=row.region_id, scopes=tuple(row.scopes)
         )
-        session.add(endpoint)
-        await session.flush()
-        sealed = SecretBox(app.state.settings).seal(new_secret(), endpoint_id=endpoint.id)
-        session.add(WebhookSecret(endpoint_id=endpoint.id, region_id=region_id, sealed=sealed))
-        data = {"endpoint_id": str(endpoint.id), "message": "matrix"}
-        message = WebhookMessage(
-            id=uuid.uuid4(),
-            region_id=region_id,
-            endpoint_id=endpoint.id,
-            event_type="ping",
-            body=webhook_catalogue.envelope("ping", now, data),
-            status=MessageStatus.failed,
-            attempts=1,
-            next_attempt_at=None,
-            failed_at=now,
+        endpoint = await webhooks.create_endpoint(
+            session,
+            client=client,
+            data=EndpointCreate(url="http://127.0.0.1:9/hooks", event_types=["ping"]),
+            settings=app.state.settings,
         )
-        session.add(message)
+        message = await webhooks.send_test(session, client=client, endpoint_id=endpoint.id)
         await session.commit()
         return endpoint.id, message.id
 

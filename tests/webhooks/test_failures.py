@@ -277,3 +277,41 @@ async def test_a_secret_altered_in_the_database_signs_nothing_and_holds_up_no_on
         for _ in range(3):
             await run_once(app.state.db)
         assert len(tampered.unique) == 1
+
+
+async def test_each_retry_waits_its_step_of_the_schedule_drawn_up_to_a_fifth_longer(
+    app: Any,
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    world: World,
+    city: Integrator,
+    receiver: Receiver,
+    db: Reader,
+) -> None:
+    await add_endpoint(client, city, receiver, ["hours.approved"])
+    receiver.answers.append(500)
+    await approved_hours(client, session, world)
+    register_event_handlers()
+    await outbox.dispatch_batch(app.state.db.sessions)
+    schedule = [300.0, 1800.0]
+    deliverer = Deliverer(
+        app.state.settings.model_copy(update={"webhook_retry_schedule": schedule})
+    )
+    waits = []
+    for step in schedule:
+        # Later attempts happen in the future, where the receiver finds the timestamp too
+        # new and refuses them (401): each is another failure.
+        with clock.travel(clock.now() + timedelta(seconds=sum(waits))):
+            assert await deliverer.deliver_due(app.state.db.sessions) == 1
+            assert await deliverer.deliver_due(app.state.db.sessions) == 0  # not due yet
+            (message,) = await db.all(select(WebhookMessage))
+            assert message.next_attempt_at is not None
+            wait = (message.next_attempt_at - clock.now()).total_seconds()
+        assert step * 0.99 <= wait <= step * 1.2
+        waits.append(wait + 1)
+    with clock.travel(clock.now() + timedelta(seconds=sum(waits))):
+        assert await deliverer.deliver_due(app.state.db.sessions) == 1
+    await deliverer.aclose()
+    # The schedule's steps used up, the third failure fails the message.
+    (message,) = await db.all(select(WebhookMessage))
+    assert (message.status, message.attempts) == (MessageStatus.failed, 3)

@@ -27,6 +27,8 @@ from app.ledger.sealing import seal_pending
 from app.ledger.signer import load_signer
 from app.merchants.jobs import expire_reservations
 from app.merchants.jobs import purge_expired as purge_merchant_nonces_and_codes
+from app.notifications import handlers as notifications
+from app.notifications.jobs import remind_activities, warn_expiring_rewards
 from app.rewards.handlers import on_hours_approved
 from app.webhooks import fanout
 from app.webhooks.delivery import Deliverer
@@ -53,6 +55,7 @@ async def _purge_idempotency_keys(sessions: async_sessionmaker[AsyncSession]) ->
 def register_event_handlers() -> None:
     """Wire outbox topics to the features that consume them."""
     outbox.subscribe("hours.approved", on_hours_approved)
+    notifications.subscribe_all()
     fanout.subscribe_all()
 
 
@@ -75,6 +78,8 @@ def jobs(settings: Settings) -> list[Job]:
         Job("expire-reservations", 30.0, expire_reservations),
         Job("purge-denied-tokens-and-login-throttles", 300.0, purge_identity_leftovers),
         Job("purge-spent-client-assertions", 300.0, purge_spent_assertions),
+        Job("activity-reminders", 60.0, remind_activities),
+        Job("rewards-expiry-warnings", 3600.0, warn_expiring_rewards),
     ]
 
 

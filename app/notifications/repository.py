@@ -10,8 +10,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.activities.models import Activity, ActivityStatus, Signup, SignupStatus
 from app.core.db import new_id, rowcount, session_insert
 from app.core.pagination import PageParams, keyset_window
+from app.ledger.models import Account, AccountKind, Lot
+from app.merchants.models import Merchant
 from app.notifications.models import (
     Notification,
     NotificationConsent,
@@ -177,3 +180,95 @@ async def preference(
     session: AsyncSession, *, volunteer_id: uuid.UUID
 ) -> NotificationPreference | None:
     return await session.get(NotificationPreference, volunteer_id)
+
+
+# What producers' events name, read for the words of a notification.
+
+
+async def activity_title(session: AsyncSession, activity_id: uuid.UUID) -> str:
+    title = await session.scalar(select(Activity.title).where(Activity.id == activity_id))
+    return title or ""
+
+
+async def merchant_name(session: AsyncSession, merchant_id: uuid.UUID) -> str:
+    name = await session.scalar(select(Merchant.name).where(Merchant.id == merchant_id))
+    return name or ""
+
+
+async def signed_up(session: AsyncSession, activity_id: uuid.UUID) -> list[uuid.UUID]:
+    return list(
+        await session.scalars(
+            select(Signup.volunteer_id).where(
+                Signup.activity_id == activity_id, Signup.status == SignupStatus.active
+            )
+        )
+    )
+
+
+async def starting_between(
+    session: AsyncSession, *, after: datetime, until: datetime, limit: int
+) -> Sequence[Activity]:
+    """Published activities starting in (after, until], soonest first."""
+    return (
+        await session.scalars(
+            select(Activity)
+            .where(
+                Activity.status == ActivityStatus.published,
+                Activity.starts_at > after,
+                Activity.starts_at <= until,
+            )
+            .order_by(Activity.starts_at, Activity.id)
+            .limit(limit)
+        )
+    ).all()
+
+
+async def reminded(session: AsyncSession, activity_ids: Sequence[uuid.UUID]) -> set[str]:
+    """The keys of the activities among `activity_ids` whose reminders are written."""
+    keys = [f"activity:{a}" for a in activity_ids]
+    if not keys:
+        return set()
+    return set(
+        await session.scalars(
+            select(Notification.key)
+            .where(
+                Notification.kind == "activity.reminder",
+                Notification.key.in_(keys),
+            )
+            .distinct()
+        )
+    )
+
+
+async def expiring_balances(
+    session: AsyncSession, *, after: datetime, until: datetime
+) -> Sequence[Any]:
+    """What each volunteer holds in unspent lots expiring in (after, until], by instant of
+    expiry: (region, volunteer, expires_at, amount)."""
+    stmt = (
+        select(Lot.region_id, Account.owner_id, Lot.expires_at, func.sum(Lot.remaining))
+        .join(Account, Account.id == Lot.account_id)
+        .where(
+            Account.kind == AccountKind.wallet,
+            Lot.remaining > 0,
+            Lot.expires_at > after,
+            Lot.expires_at <= until,
+        )
+        .group_by(Lot.region_id, Account.owner_id, Lot.expires_at)
+        .order_by(Lot.expires_at, Account.owner_id)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def already_told(
+    session: AsyncSession, *, kind: str, keys: Sequence[str]
+) -> set[tuple[uuid.UUID, str]]:
+    """Who has a notification of `kind` for each of `keys` already."""
+    if not keys:
+        return set()
+    rows = await session.execute(
+        select(Notification.volunteer_id, Notification.key).where(
+            Notification.kind == kind, Notification.key.in_(list(keys))
+        )
+    )
+    return {(row[0], row[1]) for row in rows.all()}

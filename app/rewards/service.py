@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.identity.principals import StaffContext
+from app.integrations import outbox
 from app.ledger import service as ledger
 from app.orgs.authz import require_center_admin_of
 from app.orgs.service import get_region
@@ -329,6 +330,8 @@ async def issue_for_hours(session: AsyncSession, *, approval: HoursApproved) -> 
 
     issuance.reasons = reasons
     await session.flush()
+    if issuance.issued > 0:
+        await _emit_issued(session, issuance)
     log.info(
         "reward issuance",
         extra={
@@ -339,6 +342,27 @@ async def issue_for_hours(session: AsyncSession, *, approval: HoursApproved) -> 
         },
     )
     return issuance
+
+
+REWARDS_ISSUED = "rewards.issued"
+
+
+async def _emit_issued(session: AsyncSession, issuance: RewardIssuance) -> None:
+    assert issuance.transaction_id is not None
+    await outbox.emit(
+        session,
+        region_id=issuance.region_id,
+        topic=REWARDS_ISSUED,
+        payload={
+            "issuance_id": str(issuance.id),
+            "volunteer_id": str(issuance.volunteer_id),
+            "hours_record_id": str(issuance.hours_record_id),
+            "activity_id": str(issuance.activity_id) if issuance.activity_id else None,
+            "amount": issuance.issued,
+            "transaction_id": str(issuance.transaction_id),
+            "issued_at": issuance.created_at.isoformat(),
+        },
+    )
 
 
 def _ledger_metadata(issuance: RewardIssuance) -> dict[str, Any]:

@@ -37,6 +37,46 @@ class HoursApproved(Payload):
     approved_by: uuid.UUID
 
 
+class HoursRejected(Payload):
+    hours_record_id: uuid.UUID
+    volunteer_id: uuid.UUID
+    activity_id: uuid.UUID
+    minutes: int = Field(ge=0)
+    reason: str | None
+    rejected_at: AwareDatetime
+    rejected_by: uuid.UUID
+
+
+class CorrectionRefused(Payload):
+    correction_id: uuid.UUID
+    hours_record_id: uuid.UUID
+    volunteer_id: uuid.UUID
+    activity_id: uuid.UUID
+    reason: str | None
+    refused_at: AwareDatetime
+    refused_by: uuid.UUID
+
+
+class RewardsIssued(Payload):
+    issuance_id: uuid.UUID
+    volunteer_id: uuid.UUID
+    hours_record_id: uuid.UUID
+    activity_id: uuid.UUID | None
+    amount: int = Field(gt=0, description="良票 credited to the volunteer's wallet")
+    transaction_id: uuid.UUID
+    issued_at: AwareDatetime
+
+
+class ActivityCancelled(Payload):
+    activity_id: uuid.UUID
+    org_unit_id: uuid.UUID
+    title: str
+    starts_at: AwareDatetime
+    reason: str
+    cancelled_at: AwareDatetime
+    cancelled_by: uuid.UUID
+
+
 class RedemptionSucceeded(Payload):
     redemption_id: uuid.UUID
     request_no: str
@@ -110,6 +150,30 @@ EVENT_TYPES: dict[str, EventType] = {
             "A volunteer's hours were approved (a correction names the record it supersedes)",
             "hours:read",
             HoursApproved,
+        ),
+        EventType(
+            "hours.rejected",
+            "A volunteer's pending hours were rejected, with the reason",
+            "hours:read",
+            HoursRejected,
+        ),
+        EventType(
+            "hours.correction_refused",
+            "A correction a volunteer asked for was refused, with the reason",
+            "hours:read",
+            CorrectionRefused,
+        ),
+        EventType(
+            "rewards.issued",
+            "良票 were issued to a volunteer's wallet for approved hours",
+            "ledger:read",
+            RewardsIssued,
+        ),
+        EventType(
+            "activity.cancelled",
+            "A published or draft activity was cancelled",
+            "activities:read",
+            ActivityCancelled,
         ),
         EventType(
             "redemption.succeeded",

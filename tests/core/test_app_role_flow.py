@@ -112,13 +112,21 @@ async def test_a_volunteers_week_runs_under_the_application_role(
             headers=bearer(organizer["access_token"]),
         )
         assert approved.status_code == 200, approved.text
-        assert (await run_once(app.state.db))["outbox"] == 1
+        # The approval, and the `rewards.issued` that tells the volunteer of the 良票.
+        assert (await run_once(app.state.db))["outbox"] == 2
         assert await wallet_balance(session, volunteer) == 15
-
         volunteer_again = await client.post(
             "/v1/auth/wechat", json={"code": "rolefriend", "region_code": world.region.code}
         )
         me = bearer(volunteer_again.json()["access_token"])
+        told = await client.get("/v1/me/notifications", headers=me)
+        assert told.status_code == 200, told.text
+        assert sorted(n["kind"] for n in told.json()["items"]) == [
+            "hours.approved",
+            "rewards.received",
+        ]
+        read = await client.post("/v1/me/notifications/read-all", headers=me)
+        assert read.json()["marked"] == 2
         spent = await terminal.redeem(await code(client, me), request_no="ROLE-1", amount=5)
         assert spent.status_code == 201, spent.text
         voided = await terminal.void("ROLE-1")

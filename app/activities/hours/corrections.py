@@ -38,6 +38,7 @@ from app.activities.hours.service import (
     audit,
     check_caps,
     emit_approved,
+    emit_correction_refused,
     get_record,
     lock_volunteers,
 )
@@ -250,5 +251,6 @@ async def refuse_correction(
         reason=reason,
         correction_id=correction.id,
     )
+    await emit_correction_refused(session, record, correction)
     await session.flush()
     return correction

@@ -23,7 +23,13 @@ from app.activities.hours.errors import (
 )
 from app.activities.hours.models import ActorKind, AuditAction, HoursRecord, HoursStatus
 from app.activities.hours.schemas import BulkDecisionOut, BulkDecisionResult
-from app.activities.hours.service import activity_for_staff, audit, emit_approved, get_record
+from app.activities.hours.service import (
+    activity_for_staff,
+    audit,
+    emit_approved,
+    emit_rejected,
+    get_record,
+)
 from app.core import clock
 from app.core.errors import AppError
 from app.identity.principals import StaffContext
@@ -75,6 +81,8 @@ async def _decide(
     )
     if approving:
         await emit_approved(session, record)
+    else:
+        await emit_rejected(session, record)
 
 
 async def approve(

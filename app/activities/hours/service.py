@@ -43,6 +43,7 @@ from app.activities.hours.models import (
     ActorKind,
     AuditAction,
     HoursAudit,
+    HoursCorrection,
     HoursRecord,
     HoursSource,
     HoursStatus,
@@ -56,6 +57,8 @@ from app.orgs.service import get_region
 from app.volunteers.models import Volunteer
 
 HOURS_APPROVED = "hours.approved"
+HOURS_REJECTED = "hours.rejected"
+CORRECTION_REFUSED = "hours.correction_refused"
 
 
 # Audit trail and events
@@ -110,6 +113,46 @@ async def emit_approved(session: AsyncSession, record: HoursRecord) -> None:
             "service_date": record.service_date.isoformat(),
             "approved_at": record.decided_at.isoformat(),
             "approved_by": str(record.decided_by_id),
+        },
+    )
+
+
+async def emit_rejected(session: AsyncSession, record: HoursRecord) -> None:
+    assert record.decided_at is not None
+    assert record.decided_by_id is not None
+    await outbox.emit(
+        session,
+        region_id=record.region_id,
+        topic=HOURS_REJECTED,
+        payload={
+            "hours_record_id": str(record.id),
+            "volunteer_id": str(record.volunteer_id),
+            "activity_id": str(record.activity_id),
+            "minutes": record.minutes,
+            "reason": record.decision_reason,
+            "rejected_at": record.decided_at.isoformat(),
+            "rejected_by": str(record.decided_by_id),
+        },
+    )
+
+
+async def emit_correction_refused(
+    session: AsyncSession, record: HoursRecord, correction: HoursCorrection
+) -> None:
+    assert correction.decided_at is not None
+    assert correction.decided_by_id is not None
+    await outbox.emit(
+        session,
+        region_id=record.region_id,
+        topic=CORRECTION_REFUSED,
+        payload={
+            "correction_id": str(correction.id),
+            "hours_record_id": str(record.id),
+            "volunteer_id": str(record.volunteer_id),
+            "activity_id": str(record.activity_id),
+            "reason": correction.decision_reason,
+            "refused_at": correction.decided_at.isoformat(),
+            "refused_by": str(correction.decided_by_id),
         },
     )
 

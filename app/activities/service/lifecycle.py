@@ -26,6 +26,7 @@ from app.activities.service.contract import activity_for_organizer, activity_out
 from app.activities.service.projects import project_in_region, team_in_region
 from app.core import clock
 from app.identity.principals import StaffContext
+from app.integrations import outbox
 from app.orgs import service as orgs
 
 TIME_AND_PLACE = frozenset({"starts_at", "ends_at", "latitude", "longitude", "address", "radius_m"})
@@ -154,6 +155,9 @@ async def publish_activity(
     return activity_out(activity, exact=True)
 
 
+ACTIVITY_CANCELLED = "activity.cancelled"
+
+
 async def cancel_activity(
     session: AsyncSession, *, staff: StaffContext, activity_id: uuid.UUID, reason: str
 ) -> schemas.Activity:
@@ -168,4 +172,18 @@ async def cancel_activity(
     activity.cancelled_at = clock.now()
     activity.cancel_reason = reason
     await session.flush()
+    await outbox.emit(
+        session,
+        region_id=activity.region_id,
+        topic=ACTIVITY_CANCELLED,
+        payload={
+            "activity_id": str(activity.id),
+            "org_unit_id": str(activity.org_unit_id),
+            "title": activity.title,
+            "starts_at": activity.starts_at.isoformat(),
+            "reason": reason,
+            "cancelled_at": activity.cancelled_at.isoformat(),
+            "cancelled_by": str(staff.id),
+        },
+    )
     return activity_out(activity, exact=True)

@@ -214,7 +214,8 @@ async def test_a_worker_dying_mid_delivery_leaves_the_message_to_be_sent_again(
     await add_endpoint(client, city, receiver, ["hours.approved"])
     await approved_hours(client, session, world)
     register_event_handlers()
-    assert await outbox.dispatch_batch(app.state.db.sessions) == 1  # the fan-out
+    # The fan-out of `hours.approved`, and the `rewards.issued` its issuance emits.
+    assert await outbox.dispatch_batch(app.state.db.sessions) == 2
     (message,) = await db.all(select(WebhookMessage))
     deliverer = Deliverer(app.state.settings)
     claimed = await deliverer._claim(app.state.db.sessions, excluding=())

@@ -27,6 +27,7 @@ from app.ledger.sealing import seal_pending
 from app.ledger.signer import load_signer
 from app.merchants.jobs import expire_reservations
 from app.merchants.jobs import purge_expired as purge_merchant_nonces_and_codes
+from app.notifications.wechat.sender import WeChatSender
 from app.rewards.handlers import on_hours_approved
 from app.webhooks import fanout
 from app.webhooks.delivery import Deliverer
@@ -75,6 +76,7 @@ def jobs(settings: Settings) -> list[Job]:
         Job("expire-reservations", 30.0, expire_reservations),
         Job("purge-denied-tokens-and-login-throttles", 300.0, purge_identity_leftovers),
         Job("purge-spent-client-assertions", 300.0, purge_spent_assertions),
+        Job("notification-wechat-sends", 1.0, WeChatSender(settings)),
     ]
 
 

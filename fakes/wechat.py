@@ -14,7 +14,8 @@ Its answers are deterministic:
   not hand out is 40003, a template the account does not have 40037, a field missing,
   extra or out of its type's bounds 47003. What it accepts, it records.
 
-The account's templates are `TEMPLATES` (the demo's) and those tests add.
+The account's templates are `TEMPLATES` (for a center admin to set under `make run`) and
+those tests add.
 
 Hooks for tests: `GET /__stats` counts the calls per endpoint, `POST /__reset` zeroes
 the counts, forgets the token, the scripts, the added templates and the messages,
@@ -50,12 +51,13 @@ from app.demo.openids import openid_for
 TOKEN_LIFETIME = timedelta(hours=2)
 RENEW_BEFORE = timedelta(minutes=5)
 
-# The subscribe-message templates of the demo's mini-program account, by id.
+# The mini-program account's subscribe-message templates from the start, by id: what a
+# center admin can set under `make run` (PUT /v1/notification-templates/{kind}).
 TEMPLATES: dict[str, tuple[str, ...]] = {
-    "demo-activity-reminder": ("thing1", "time2", "thing3"),
-    "demo-hours-approved": ("thing1", "number2", "date3"),
-    "demo-rewards-received": ("amount1", "thing2", "time3"),
-    "demo-emergency-callout": ("thing1", "thing2", "time3"),
+    "tmpl-activity-reminder": ("thing1", "time2", "thing3"),
+    "tmpl-hours-approved": ("thing1", "number2", "date3"),
+    "tmpl-rewards-received": ("amount1", "thing2", "time3"),
+    "tmpl-emergency-callout": ("thing1", "thing2", "time3"),
 }
 _CHINESE = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _DAY = "[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日"

@@ -140,6 +140,7 @@ def feature_routers() -> list[Any]:
     from app.merchants.terminal_admin_router import router as merchant_terminals
     from app.merchants.terminal_router import router as terminal
     from app.notifications.router import router as notifications
+    from app.notifications.wechat.router import router as notification_wechat
     from app.orgs.router import router as orgs
     from app.rewards.adjustments.router import router as adjustments
     from app.rewards.router import router as rewards
@@ -157,6 +158,7 @@ def feature_routers() -> list[Any]:
         hours,
         records,
         notifications,
+        notification_wechat,
         ledger,
         rewards,
         ledger_evidence,

@@ -29,6 +29,7 @@ from app.merchants.jobs import expire_reservations
 from app.merchants.jobs import purge_expired as purge_merchant_nonces_and_codes
 from app.notifications import handlers as notifications
 from app.notifications.jobs import remind_activities, warn_expiring_rewards
+from app.notifications.wechat.sender import WeChatSender
 from app.rewards.handlers import on_hours_approved
 from app.webhooks import fanout
 from app.webhooks.delivery import Deliverer
@@ -80,6 +81,8 @@ def jobs(settings: Settings) -> list[Job]:
         Job("purge-spent-client-assertions", 300.0, purge_spent_assertions),
         Job("activity-reminders", 60.0, remind_activities),
         Job("rewards-expiry-warnings", 3600.0, warn_expiring_rewards),
+        # After the jobs that notify, so that one run sends what they made.
+        Job("notification-wechat-sends", 1.0, WeChatSender(settings)),
     ]
 
 

@@ -9,11 +9,22 @@ Its answers are deterministic:
 - `POST /wxa/business/getuserphonenumber`: the code `phone-13812345678` gives that
   number; `err-<n>` answers errcode n; other codes 40029. A token that is not current
   is refused with 40001, an expired one with 42001.
+- `POST /cgi-bin/message/subscribe/send`: the token is checked as above; then the
+  next scripted errcode, if any, is the answer; then the body: an openid the fake does
+  not hand out is 40003, a template the account does not have 40037, a field missing,
+  extra or out of its type's bounds 47003. What it accepts, it records.
+
+The account's templates are `TEMPLATES` (for a center admin to set under `make run`) and
+those tests add.
 
 Hooks for tests: `GET /__stats` counts the calls per endpoint, `POST /__reset` zeroes
-the counts and forgets the token, `POST /__expire_access_token` makes the current token
-stop working, as when another client forces a refresh. Time is the server's clock, so
-`clock.travel()` ages the fake's tokens too.
+the counts, forgets the token, the scripts, the added templates and the messages,
+`POST /__expire_access_token` makes the current token stop working, as when another
+client forces a refresh. `POST /__subscribe-templates` adds a template
+(`{"template_id": …, "keys": ["thing1", …]}`), `POST /__subscribe-answers` queues
+errcodes for the next sends (`{"errcodes": [45009, -1]}`; a scripted 40001 or 42001 also
+retires the token, as WeChat would have), `GET /__subscribe-messages` lists the messages
+accepted. Time is the server's clock, so `clock.travel()` ages the fake's tokens too.
 
 `make run` mounts it at `/__fake_wechat` and the tests serve it on a port of their own;
 it lives outside `app/` because nothing in production may answer as WeChat.
@@ -22,8 +33,9 @@ it lives outside `app/` because nothing in production may answer as WeChat.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +50,34 @@ from app.demo.openids import openid_for
 
 TOKEN_LIFETIME = timedelta(hours=2)
 RENEW_BEFORE = timedelta(minutes=5)
+
+# The mini-program account's subscribe-message templates from the start, by id: what a
+# center admin can set under `make run` (PUT /v1/notification-templates/{kind}).
+TEMPLATES: dict[str, tuple[str, ...]] = {
+    "tmpl-activity-reminder": ("thing1", "time2", "thing3"),
+    "tmpl-hours-approved": ("thing1", "number2", "date3"),
+    "tmpl-rewards-received": ("amount1", "thing2", "time3"),
+    "tmpl-emergency-callout": ("thing1", "thing2", "time3"),
+}
+_CHINESE = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_DAY = "[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日"
+# WeChat's bounds on each field type's value, as its documentation states them.
+_VALUES = {
+    "thing": re.compile(r"(?s).{1,20}"),
+    "number": re.compile(r"[0-9]{1,32}(\.[0-9]+)?"),
+    "letter": re.compile(r"[A-Za-z]{1,32}"),
+    "symbol": re.compile(r"[!-/:-@\[-`{-~]{1,5}"),
+    "character_string": re.compile(r"[!-~]{1,32}"),
+    "time": re.compile(f"({_DAY} )?[0-9]{{2}}:[0-9]{{2}}"),
+    "date": re.compile(f"{_DAY}( [0-9]{{2}}:[0-9]{{2}})?"),
+    "amount": re.compile(r"[¥$]?[0-9]{1,10}(\.[0-9]{1,2})?元?"),
+    "phone_number": re.compile(r"[0-9+\- ]{1,17}"),
+    "car_number": re.compile(f"[{_CHINESE}A-Z0-9]{{1,8}}"),
+    "name": re.compile(f"[{_CHINESE}·]{{1,10}}|[A-Za-z .'-]{{1,20}}"),
+    "phrase": re.compile(f"[{_CHINESE}]{{1,5}}"),
+}
+_OPENID = re.compile(r"o[0-9a-f]{27}")
+_FIELD = re.compile(r"([a-z_]+?)[0-9]+")
 
 
 def unionid_for(key: str) -> str:
@@ -67,6 +107,9 @@ class _FakeState:
     calls: Counter[str] = field(default_factory=Counter)
     token: str | None = None
     token_expires_at: datetime | None = None
+    templates: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(TEMPLATES))
+    scripted: deque[int] = field(default_factory=deque)
+    messages: list[dict[str, Any]] = field(default_factory=list)
 
     def current_token(self) -> tuple[str, datetime]:
         now = clock.now()
@@ -134,13 +177,18 @@ def create_fake_wechat(settings: Any) -> Starlette:
         expires_in = int((expires_at - clock.now()).total_seconds())
         return JSONResponse({"access_token": token, "expires_in": expires_in})
 
-    async def getuserphonenumber(request: Request) -> JSONResponse:
-        state.calls["getuserphonenumber"] += 1
-        token = request.query_params.get("access_token")
+    def token_error(token: str | None) -> JSONResponse | None:
         if state.token is None or token != state.token:
             return _error(40001, "invalid credential, access_token is invalid or not latest")
         if state.token_expires_at is None or clock.now() >= state.token_expires_at:
             return _error(42001, "access_token expired")
+        return None
+
+    async def getuserphonenumber(request: Request) -> JSONResponse:
+        state.calls["getuserphonenumber"] += 1
+        refused = token_error(request.query_params.get("access_token"))
+        if refused is not None:
+            return refused
         try:
             body = await request.json()
         except ValueError:
@@ -165,11 +213,57 @@ def create_fake_wechat(settings: Any) -> Starlette:
             }
         )
 
+    def data_error(template_id: Any, data: Any) -> JSONResponse | None:
+        keys = state.templates.get(template_id) if isinstance(template_id, str) else None
+        if keys is None:
+            return _error(40037, "invalid template_id")
+        if not isinstance(data, dict) or set(data) != set(keys):
+            return _error(47003, "argument invalid! data fields do not match the template")
+        for key, entry in data.items():
+            typed = _FIELD.fullmatch(key)
+            pattern = _VALUES.get(typed.group(1)) if typed else None
+            value = entry.get("value") if isinstance(entry, dict) else None
+            if pattern is None or not isinstance(value, str) or not pattern.fullmatch(value):
+                return _error(47003, f"argument invalid! data.{key}.value invalid")
+        return None
+
+    async def subscribe_send(request: Request) -> JSONResponse:
+        state.calls["subscribe_send"] += 1
+        refused = token_error(request.query_params.get("access_token"))
+        if refused is not None:
+            return refused
+        if state.scripted:
+            errcode = state.scripted.popleft()
+            if errcode in (40001, 42001):
+                state.token = None
+            return _error(errcode, "scripted")
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(47001, "data format error")
+        if not isinstance(body, dict):
+            return _error(47001, "data format error")
+        touser = body.get("touser")
+        if not isinstance(touser, str) or not _OPENID.fullmatch(touser):
+            return _error(40003, "invalid openid")
+        refused = data_error(body.get("template_id"), body.get("data"))
+        if refused is not None:
+            return refused
+        if body.get("miniprogram_state", "formal") not in ("developer", "trial", "formal"):
+            return _error(41030, "invalid miniprogram_state")
+        state.messages.append(body)
+        return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": len(state.messages)})
+
     async def stats(request: Request) -> JSONResponse:
         return JSONResponse(
             {
                 name: state.calls[name]
-                for name in ("jscode2session", "stable_token", "getuserphonenumber")
+                for name in (
+                    "jscode2session",
+                    "stable_token",
+                    "getuserphonenumber",
+                    "subscribe_send",
+                )
             }
         )
 
@@ -177,7 +271,23 @@ def create_fake_wechat(settings: Any) -> Starlette:
         state.calls.clear()
         state.token = None
         state.token_expires_at = None
+        state.templates = dict(TEMPLATES)
+        state.scripted.clear()
+        state.messages.clear()
         return JSONResponse({"reset": True})
+
+    async def add_template(request: Request) -> JSONResponse:
+        body = await request.json()
+        state.templates[str(body["template_id"])] = tuple(str(k) for k in body["keys"])
+        return JSONResponse({"added": body["template_id"]})
+
+    async def script_answers(request: Request) -> JSONResponse:
+        body = await request.json()
+        state.scripted.extend(int(code) for code in body["errcodes"])
+        return JSONResponse({"queued": len(state.scripted)})
+
+    async def subscribe_messages(request: Request) -> JSONResponse:
+        return JSONResponse(state.messages)
 
     async def expire_access_token(request: Request) -> JSONResponse:
         state.token = None
@@ -189,8 +299,12 @@ def create_fake_wechat(settings: Any) -> Starlette:
             Route("/sns/jscode2session", jscode2session, methods=["GET"]),
             Route("/cgi-bin/stable_token", stable_token, methods=["POST"]),
             Route("/wxa/business/getuserphonenumber", getuserphonenumber, methods=["POST"]),
+            Route("/cgi-bin/message/subscribe/send", subscribe_send, methods=["POST"]),
             Route("/__stats", stats, methods=["GET"]),
             Route("/__reset", reset, methods=["POST"]),
             Route("/__expire_access_token", expire_access_token, methods=["POST"]),
+            Route("/__subscribe-templates", add_template, methods=["POST"]),
+            Route("/__subscribe-answers", script_answers, methods=["POST"]),
+            Route("/__subscribe-messages", subscribe_messages, methods=["GET"]),
         ]
     )

@@ -94,6 +94,19 @@ class Settings(BaseSettings):
     )
     webhook_disable_after_seconds: float = Field(default=5 * 86400, gt=0)
     webhook_secret_overlap_seconds: float = Field(default=86400, ge=0, le=30 * 86400)
+    # WeChat subscribe messages (app/notifications/wechat): at most this many an hour to
+    # one person (emergencies exempt: they neither wait nor count); a send WeChat could not
+    # take (busy, rate-limited, unreachable) waits base·2^(n-1) seconds (capped, jittered)
+    # after its n-th attempt and is dead after the last; the mini-program version the
+    # messages open (developer, trial, formal).
+    notification_wechat_per_person_per_hour: int = Field(default=5, ge=1, le=1000)
+    notification_wechat_max_attempts: int = Field(default=8, ge=1, le=100)
+    notification_wechat_backoff_base_seconds: float = Field(default=30.0, gt=0, le=3600)
+    notification_wechat_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    notification_wechat_miniprogram_state: Literal["developer", "trial", "formal"] = "formal"
+    # The SMS provider of notifications (app/notifications/sms.py): none is configured, and
+    # none sends; docs/notifications.md says what adding one takes.
+    notification_sms_provider: Literal["none"] = "none"
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"

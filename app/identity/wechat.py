@@ -1,7 +1,9 @@
-"""WeChat's server-side API: login codes, the app's access token, users' phone numbers.
+"""WeChat's server-side API: login codes, the app's access token, users' phone numbers,
+subscribe messages.
 
 `WeChatClient` makes the calls (`sns/jscode2session`, `cgi-bin/stable_token`,
-`wxa/business/getuserphonenumber`) over the app's async httpx client and turns
+`wxa/business/getuserphonenumber`, `cgi-bin/message/subscribe/send`) over an async
+httpx client and turns
 WeChat's `errcode`s into problems. `AccessTokenCache` keeps the `stable_token`
 access token in the database, so that every API process shares one token, and
 refreshes it once at a time: an asyncio lock queues one process's callers, a row
@@ -24,10 +26,11 @@ from typing import Annotated, Any
 import httpx
 from fastapi import Depends, Request
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import clock
 from app.core.config import Settings
-from app.core.db import Database, dialect_insert, new_id
+from app.core.db import new_id, session_insert
 from app.core.errors import AppError
 from app.identity.errors import (
     WeChatBusy,
@@ -48,7 +51,7 @@ RATE_LIMIT_RETRY_AFTER = "60"  # 45011 is a per-minute quota
 BUSY_RETRY_AFTER = "1"
 UNREACHABLE_RETRY_AFTER = "2"
 
-# errcodes of getuserphonenumber meaning "this access token is no longer good".
+# errcodes of the calls made with an access token meaning "this token is no longer good".
 _TOKEN_REJECTED = frozenset({40001, 40014, 42001})
 _CODE_INVALID = frozenset({40029, 40163})  # invalid code; code already used
 _PHONE = re.compile(r"[0-9]{5,15}")
@@ -126,7 +129,7 @@ def _phone_from(info: Any, *, appid: str) -> str:
 
 
 class WeChatClient:
-    """The three WeChat calls, with WeChat's refusals turned into problems."""
+    """The WeChat calls, with WeChat's refusals turned into problems."""
 
     def __init__(self, http: httpx.AsyncClient, settings: Settings) -> None:
         self._http = http
@@ -193,6 +196,20 @@ class WeChatClient:
             raise self._refused("getuserphonenumber", errcode, code_invalid=WeChatPhoneCodeInvalid)
         return _phone_from(body.get("phone_info"), appid=self.appid)
 
+    async def send_subscribe_message(self, access_token: str, message: dict[str, Any]) -> int:
+        """Sends one subscribe message; returns WeChat's errcode (0: accepted), which the
+        caller judges: the same codes mean different things to different senders."""
+        body = await self._call(
+            "POST",
+            "/cgi-bin/message/subscribe/send",
+            params={"access_token": access_token},
+            json=message,
+        )
+        errcode = _errcode(body)
+        if errcode in _TOKEN_REJECTED:
+            raise AccessTokenRejected()
+        return errcode
+
     def _refused(self, api: str, errcode: int, *, code_invalid: type[AppError]) -> AppError:
         log.warning("wechat refused", extra={"wechat_api": api, "wechat_errcode": errcode})
         return _refusal(errcode, code_invalid=code_invalid)
@@ -242,8 +259,8 @@ class AccessTokenCache:
     becomes of the request that needed the token.
     """
 
-    def __init__(self, db: Database, appid: str) -> None:
-        self._db = db
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], appid: str) -> None:
+        self._sessions = sessions
         self._appid = appid
         self._lock = asyncio.Lock()
         self._memo: CachedToken | None = None
@@ -261,8 +278,8 @@ class AccessTokenCache:
             return self._memo.value
 
     async def _load_or_refresh(self, client: WeChatClient, *, rejected: str | None) -> CachedToken:
-        insert = dialect_insert(self._db.dialect)
-        async with self._db.sessions() as session, session.begin():
+        async with self._sessions() as session, session.begin():
+            insert = session_insert(session)
             await session.execute(
                 insert(WeChatAccessToken)
                 .values(id=new_id(), appid=self._appid)
@@ -316,7 +333,7 @@ async def wechat(request: Request) -> WeChat:
     settings: Settings = state.settings
     tokens: AccessTokenCache | None = getattr(state, "wechat_tokens", None)
     if tokens is None:
-        tokens = AccessTokenCache(state.db, settings.wechat_appid)
+        tokens = AccessTokenCache(state.db.sessions, settings.wechat_appid)
         state.wechat_tokens = tokens
     return WeChat(WeChatClient(state.http, settings), tokens)
 

@@ -49,6 +49,7 @@ async def test_binding_stores_the_number_and_returns_it_to_the_owner(
         "jscode2session": 0,
         "stable_token": 1,
         "getuserphonenumber": 1,
+        "subscribe_send": 0,
     }
 
 
@@ -112,6 +113,7 @@ async def test_a_token_wechat_no_longer_accepts_is_refreshed_once_and_retried(
         "jscode2session": 0,
         "stable_token": 2,
         "getuserphonenumber": 3,
+        "subscribe_send": 0,
     }
     assert await phone_of(session, world.volunteer_a) == "13900000009"
 
@@ -135,6 +137,7 @@ async def test_twenty_concurrent_bindings_refresh_the_token_once(
         "jscode2session": 0,
         "stable_token": 1,
         "getuserphonenumber": 20,
+        "subscribe_send": 0,
     }
     for i, volunteer in enumerate(volunteers):
         assert await phone_of(session, volunteer) == f"139000000{i:02d}"

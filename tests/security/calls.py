@@ -29,7 +29,15 @@ from app.identity.tokens import TokenIssuer, issue_tokens
 from app.merchants.models import TerminalStatus
 from tests.activities.support import LAT, LNG
 from tests.builders import PASSWORD
-from tests.security.seed import PASSWORD_USER, Fresh, Seed, Targets, token_for, yesterday
+from tests.security.seed import (
+    MATRIX_TEMPLATE,
+    PASSWORD_USER,
+    Fresh,
+    Seed,
+    Targets,
+    token_for,
+    yesterday,
+)
 
 # The outcome of a response as the matrix judges it: its status and problem code.
 Outcome = tuple[int, str | None]
@@ -201,6 +209,8 @@ static(
     "GET /v1/me/notifications",
     "POST /v1/me/notifications/read-all",
     "GET /v1/me/notification-preferences",
+    "GET /v1/notification-templates",
+    "GET /v1/me/notification-consents",
 )
 
 
@@ -212,6 +222,24 @@ async def _read_notification(c: Ctx) -> Req:
 @call("PUT /v1/me/notification-preferences")
 async def _set_notification_preferences(c: Ctx) -> Req:
     return Req(json={"muted_kinds": ["activity.reminder"], "quiet_hours": True})
+
+
+@call("PUT /v1/notification-templates/{kind}")
+async def _put_notification_template(c: Ctx) -> Req:
+    return Req(
+        path={"kind": "hours.approved"},
+        json={"template_id": MATRIX_TEMPLATE, "fields": {"thing1": "activity_title"}},
+    )
+
+
+@call("DELETE /v1/notification-templates/{kind}")
+async def _delete_notification_template(c: Ctx) -> Req:
+    return Req(path={"kind": "activity.cancelled"})
+
+
+@call("POST /v1/me/notification-consents")
+async def _report_notification_consents(c: Ctx) -> Req:
+    return Req(json={"results": {MATRIX_TEMPLATE: "accept"}}, headers=c.idempotency())
 
 
 @call("GET /problems/{code}")

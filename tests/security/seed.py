@@ -44,7 +44,7 @@ from app.ledger import service as ledger
 from app.ledger.models import AccountKind
 from app.merchants.models import Merchant, MerchantRole, MerchantStatus, TerminalStatus
 from app.notifications.kinds import NotificationKind
-from app.notifications.models import Notification
+from app.notifications.models import Notification, NotificationTemplate
 from app.notifications.service import notify
 from app.orgs.models import Role, StaffGrant, Team, TeamCategory
 from app.rewards.adjustments.models import Adjustment, AdjustmentStatus, ApprovalCause
@@ -60,6 +60,7 @@ from tests.ledger.sealing_support import seal
 from tests.merchants.conftest import make_member, make_merchant, make_offer, make_terminal
 
 PASSWORD_USER = "matrix-login"
+MATRIX_TEMPLATE = "tmpl-matrix"  # the WeChat template id both regions have
 
 
 @dataclass(frozen=True)
@@ -582,6 +583,17 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
             title="工时已确认",
             body="您的志愿服务工时已确认",
             data={},
+        )
+        # Both regions' mini-programs have the template a consent report names.
+        session.add_all(
+            NotificationTemplate(
+                region_id=admin.region_id,
+                kind=NotificationKind.hours_approved,
+                template_id=MATRIX_TEMPLATE,
+                fields={"thing1": "activity_title"},
+                created_by=admin.id,
+            )
+            for admin in (world.center_admin, world.other_admin)
         )
         await session.commit()
         notification = await session.scalar(

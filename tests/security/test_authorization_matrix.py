@@ -434,6 +434,12 @@ MATRIX: dict[str, Access] = {
     "POST /v1/me/notifications/read-all": volunteers_only(),
     "GET /v1/me/notification-preferences": volunteers_only(),
     "PUT /v1/me/notification-preferences": volunteers_only(),
+    # The region's WeChat templates: its center admins, each on their own region's.
+    "GET /v1/notification-templates": a_region_center_admin(),
+    "PUT /v1/notification-templates/{kind}": a_region_center_admin(),
+    "DELETE /v1/notification-templates/{kind}": a_region_center_admin(),
+    "GET /v1/me/notification-consents": volunteers_only(),
+    "POST /v1/me/notification-consents": volunteers_only(),
     "POST /v1/webhook-endpoints": client_managing_webhooks(row=False),
     "GET /v1/webhook-endpoints": client_managing_webhooks(row=False),
     "GET /v1/webhook-endpoints/{endpoint_id}": client_managing_webhooks(row=True),

@@ -32,7 +32,7 @@ from app.activities.hours.models import HoursRecord, HoursStatus
 from app.activities.models import Activity
 from app.core import clock
 from app.core.db import Database
-from app.demo import cast, partner
+from app.demo import cast, notices, partner
 from app.demo import merchants as shops
 from app.demo.activities import (
     Visit,
@@ -136,6 +136,7 @@ async def _tell(db: Database, region: Region, passwords: dict[str, str]) -> dict
     day = timedelta(days=1)
 
     keys = await shops.onboard(db, cal.at(first - 3 * day, "15:00"), region, passwords)
+    await notices.subscribe(db, cal.at(first - 3 * day, "16:00"))
 
     cleanup = await plan(
         db, cal, region, cast.GRID_CLEANUP, first,

@@ -108,6 +108,7 @@ TAGS: dict[str, str] = {
     "clients": "The registry of OAuth2 clients (third-party platforms)",
     "oauth": "OAuth2: client credentials tokens, revocation, metadata",
     "webhooks": "Webhook endpoints of OAuth2 clients and the events sent to them",
+    "notifications": "A volunteer's inbox, preferences and WeChat subscribe-message consents",
     "platform": "Health, readiness and the problem catalogue",
 }
 SERVERS = [{"url": "/", "description": "This deployment: paths are relative to its host"}]
@@ -138,6 +139,7 @@ def feature_routers() -> list[Any]:
     from app.merchants.statements_router import router as merchant_statements
     from app.merchants.terminal_admin_router import router as merchant_terminals
     from app.merchants.terminal_router import router as terminal
+    from app.notifications.router import router as notifications
     from app.orgs.router import router as orgs
     from app.rewards.adjustments.router import router as adjustments
     from app.rewards.router import router as rewards
@@ -154,6 +156,7 @@ def feature_routers() -> list[Any]:
         attendance,
         hours,
         records,
+        notifications,
         ledger,
         rewards,
         ledger_evidence,

@@ -10,6 +10,7 @@ from app.integrations import models as integrations_models
 from app.ledger import models as ledger_models
 from app.ledger import sealing as ledger_sealing
 from app.merchants import models as merchants_models
+from app.notifications import models as notifications_models
 from app.orgs import models as orgs_models
 from app.rewards import models as rewards_models
 from app.rewards.adjustments import models as adjustments_models
@@ -30,6 +31,7 @@ __all__ = [
     "ledger_sealing",
     "merchants_models",
     "metadata",
+    "notifications_models",
     "orgs_models",
     "rewards_models",
     "volunteers_models",

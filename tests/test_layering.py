@@ -26,6 +26,7 @@ FEATURES = (
     "integrations",
     "ledger",
     "merchants",
+    "notifications",
     "orgs",
     "rewards",
     "tenants",

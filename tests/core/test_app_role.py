@@ -64,6 +64,7 @@ KEPT = (
 # What the service purges: the only tables it may delete from.
 PURGED = {
     "idempotency_keys",
+    "notification_templates",
     "oauth_spent_assertions",
     "login_throttles",
     "redemption_codes",

@@ -85,6 +85,9 @@ NATURALLY_SAFE_POSTS = {
     "/v1/webhook-endpoints/{endpoint_id}/messages/{message_id}/retry": "the webhook-id",
     "/v1/webhook-endpoints/{endpoint_id}/recover": "requeues what failed, once",
     "/v1/webhook-endpoints/{endpoint_id}/test": "a ping, harmless twice",
+    # Reading a notification twice reads it once.
+    "/v1/me/notifications/{notification_id}/read": "a state change",
+    "/v1/me/notifications/read-all": "a state change",
     # OAuth's endpoints (RFC 6749, RFC 7009): a token request is a login; revoking twice
     # revokes once.
     "/v1/oauth/token": "a login",

@@ -197,7 +197,21 @@ static(
     "GET /.well-known/oauth-authorization-server",
     "GET /v1/webhook-events",
     "GET /v1/webhook-endpoints",
+    "GET /v1/notification-kinds",
+    "GET /v1/me/notifications",
+    "POST /v1/me/notifications/read-all",
+    "GET /v1/me/notification-preferences",
 )
+
+
+@call("POST /v1/me/notifications/{notification_id}/read")
+async def _read_notification(c: Ctx) -> Req:
+    return Req(path={"notification_id": str(c.t.notification)})
+
+
+@call("PUT /v1/me/notification-preferences")
+async def _set_notification_preferences(c: Ctx) -> Req:
+    return Req(json={"muted_kinds": ["activity.reminder"], "quiet_hours": True})
 
 
 @call("GET /problems/{code}")

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities.hours.models import (
@@ -42,6 +43,9 @@ from app.integrations.models import OutboxEvent
 from app.ledger import service as ledger
 from app.ledger.models import AccountKind
 from app.merchants.models import Merchant, MerchantRole, MerchantStatus, TerminalStatus
+from app.notifications.kinds import NotificationKind
+from app.notifications.models import Notification
+from app.notifications.service import notify
 from app.orgs.models import Role, StaffGrant, Team, TeamCategory
 from app.rewards.adjustments.models import Adjustment, AdjustmentStatus, ApprovalCause
 from app.tenants.service import create_region
@@ -91,6 +95,7 @@ class Targets:
     oauth_client: uuid.UUID  # an active client of the region, with hours:read
     webhook_endpoint: uuid.UUID  # of the region's client with webhooks:manage
     webhook_message: uuid.UUID  # a ping to that endpoint
+    notification: uuid.UUID  # in A's inbox
     redemption: uuid.UUID  # succeeded, of A, at M's signing terminal
     redemption_request_no: str
     void_request_no: str  # another succeeded redemption, to be voided
@@ -568,7 +573,20 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
         await _issue(session, a, 1000)
         adjustment = _pending_adjustment(second_admin, debit=issuance_id, credit=wallet_id)
         session.add(adjustment)
+        await notify(
+            session,
+            region_id=world.region.id,
+            volunteer_ids=[a.id],
+            kind=NotificationKind.hours_approved,
+            key="matrix",
+            title="工时已确认",
+            body="您的志愿服务工时已确认",
+            data={},
+        )
         await session.commit()
+        notification = await session.scalar(
+            select(Notification.id).where(Notification.volunteer_id == a.id)
+        )
         # The other region seals a block too, so that its people have a digest to read.
         await _issue(session, world.other_volunteer, 10)
 
@@ -632,6 +650,7 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
         oauth_client=oauth_client,
         webhook_endpoint=webhook_endpoint,
         webhook_message=webhook_message,
+        notification=notification,
         redemption=uuid.UUID(redemption["id"]),
         redemption_request_no=redemption["request_no"],
         void_request_no=to_void["request_no"],

@@ -425,6 +425,15 @@ MATRIX: dict[str, Access] = {
     "GET /.well-known/oauth-authorization-server": public(),
     # Webhooks: the catalogue is public; endpoints are their client's alone.
     "GET /v1/webhook-events": public(),
+    # Notifications: a volunteer's own inbox; another's notification does not exist.
+    "GET /v1/notification-kinds": public(),
+    "GET /v1/me/notifications": volunteers_only(),
+    "POST /v1/me/notifications/{notification_id}/read": bearer(
+        {VOLUNTEER_A}, e403=STAFF | MERCHANT_STAFF, e404={VOLUNTEER_B, OTHER_VOLUNTEER}
+    ),
+    "POST /v1/me/notifications/read-all": volunteers_only(),
+    "GET /v1/me/notification-preferences": volunteers_only(),
+    "PUT /v1/me/notification-preferences": volunteers_only(),
     "POST /v1/webhook-endpoints": client_managing_webhooks(row=False),
     "GET /v1/webhook-endpoints": client_managing_webhooks(row=False),
     "GET /v1/webhook-endpoints/{endpoint_id}": client_managing_webhooks(row=True),

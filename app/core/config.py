@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     )
     webhook_disable_after_seconds: float = Field(default=5 * 86400, gt=0)
     webhook_secret_overlap_seconds: float = Field(default=86400, ge=0, le=30 * 86400)
+    # Emergency call-outs (app/emergency): how long each wave of an alert has to answer
+    # before the escalation job calls the next, unless the alert sets its own.
+    emergency_escalate_after_seconds: int = Field(default=900, ge=60, le=86400)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"

@@ -103,7 +103,7 @@ class Grid(IdMixin, TimestampMixin, Base):
     org_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_units.id"), unique=True)
     shape: Mapped[GridShape] = mapped_column(String(16))
     # [[latitude, longitude], …] for a polygon; the centre is its vertices' mean.
-    polygon: Mapped[list[list[float]] | None] = mapped_column(JSON)
+    polygon: Mapped[list[list[float]] | None] = mapped_column(JSON(none_as_null=True))
     center_latitude: Mapped[float]
     center_longitude: Mapped[float]
     radius_m: Mapped[int | None]

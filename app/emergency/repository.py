@@ -58,7 +58,7 @@ async def grids_with_units(
         .where(Grid.region_id == region_id, Grid.id.in_(grid_ids))
         .order_by(Grid.id)
     )
-    return [(grid, unit) for grid, unit in rows.tuples()]
+    return [(grid, unit) for grid, unit in rows]
 
 
 async def grids_page(
@@ -74,7 +74,7 @@ async def grids_page(
     rows = await session.execute(
         keyset_window(stmt, page, time_column=Grid.created_at, id_column=Grid.id)
     )
-    return [(grid, unit) for grid, unit in rows.tuples()]
+    return [(grid, unit) for grid, unit in rows]
 
 
 async def grids_under_parents(
@@ -91,7 +91,7 @@ async def grids_under_parents(
         )
         .order_by(Grid.id)
     )
-    return [(grid, unit) for grid, unit in rows.tuples()]
+    return [(grid, unit) for grid, unit in rows]
 
 
 async def units(session: AsyncSession, unit_ids: Sequence[uuid.UUID]) -> list[OrgUnit]:
@@ -138,7 +138,7 @@ async def team_page(
     rows = await session.execute(
         keyset_window(stmt, page, time_column=Enrolment.asked_at, id_column=Enrolment.id)
     )
-    return [(enrolment, name, number) for enrolment, name, number in rows.tuples()]
+    return [(enrolment, name, number) for enrolment, name, number in rows]
 
 
 async def enrolments_of_volunteer(
@@ -151,7 +151,7 @@ async def enrolments_of_volunteer(
         .where(Enrolment.region_id == region_id, Enrolment.volunteer_id == volunteer_id)
         .order_by(Enrolment.asked_at, Enrolment.id)
     )
-    return [(enrolment, name) for enrolment, name in rows.tuples()]
+    return [(enrolment, name) for enrolment, name in rows]
 
 
 async def confirmed_members(
@@ -164,7 +164,7 @@ async def confirmed_members(
         )
     )
     skills: dict[uuid.UUID, set[str]] = {}
-    for volunteer_id, enrolled_with in rows.tuples():
+    for volunteer_id, enrolled_with in rows:
         skills.setdefault(volunteer_id, set()).update(enrolled_with)
     return [(volunteer_id, sorted(held)) for volunteer_id, held in skills.items()]
 
@@ -231,7 +231,7 @@ async def alert_grids(
         .where(AlertGrid.alert_id == alert_id)
         .order_by(OrgUnit.name, Grid.id)
     )
-    return [(link, name, unit_id) for link, name, unit_id in rows.tuples()]
+    return [(link, name, unit_id) for link, name, unit_id in rows]
 
 
 async def alert_grid_units(session: AsyncSession, *, alert_id: uuid.UUID) -> list[OrgUnit]:
@@ -330,7 +330,7 @@ async def board_rows(session: AsyncSession, *, alert_id: uuid.UUID) -> list[Boar
         .where(Call.alert_id == alert_id)
         .order_by(answer.updated_at, Call.volunteer_id)
     )
-    return [BoardRow(*row) for row in rows.tuples()]
+    return [BoardRow(*row) for row in rows]
 
 
 async def coming(session: AsyncSession, *, alert_id: uuid.UUID) -> list[uuid.UUID]:

@@ -110,4 +110,4 @@ async def attended_drills(
         )
         .order_by(Attendance.checked_in_at, Attendance.id)
     )
-    return [(attendance, activity, name) for attendance, activity, name in rows.tuples()]
+    return [(attendance, activity, name) for attendance, activity, name in rows]

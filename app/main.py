@@ -109,6 +109,8 @@ TAGS: dict[str, str] = {
     "oauth": "OAuth2: client credentials tokens, revocation, metadata",
     "webhooks": "Webhook endpoints of OAuth2 clients and the events sent to them",
     "notifications": "A volunteer's inbox, preferences and WeChat subscribe-message consents",
+    "grids": "Grids (网格): points with an area, and their emergency teams",
+    "alerts": "Emergency call-outs (网格应急): answers, the muster board and its stream",
     "platform": "Health, readiness and the problem catalogue",
 }
 SERVERS = [{"url": "/", "description": "This deployment: paths are relative to its host"}]
@@ -128,6 +130,8 @@ def feature_routers() -> list[Any]:
     from app.activities.hours.router import router as hours
     from app.activities.router import router as activities
     from app.clients.router import router as clients
+    from app.emergency.alerts_router import router as alerts
+    from app.emergency.router import router as grids
     from app.identity.router import router as identity
     from app.integrations.router import router as integrations
     from app.ledger.evidence_router import router as ledger_evidence
@@ -159,6 +163,8 @@ def feature_routers() -> list[Any]:
         records,
         notifications,
         notification_wechat,
+        grids,
+        alerts,
         ledger,
         rewards,
         ledger_evidence,

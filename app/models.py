@@ -5,6 +5,7 @@ from app.activities.hours import models as hours_models
 from app.clients import models as clients_models
 from app.core import models as core_models
 from app.core.db import Base
+from app.emergency import models as emergency_models
 from app.identity import models as identity_models
 from app.integrations import models as integrations_models
 from app.ledger import models as ledger_models
@@ -24,6 +25,7 @@ __all__ = [
     "adjustments_models",
     "clients_models",
     "core_models",
+    "emergency_models",
     "hours_models",
     "identity_models",
     "integrations_models",

@@ -19,6 +19,7 @@ from app.activities.jobs import close_forgotten_checkouts
 from app.clients.jobs import purge_spent_assertions
 from app.core.config import Settings
 from app.core.db import Database
+from app.emergency.jobs import escalate_due
 from app.identity.jobs import purge_expired as purge_identity_leftovers
 from app.integrations import outbox
 from app.ledger.heads import HeadLog
@@ -75,6 +76,7 @@ def jobs(settings: Settings) -> list[Job]:
         Job("ledger-lot-expiry", 300.0, expire_lots),
         Job("seal-ledger", 5.0, seal),
         Job("close-forgotten-checkouts", 60.0, close_forgotten_checkouts),
+        Job("escalate-alerts", 10.0, escalate_due),
         Job("purge-terminal-nonces-and-codes", 300.0, purge_merchant_nonces_and_codes),
         Job("expire-reservations", 30.0, expire_reservations),
         Job("purge-denied-tokens-and-login-throttles", 300.0, purge_identity_leftovers),

@@ -22,6 +22,7 @@ import pytest
 FEATURES = (
     "activities",
     "clients",
+    "emergency",
     "identity",
     "integrations",
     "ledger",

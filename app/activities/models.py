@@ -105,6 +105,9 @@ class Activity(IdMixin, TimestampMixin, Base):
     # High-value: a code relayed from the site with the venue's coordinates would check in
     # someone who is not there, so only an organizer's scan of the volunteer checks in/out.
     scan_required: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # An exercise (演练), such as a drill call-out's muster: attending it is training on
+    # the volunteer's record as well as service.
+    drill: Mapped[bool] = mapped_column(default=False, server_default=false())
     status: Mapped[ActivityStatus] = mapped_column(String(16), default=ActivityStatus.draft)
     rounding_mode: Mapped[RoundingMode] = mapped_column(String(16), default=RoundingMode.half_hour)
     # None: capped at the activity's duration.

@@ -140,6 +140,7 @@ class Activity(Schema):
     signup_closes_at: datetime | None
     walk_ins_allowed: bool
     scan_required: bool
+    drill: bool = Field(description="An exercise (演练): attending it counts as training too")
     status: ActivityStatus
     rounding_mode: RoundingMode
     cap_minutes: int | None

@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     # The SMS provider of notifications (app/notifications/sms.py): none is configured, and
     # none sends; docs/notifications.md says what adding one takes.
     notification_sms_provider: Literal["none"] = "none"
+    # Emergency call-outs (app/emergency): how long each wave of an alert has to answer
+    # before the escalation job calls the next, unless the alert sets its own.
+    emergency_escalate_after_seconds: int = Field(default=900, ge=60, le=86400)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"

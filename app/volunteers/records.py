@@ -5,8 +5,9 @@ records and certificates (志愿服务记录与证明出具办法): basic inform
 training, commendations and evaluations. Groups the system keeps no data for yet
 are empty lists with a declared item shape, so consumers can rely on it.
 
-The service is the volunteer's approved hours, read from `app.activities.hours`;
-the star level comes from `app.volunteers.stars`.
+The service is the volunteer's approved hours, read from `app.activities.hours`; the
+training, the drills (演练) they attended, from `app.activities.muster`; the star level
+comes from `app.volunteers.stars`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.activities import muster
 from app.activities.hours import service as hours_service
 from app.core import clock
 from app.orgs.models import TEAM_CATEGORY_LABELS
@@ -29,6 +31,7 @@ from app.volunteers.schemas import (
     ServiceItem,
     ServiceRecord,
     ServiceSection,
+    TrainingItem,
 )
 from app.volunteers.stars import star_summary, thresholds_for
 
@@ -52,6 +55,9 @@ async def service_record(session: AsyncSession, *, volunteer: Volunteer) -> Serv
         session, region_id=volunteer.region_id, volunteer_id=volunteer.id
     )
     total = sum(entry.minutes for entry in entries)
+    drills = await muster.attended_drills(
+        session, region_id=volunteer.region_id, volunteer_id=volunteer.id
+    )
     thresholds = await thresholds_for(session, region_id=volunteer.region_id)
     return ServiceRecord(
         generated_at=clock.now(),
@@ -89,7 +95,15 @@ async def service_record(session: AsyncSession, *, volunteer: Volunteer) -> Serv
                 for entry in entries
             ],
         ),
-        training=[],
+        training=[
+            TrainingItem(
+                title=drill.title,
+                organizer=drill.org_unit_name,
+                trained_on=drill.trained_on,
+                minutes=drill.minutes,
+            )
+            for drill in drills
+        ],
         commendations=[],
         evaluations=[],
         star=star_summary(total, thresholds),

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.postgres_only
 ROLE = "liangpiao_app"
 INSUFFICIENT_PRIVILEGE = "42501"
 
-# Rows never change once written: the ledger's facts and evidence, the hours audit.
+# Rows never change once written: the ledger's facts and evidence, the hours audit, the
+# emergency audit and the calls an alert made.
 APPEND_ONLY = (
     "ledger_transactions",
     "ledger_postings",
@@ -36,6 +37,9 @@ APPEND_ONLY = (
     "ledger_signing_keys",
     "hours_audit",
     "webhook_attempts",
+    "emergency_audit",
+    "emergency_calls",
+    "emergency_alert_grids",
 )
 # Of these ledger tables only some columns move: the cached balances, the seal cursor,
 # an issuance's outcome (never which hours it was for).

@@ -211,7 +211,104 @@ static(
     "GET /v1/me/notification-preferences",
     "GET /v1/notification-templates",
     "GET /v1/me/notification-consents",
+    "GET /v1/grids",
+    "GET /v1/me/grid-enrolments",
+    "GET /v1/alerts",
 )
+
+CIRCLE = {"shape": "circle", "center": {"latitude": LAT, "longitude": LNG}, "radius_m": 500}
+
+
+@call("POST /v1/grids")
+async def _define_grid(c: Ctx) -> Req:
+    point = await c.made(lambda f: f.point_of_x())
+    return Req(json={"org_unit_id": str(point), "area": CIRCLE}, headers=c.idempotency())
+
+
+@call("GET /v1/grids/{grid_id}")
+async def _get_grid(c: Ctx) -> Req:
+    return Req(path={"grid_id": str(c.t.grid)})
+
+
+@call("PATCH /v1/grids/{grid_id}")
+async def _update_grid(c: Ctx) -> Req:
+    return Req(path={"grid_id": str(c.t.grid)}, json={"area": CIRCLE})
+
+
+@call("POST /v1/grids/{grid_id}/enrolments")
+async def _enrol(c: Ctx) -> Req:
+    return Req(
+        path={"grid_id": str(c.t.grid)},
+        json={"skills": ["driving"], "availability": ["weekends"]},
+        headers=c.idempotency(),
+    )
+
+
+@call("GET /v1/grids/{grid_id}/enrolments")
+async def _team(c: Ctx) -> Req:
+    return Req(path={"grid_id": str(c.t.grid)})
+
+
+@call("POST /v1/grid-enrolments/{enrolment_id}/confirm")
+async def _confirm_enrolment(c: Ctx) -> Req:
+    return Req(
+        path={"enrolment_id": str(await c.made(lambda f: f.pending_enrolment_of_x()))}, json={}
+    )
+
+
+@call("POST /v1/grid-enrolments/{enrolment_id}/refuse")
+async def _refuse_enrolment(c: Ctx) -> Req:
+    return Req(
+        path={"enrolment_id": str(await c.made(lambda f: f.pending_enrolment_of_x()))},
+        json={"reason": "不在本网格"},
+    )
+
+
+@call("POST /v1/grid-enrolments/{enrolment_id}/withdraw")
+async def _withdraw_enrolment(c: Ctx) -> Req:
+    return Req(path={"enrolment_id": str(await c.made(lambda f: f.enrolment_of_a()))})
+
+
+@call("POST /v1/alerts")
+async def _raise_alert(c: Ctx) -> Req:
+    return Req(
+        json={
+            "grid_ids": [str(c.t.grid)],
+            "kind": "flood",
+            "muster": {"name": "点X", "address": "松陵", "latitude": LAT, "longitude": LNG},
+            "muster_by": (clock.now() + timedelta(hours=1)).isoformat(),
+            "needed_total": 2,
+        },
+        headers=c.idempotency(),
+    )
+
+
+@call("GET /v1/alerts/{alert_id}")
+async def _get_alert(c: Ctx) -> Req:
+    return Req(path={"alert_id": str(c.t.alert)})
+
+
+@call("GET /v1/alerts/{alert_id}/stream")
+async def _stream_alert(c: Ctx) -> Req:
+    # A stood-down alert: its stream sends the board and ends.
+    return Req(path={"alert_id": str(c.t.alert_closed)})
+
+
+@call("PUT /v1/alerts/{alert_id}/response")
+async def _answer_alert(c: Ctx) -> Req:
+    return Req(path={"alert_id": str(c.t.alert)}, json={"answer": "coming", "eta_minutes": 10})
+
+
+@call("POST /v1/alerts/{alert_id}/escalate")
+async def _escalate_alert(c: Ctx) -> Req:
+    return Req(path={"alert_id": str(await c.made(lambda f: f.alert_of_x()))})
+
+
+@call("POST /v1/alerts/{alert_id}/stand-down")
+async def _stand_down_alert(c: Ctx) -> Req:
+    return Req(
+        path={"alert_id": str(await c.made(lambda f: f.alert_of_x()))}, json={"reason": "解除"}
+    )
 
 
 @call("POST /v1/me/notifications/{notification_id}/read")

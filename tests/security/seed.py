@@ -35,8 +35,11 @@ from app.clients.models import ClientSecret, ClientStatus, OAuthClient
 from app.clients.oauth import access_token_for
 from app.core import clock
 from app.core.security import hash_secret
+from app.emergency import service as emergency
+from app.emergency.models import EnrolmentStatus, Grid
+from app.emergency.schemas import AlertCreate
 from app.identity.models import PlatformAdmin, StaffUser
-from app.identity.principals import Principal
+from app.identity.principals import Principal, load_staff
 from app.identity.scopes import SCOPES
 from app.identity.service import create_platform_admin
 from app.integrations.models import OutboxEvent
@@ -55,7 +58,16 @@ from app.webhooks import service as webhooks
 from app.webhooks.schemas import EndpointCreate
 from bench.terminal_client import TerminalClient, TerminalSigner
 from tests.activities.support import LAT, LNG, make_activity, minute, sign_up_row
-from tests.builders import PASSWORD, World, bearer, make_staff, make_volunteer, make_world
+from tests.builders import (
+    PASSWORD,
+    World,
+    bearer,
+    make_staff,
+    make_unit,
+    make_volunteer,
+    make_world,
+)
+from tests.emergency.support import enrol_row, make_grid
 from tests.ledger.sealing_support import seal
 from tests.merchants.conftest import make_member, make_merchant, make_offer, make_terminal
 
@@ -97,6 +109,10 @@ class Targets:
     webhook_endpoint: uuid.UUID  # of the region's client with webhooks:manage
     webhook_message: uuid.UUID  # a ping to that endpoint
     notification: uuid.UUID  # in A's inbox
+    # Point X's grid: A in its team; an alert of it that called A, and one stood down.
+    grid: uuid.UUID
+    alert: uuid.UUID
+    alert_closed: uuid.UUID
     redemption: uuid.UUID  # succeeded, of A, at M's signing terminal
     redemption_request_no: str
     void_request_no: str  # another succeeded redemption, to be voided
@@ -200,6 +216,7 @@ class Fresh:
     wallet_a: uuid.UUID
     oauth_client: uuid.UUID = field(default_factory=uuid.uuid4)
     oauth_secret: str = ""
+    grid_x: uuid.UUID = field(default_factory=uuid.uuid4)
 
     async def region(self) -> uuid.UUID:
         """A new region, founded as the platform founds one, without a center admin yet."""
@@ -251,6 +268,35 @@ class Fresh:
         )
         await self._commit(correction)
         return correction.id
+
+    async def point_of_x(self) -> uuid.UUID:
+        """A new point under station X, no grid yet."""
+        async with self.app.state.db.sessions() as session:
+            point = await make_unit(session, self.world.region, parent=self.world.station_x)
+            return point.id
+
+    async def pending_enrolment_of_x(self) -> uuid.UUID:
+        """A new volunteer asking to join point X's grid."""
+        volunteer = await self.volunteer()
+        async with self.app.state.db.sessions() as session:
+            grid = await session.get(Grid, self.grid_x)
+            assert grid is not None
+            enrolment = await enrol_row(session, grid, volunteer, status=EnrolmentStatus.pending)
+            return enrolment.id
+
+    async def enrolment_of_a(self) -> uuid.UUID:
+        """A's request to join a new grid under station X."""
+        async with self.app.state.db.sessions() as session:
+            point = await make_unit(session, self.world.region, parent=self.world.station_x)
+            grid = await make_grid(session, point, self.world.organizer_x)
+            enrolment = await enrol_row(
+                session, grid, self.world.volunteer_a, status=EnrolmentStatus.pending
+            )
+            return enrolment.id
+
+    async def alert_of_x(self) -> uuid.UUID:
+        """An open alert of point X's grid, raised by its organizer, that called A."""
+        return await raise_alert_row(self.app, self.world, self.grid_x)
 
     async def volunteer(self) -> Volunteer:
         async with self.app.state.db.sessions() as session:
@@ -621,6 +667,11 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
     webhook_endpoint, webhook_message = await make_webhook_endpoint(
         app, clients["client_webhooks"][0]
     )
+    async with app.state.db.sessions() as session:
+        grid_x = await make_grid(session, world.point_x, world.organizer_x)
+        await enrol_row(session, grid_x, world.volunteer_a, skills=["first_aid"])
+    alert_x = await raise_alert_row(app, world, grid_x.id)
+    alert_closed = await raise_alert_row(app, world, grid_x.id, stood_down=True)
     principals = Principals(
         app=app,
         world=world,
@@ -663,6 +714,9 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
         webhook_endpoint=webhook_endpoint,
         webhook_message=webhook_message,
         notification=notification,
+        grid=grid_x.id,
+        alert=alert_x,
+        alert_closed=alert_closed,
         redemption=uuid.UUID(redemption["id"]),
         redemption_request_no=redemption["request_no"],
         void_request_no=to_void["request_no"],
@@ -685,8 +739,34 @@ async def build_seed(app: Any, client: httpx.AsyncClient) -> Seed:
             wallet_a=wallet_id,
             oauth_client=oauth_client,
             oauth_secret=oauth_secret,
+            grid_x=grid_x.id,
         ),
     )
+
+
+async def raise_alert_row(
+    app: Any, world: World, grid_id: uuid.UUID, *, stood_down: bool = False
+) -> uuid.UUID:
+    """An alert of the grid raised through the service by station X's organizer."""
+    async with app.state.db.sessions() as session, session.begin():
+        staff = await load_staff(session, world.organizer_x)
+        board = await emergency.raise_alert(
+            session,
+            staff=staff,
+            data=AlertCreate.model_validate(
+                {
+                    "grid_ids": [str(grid_id)],
+                    "kind": "flood",
+                    "muster": {"name": "点X", "address": "松陵", "latitude": LAT, "longitude": LNG},
+                    "muster_by": (clock.now() + timedelta(hours=1)).isoformat(),
+                    "needed_total": 3,
+                }
+            ),
+            escalate_after_seconds=900,
+        )
+        if stood_down:
+            await emergency.stand_down(session, staff=staff, alert_id=board.id, reason="演练结束")
+        return board.id
 
 
 def yesterday() -> date:

@@ -428,6 +428,51 @@ MATRIX: dict[str, Access] = {
     # Notifications: a volunteer's own inbox; another's notification does not exist.
     "GET /v1/notification-kinds": public(),
     "GET /v1/me/notifications": volunteers_only(),
+    # Grids are the region's map: its volunteers and staff read them; staff reaching the
+    # point change them. An enrolment is a person's: staff out of reach are told nothing.
+    "POST /v1/grids": reaching_x(),
+    "GET /v1/grids": bearer(VOLUNTEERS | STAFF, e403=MERCHANT_STAFF),
+    "GET /v1/grids/{grid_id}": bearer(
+        VOLUNTEERS_HERE | STAFF_HERE, e403=MERCHANT_STAFF, e404=ELSEWHERE
+    ),
+    "PATCH /v1/grids/{grid_id}": reaching_x(),
+    "POST /v1/grids/{grid_id}/enrolments": volunteer_on_activity(),
+    "GET /v1/grids/{grid_id}/enrolments": reaching_x(),
+    "POST /v1/grid-enrolments/{enrolment_id}/confirm": bearer(
+        REACH_X, e403=VOLUNTEERS | MERCHANT_STAFF, e404={OTHER_ADMIN, ORGANIZER_Y}
+    ),
+    "POST /v1/grid-enrolments/{enrolment_id}/refuse": bearer(
+        REACH_X, e403=VOLUNTEERS | MERCHANT_STAFF, e404={OTHER_ADMIN, ORGANIZER_Y}
+    ),
+    "POST /v1/grid-enrolments/{enrolment_id}/withdraw": bearer(
+        {VOLUNTEER_A}, e403=STAFF | MERCHANT_STAFF, e404={VOLUNTEER_B, OTHER_VOLUNTEER}
+    ),
+    "GET /v1/me/grid-enrolments": volunteers_only(),
+    # An alert of point X's grid: staff reaching it run it, the volunteers it called (A)
+    # read it and answer; to everyone else it does not exist.
+    "POST /v1/alerts": bearer(
+        REACH_X, e403=VOLUNTEERS | MERCHANT_STAFF, e404={ORGANIZER_Y, OTHER_ADMIN}
+    ),
+    "GET /v1/alerts": bearer(VOLUNTEERS | STAFF, e403=MERCHANT_STAFF),
+    "GET /v1/alerts/{alert_id}": bearer(
+        REACH_X | {VOLUNTEER_A},
+        e403=MERCHANT_STAFF,
+        e404={VOLUNTEER_B, OTHER_VOLUNTEER, ORGANIZER_Y, OTHER_ADMIN},
+    ),
+    "GET /v1/alerts/{alert_id}/stream": bearer(
+        REACH_X | {VOLUNTEER_A},
+        e403=MERCHANT_STAFF,
+        e404={VOLUNTEER_B, OTHER_VOLUNTEER, ORGANIZER_Y, OTHER_ADMIN},
+    ),
+    "PUT /v1/alerts/{alert_id}/response": bearer(
+        {VOLUNTEER_A}, e403=STAFF | MERCHANT_STAFF, e404={VOLUNTEER_B, OTHER_VOLUNTEER}
+    ),
+    "POST /v1/alerts/{alert_id}/escalate": bearer(
+        REACH_X, e403=VOLUNTEERS | MERCHANT_STAFF, e404={ORGANIZER_Y, OTHER_ADMIN}
+    ),
+    "POST /v1/alerts/{alert_id}/stand-down": bearer(
+        REACH_X, e403=VOLUNTEERS | MERCHANT_STAFF, e404={ORGANIZER_Y, OTHER_ADMIN}
+    ),
     "POST /v1/me/notifications/{notification_id}/read": bearer(
         {VOLUNTEER_A}, e403=STAFF | MERCHANT_STAFF, e404={VOLUNTEER_B, OTHER_VOLUNTEER}
     ),

@@ -18,9 +18,11 @@ from app.activities.repository.activities import (
 )
 from app.activities.repository.attendances import (
     attendances_page,
+    attended_drills,
     open_attendances,
     refusals_page,
     region_timezone,
+    volunteers_signed_up_under,
 )
 from app.activities.repository.checkin import (
     DEFAULT_POLICY,
@@ -57,6 +59,7 @@ __all__ = [
     "activities_by_distance",
     "activities_by_start",
     "attendances_page",
+    "attended_drills",
     "checkin_context",
     "checkin_secret_of",
     "free_place",
@@ -79,4 +82,5 @@ __all__ = [
     "take_place",
     "unflagged_at_coordinates",
     "volunteer_lock_key",
+    "volunteers_signed_up_under",
 ]

@@ -1,5 +1,6 @@
 """SQL of the attendances outside the check-in path: the organizer's lists of an activity's
-attendances and refusals, and the open attendances a finished activity closes."""
+attendances and refusals, the open attendances a finished activity closes, the drills a
+volunteer attended and who signed up under a unit."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities.models import Attendance, CheckinRefusal
+from app.activities.models import Activity, Attendance, CheckinRefusal, Signup
 from app.core.pagination import Keyset, after_keyset
-from app.orgs.models import Region
+from app.orgs.models import OrgUnit, Region
 from app.volunteers.models import Volunteer
 
 
@@ -76,3 +77,37 @@ async def refusals_page(
     return list(
         await session.scalars(query.order_by(CheckinRefusal.at, CheckinRefusal.id).limit(limit + 1))
     )
+
+
+async def volunteers_signed_up_under(
+    session: AsyncSession, *, region_id: uuid.UUID, path: str
+) -> list[uuid.UUID]:
+    """Everyone who ever signed up for an activity of the unit at `path` or below it."""
+    rows = await session.scalars(
+        select(Signup.volunteer_id)
+        .join(Activity, Activity.id == Signup.activity_id)
+        .join(OrgUnit, OrgUnit.id == Activity.org_unit_id)
+        .where(Signup.region_id == region_id, OrgUnit.path.startswith(path, autoescape=True))
+        .distinct()
+    )
+    return list(rows)
+
+
+async def attended_drills(
+    session: AsyncSession, *, region_id: uuid.UUID, volunteer_id: uuid.UUID
+) -> list[tuple[Attendance, Activity, str]]:
+    """The volunteer's closed attendances at drills, with the activity and its unit's
+    name, oldest first."""
+    rows = await session.execute(
+        select(Attendance, Activity, OrgUnit.name)
+        .join(Activity, Activity.id == Attendance.activity_id)
+        .join(OrgUnit, OrgUnit.id == Activity.org_unit_id)
+        .where(
+            Attendance.region_id == region_id,
+            Attendance.volunteer_id == volunteer_id,
+            Attendance.checked_out_at.is_not(None),
+            Activity.drill.is_(True),
+        )
+        .order_by(Attendance.checked_in_at, Attendance.id)
+    )
+    return [(attendance, activity, name) for attendance, activity, name in rows]

@@ -1,0 +1,2 @@
+"""Grid emergency mobilisation (网格应急): grids and their teams, call-outs, answers and
+the muster board."""

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     environment: Literal["dev", "test", "prod"] = "dev"
     database_url: str = DEV_DATABASE_URL
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    # Connections of the watchers' own pool (streams polling between requests).
+    db_watch_pool_size: int = Field(default=2, ge=1, le=50)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_retry_attempts: int = Field(default=5, ge=1, le=20)
     # PostgreSQL: the role every connection of the service takes at start (`SET ROLE`),

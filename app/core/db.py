@@ -250,7 +250,7 @@ async def _translated(
 _SERVER_GONE = ("57P01", "57P02", "57P03")
 
 
-def make_engine(settings: Settings) -> AsyncEngine:
+def make_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
     # Parameters may carry personal data: keep them out of error messages and logs.
     if settings.is_sqlite:
         engine = create_async_engine(settings.database_url, hide_parameters=True)
@@ -264,8 +264,8 @@ def make_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         settings.database_url,
         connect_args=connect_args,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
+        pool_size=pool_size or settings.db_pool_size,
+        max_overflow=settings.db_max_overflow if pool_size is None else pool_size,
         pool_recycle=1800,
         hide_parameters=True,
     )
@@ -278,6 +278,25 @@ class Database:
         self.settings = settings
         self.engine = make_engine(settings)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._watch_engine: AsyncEngine | None = None
+        self._watch_sessions: async_sessionmaker[AsyncSession] | None = None
+
+    @property
+    def watch_sessions(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions for long-lived watchers (the muster board's stream), on PostgreSQL from
+        a small pool of their own: a burst of requests queueing for the main pool would
+        otherwise hold up every stream's next poll behind it. SQLite has one writer and
+        no pool to starve: there it is the main engine."""
+        if self.engine.dialect.name != "postgresql":
+            return self.sessions
+        if self._watch_sessions is None:
+            self._watch_engine = make_engine(
+                self.settings, pool_size=self.settings.db_watch_pool_size
+            )
+            self._watch_sessions = async_sessionmaker(
+                self._watch_engine, expire_on_commit=False, autoflush=False
+            )
+        return self._watch_sessions
 
     @property
     def dialect(self) -> str:
@@ -285,6 +304,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._watch_engine is not None:
+            await self._watch_engine.dispose()
 
 
 _RETRYABLE_PG_CODES = {"40001", "40P01"}  # serialization_failure, deadlock_detected

@@ -154,7 +154,7 @@ async def stream_alert(
     await _board(session, reader, alert_id)
     return StreamingResponse(
         board_events(
-            request.app.state.db.sessions,
+            request.app.state.db.watch_sessions,
             alert_id=alert_id,
             board=lambda s: _board(s, reader, alert_id),
             is_disconnected=request.is_disconnected,

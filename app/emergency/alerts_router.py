@@ -189,13 +189,28 @@ async def answer_alert(
     "/alerts/{alert_id}/escalate",
     tags=["alerts"],
     summary="Widen the call now: the neighbouring grids, then the stations' volunteers",
+    description="Each call widens the alert by one wave. With an `Idempotency-Key`, a "
+    "retry answers what the first call did instead of calling the next wave.",
     response_model=schemas.Alert,
-    responses=error_responses(*STAFF_ON_ALERT, AlertFullyEscalated),
+    responses=error_responses(*STAFF_ON_ALERT, *OPTIONAL_IDEMPOTENCY_ERRORS, AlertFullyEscalated),
 )
 async def escalate_alert(
-    alert_id: uuid.UUID, session: SessionDep, staff: CurrentStaff
-) -> schemas.Alert:
-    return await service.escalate(session, staff=staff, alert_id=alert_id)
+    alert_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    staff: CurrentStaff,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await idempotent(
+        session,
+        request,
+        scope=staff.scope_key,
+        key=idempotency_key,
+        payload={"alert_id": str(alert_id)},
+        status_code=status.HTTP_200_OK,
+        run=lambda: service.escalate(session, staff=staff, alert_id=alert_id),
+        required=False,
+    )
 
 
 @router.post(

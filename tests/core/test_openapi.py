@@ -106,7 +106,6 @@ NATURALLY_SAFE_POSTS = {
     "/v1/grid-enrolments/{enrolment_id}/confirm": "a decision, taken once",
     "/v1/grid-enrolments/{enrolment_id}/refuse": "a decision, taken once",
     "/v1/grid-enrolments/{enrolment_id}/withdraw": "a state change",
-    "/v1/alerts/{alert_id}/escalate": "a retry calls one wave more at most: alert_fully_escalated",
     "/v1/alerts/{alert_id}/stand-down": "a state change: alert_closed",
     "/v1/merchants/settlements": "one settlement per merchant and month",
     "/v1/staff/{staff_id}/grants/{grant_id}/revoke": "a state change: a grant is revoked once",

@@ -288,9 +288,14 @@ async def test_escalation_by_hand_widens_to_the_neighbouring_grids_then_the_stat
     alert = await raise_alert(client, app, world.organizer_x, [grid])
     url = f"/v1/alerts/{alert['id']}"
 
-    first = await client.post(f"{url}/escalate", headers=world.auth["organizer_x"])
+    keyed = {**world.auth["organizer_x"], "Idempotency-Key": "escalate-1"}
+    first = await client.post(f"{url}/escalate", headers=keyed)
     assert first.status_code == 200, first.text
     assert first.json()["wave"] == "neighbours"
+    # A retry with the key answers what the first call did; it calls no further wave.
+    retried = await client.post(f"{url}/escalate", headers=keyed)
+    assert retried.json() == first.json()
+    assert (await Reader(app).get(Alert, uuid.UUID(alert["id"]))).wave == "neighbours"
     assert first.json()["counts"]["called"] == 2
     assert {g["wave"] for g in first.json()["grids"]} == {"grids", "neighbours"}
     assert [n["kind"] for n in await inbox(client, app, world.volunteer_b)] == ["emergency.callout"]

@@ -279,6 +279,13 @@ def _demo_lines(summary: dict[str, Any], var_dir: Path) -> list[str]:
             f"  partner platform client {p['client_id']} (secret in {p['credentials_file']}); "
             f"its webhook receiver shows what arrived at {p['received']}"
         )
+    if summary.get("emergency"):
+        e = summary["emergency"]
+        lines.append(
+            f"  grid {e['grid_id']} ({e['point']}, run by {e['staff']}): "
+            f"team {', '.join(e['team'])}; "
+            f"its 防汛演练 {e['drill_alert_id']} is {e['drill_status']} (GET /v1/alerts/<id>)"
+        )
     lines.append(
         f"  {summary['pending_hours_records']} hours records wait for approval; "
         f"adjustment {summary['pending_adjustment_id']} waits for admin2; "

@@ -80,9 +80,16 @@ async def plan(
 
 
 async def attend_by_code(
-    db: Database, cal: Calendar, activity_id: uuid.UUID, day: date, visits: list[Visit]
+    db: Database,
+    cal: Calendar,
+    activity_id: uuid.UUID,
+    day: date,
+    visits: list[Visit],
+    *,
+    organizer: str | None = None,
 ) -> None:
-    """Each volunteer scans the code on the organizer's screen, a few metres apart."""
+    """Each volunteer scans the code on the organizer's screen, a few metres apart.
+    `organizer`: who shows the code, for an activity not in `cast` (an alert's muster)."""
     for action in ("in", "out"):
         for i, visit in enumerate(visits):
             async with scene(
@@ -90,10 +97,8 @@ async def attend_by_code(
             ) as session:
                 activity = await session.get(Activity, activity_id)
                 assert activity is not None
-                organizer = await staff(session, _organizer_of(activity))
-                shown = await checkin.activity_code(
-                    session, staff=organizer, activity_id=activity_id
-                )
+                shower = await staff(session, organizer or _organizer_of(activity))
+                shown = await checkin.activity_code(session, staff=shower, activity_id=activity_id)
                 person = await volunteer(session, visit.login_code)
                 await repository.lock_volunteer(session, person.id)
                 data = activity_schemas.CheckinRequest(
@@ -137,15 +142,22 @@ async def finish(db: Database, cal: Calendar, activity_id: uuid.UUID, day: date,
 
 
 async def approve_hours(
-    db: Database, cal: Calendar, activity_id: uuid.UUID, day: date, hhmm: str
+    db: Database,
+    cal: Calendar,
+    activity_id: uuid.UUID,
+    day: date,
+    hhmm: str,
+    *,
+    organizer: str | None = None,
 ) -> int:
-    """The organizer approves the activity's pending hours in one go; the worker then
-    issues their 良票. Returns how many were approved."""
+    """The organizer (`organizer`, for an activity not in `cast`) approves the activity's
+    pending hours in one go; the worker then issues their 良票. Returns how many were
+    approved."""
     when = cal.at(day, hhmm)
     async with scene(db, when) as session:
         activity = await session.get(Activity, activity_id)
         assert activity is not None
-        organizer = await staff(session, _organizer_of(activity))
+        approver = await staff(session, organizer or _organizer_of(activity))
         pending = list(
             await session.scalars(
                 select(HoursRecord.id)
@@ -157,7 +169,7 @@ async def approve_hours(
             )
         )
         decided = await hours_decisions.decide_many(
-            session, staff=organizer, ids=pending, decision="approve", reason=None
+            session, staff=approver, ids=pending, decision="approve", reason=None
         )
     await deliver_events(db, when + timedelta(seconds=5))
     return decided.succeeded

@@ -9,6 +9,9 @@ The story's dates hang on the region's today (`timeline.Calendar`):
   volunteer in and out; approved, issued;
 - the days after: redemptions at the three 文明商户, one voided at the counter, one
   refunded by the owner the next day, one refused (the offer needs a star);
+- two weeks ago: 汾湖湾村's lakeside point made a grid, the volunteers enrolled in its
+  emergency team and confirmed; five days ago: a 防汛演练 called out, answered, mustered,
+  stood down, its hours approved the next morning (`app.demo.emergency`);
 - three days ago: 河湖巡护 at 汾湖湾村, its hours still pending for approval;
 - yesterday: one more redemption, so yesterday's statement is final;
 - now: last month settled, an award adjustment over the threshold waiting for the
@@ -33,6 +36,7 @@ from app.activities.models import Activity
 from app.core import clock
 from app.core.db import Database
 from app.demo import cast, notices, partner
+from app.demo import emergency as grid_emergency
 from app.demo import merchants as shops
 from app.demo.activities import (
     Visit,
@@ -175,6 +179,7 @@ async def _tell(db: Database, region: Region, passwords: dict[str, str]) -> dict
     await approve_hours(db, cal, clinic, second + 2 * day, "10:00")
 
     await _counters(db, cal, region)
+    await grid_emergency.tell(db, cal, region)
 
     patrol_day = cal.days_ago(3)
     patrol = await plan(
@@ -351,6 +356,7 @@ async def describe(session: AsyncSession, region: Region) -> dict[str, Any]:
             "expires_at": reservation.expires_at.isoformat(),
         },
         "pending_hours_records": pending_hours,
+        "emergency": await grid_emergency.summary(session, region),
         "pending_adjustment_id": str(adjustment) if adjustment else None,
         "closed_statement": (
             f"GET /v1/merchants/{merchants[0]['merchant_id']}/statements/{yesterday}"

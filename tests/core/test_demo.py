@@ -93,7 +93,12 @@ async def test_seed_demo_builds_the_wujiang_tree_and_its_story_once(
     kinds = dict(
         (await session.execute(select(OrgUnit.kind, func.count()).group_by(OrgUnit.kind))).all()
     )
-    assert kinds == {UnitKind.center: 1, UnitKind.institute: 2, UnitKind.station: 4}
+    assert kinds == {
+        UnitKind.center: 1,
+        UnitKind.institute: 2,
+        UnitKind.station: 4,
+        UnitKind.point: 1,  # 汾湖湾村's lakeside grid (app.demo.emergency)
+    }
     assert await _count(session, Team) == 8
     assert before["Volunteer"] == 6
     admin = await session.scalar(select(StaffUser).where(StaffUser.username == "admin"))
@@ -136,9 +141,10 @@ async def test_the_demo_story_goes_through_hours_liangpiao_and_the_counters(
 ) -> None:
     await _seed(app)
     now = clock.now()
-    # Held in the past, one of them scanned in by its organizer; two ahead with sign-ups.
+    # Held in the past (the drill's muster among them), one of them scanned in by its
+    # organizer; two ahead with sign-ups.
     past = list(await session.scalars(select(Activity).where(Activity.ends_at < now)))
-    assert len(past) == 3
+    assert len(past) == 4
     assert all(a.status == ActivityStatus.finished for a in past)
     scanned = [a for a in past if a.scan_required]
     assert len(scanned) == 1
@@ -153,7 +159,7 @@ async def test_the_demo_story_goes_through_hours_liangpiao_and_the_counters(
     for activity in upcoming:
         assert activity.status == ActivityStatus.published
         assert await _count(session, Signup, Signup.activity_id == activity.id) >= 2
-    assert await _count(session, HoursRecord, HoursRecord.status == HoursStatus.approved) == 7
+    assert await _count(session, HoursRecord, HoursRecord.status == HoursStatus.approved) == 11
     assert await _count(session, HoursRecord, HoursRecord.status == HoursStatus.pending) == 2
 
     # 周桂芳 served two hours and spent nothing: her wallet holds what they earned.
@@ -253,3 +259,70 @@ async def test_the_demo_partner_receives_the_story_as_verified_webhooks(
     assert len(received) == messages
     refunded = next(m for m in received if m["type"] == "redemption.refunded")
     assert refunded["data"]["refund_no"]
+
+
+async def test_the_demo_grid_team_turned_out_for_a_flood_drill_now_stood_down(
+    session: AsyncSession, app: Any, client: httpx.AsyncClient
+) -> None:
+    from app.emergency.models import (
+        Alert,
+        AlertKind,
+        AlertStatus,
+        Answer,
+        Enrolment,
+        EnrolmentStatus,
+        Grid,
+        Response,
+    )
+    from app.notifications.models import Notification
+
+    await _seed(app)
+    grids = list(await session.scalars(select(Grid)))
+    assert len(grids) == 1
+    point = await session.get(OrgUnit, grids[0].org_unit_id)
+    assert point is not None
+    assert point.kind == UnitKind.point
+    assert (
+        await _count(session, Enrolment, Enrolment.status == EnrolmentStatus.confirmed)
+        == await _count(session, Enrolment)
+        == 6
+    )
+    alert = await session.scalar(select(Alert))
+    assert alert is not None
+    assert (alert.kind, alert.drill, alert.status) == (
+        AlertKind.flood,
+        True,
+        AlertStatus.stood_down,
+    )
+    answers = list(await session.scalars(select(Response.answer)))
+    assert sorted(answers) == sorted([Answer.coming] * 4 + [Answer.not_coming])
+    drill = await session.get(Activity, alert.activity_id)
+    assert drill is not None
+    assert drill.status == ActivityStatus.finished
+    assert drill.drill
+    assert (
+        await _count(
+            session,
+            HoursRecord,
+            HoursRecord.activity_id == drill.id,
+            HoursRecord.status == HoursStatus.approved,
+        )
+        == 4
+    )
+    laozhang = await session.scalar(
+        select(Volunteer).where(Volunteer.openid == openid_for("laozhang"))
+    )
+    assert laozhang is not None
+    assert (
+        await _count(
+            session,
+            Notification,
+            Notification.volunteer_id == laozhang.id,
+            Notification.kind.like("emergency.%"),
+        )
+        == 2  # called out, stood down
+    )
+    await session.commit()
+    record = await client.get("/v1/me/record", headers=volunteer_auth(app, laozhang))
+    assert record.status_code == 200, record.text
+    assert [t["title"] for t in record.json()["training"]] == [drill.title]

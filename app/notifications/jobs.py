@@ -15,6 +15,7 @@ from app.core import clock
 from app.notifications import repository
 from app.notifications.kinds import NotificationKind
 from app.notifications.service import notify
+from app.orgs.service import get_region
 
 REMIND_BEFORE = timedelta(hours=1)
 WARN_BEFORE = timedelta(days=30)
@@ -33,7 +34,7 @@ async def remind_activities(sessions: async_sessionmaker[AsyncSession]) -> int:
         fresh = [a for a in activities if f"activity:{a.id}" not in done][:BATCH]
         for activity in fresh:
             local = activity.starts_at.astimezone(
-                ZoneInfo(await repository.region_timezone(session, activity.region_id))
+                ZoneInfo((await get_region(session, activity.region_id)).timezone)
             )
             await notify(
                 session,
@@ -69,7 +70,7 @@ async def warn_expiring_rewards(sessions: async_sessionmaker[AsyncSession]) -> i
             volunteer_id = uuid.UUID(str(owner_id))
             if (volunteer_id, key) in told:
                 continue
-            timezone = await repository.region_timezone(session, region_id)
+            timezone = (await get_region(session, region_id)).timezone
             day = expires_at.astimezone(ZoneInfo(timezone)) - timedelta(seconds=1)
             warned += await notify(
                 session,

@@ -22,16 +22,9 @@ from app.notifications.models import (
     NotificationTemplate,
     WeChatSend,
 )
-from app.orgs.models import Region
 
 # Rows per INSERT: SQLite allows 32,766 parameters a statement.
 CHUNK = 500
-
-
-async def region_timezone(session: AsyncSession, region_id: uuid.UUID) -> str:
-    return (await session.scalar(select(Region.timezone).where(Region.id == region_id))) or (
-        "Asia/Shanghai"
-    )
 
 
 async def insert_notifications(

@@ -30,6 +30,7 @@ from app.notifications.models import (
     NotificationPreference,
 )
 from app.notifications.quiet import quiet_until
+from app.orgs.service import get_region
 from app.volunteers.models import Volunteer
 
 
@@ -94,9 +95,7 @@ async def _queue_wechat(
     preferences = {} if emergency else await repository.preferences_of(session, list(holders))
     now = clock.now()
     quiet_end = (
-        None
-        if emergency
-        else quiet_until(now, await repository.region_timezone(session, region_id))
+        None if emergency else quiet_until(now, (await get_region(session, region_id)).timezone)
     )
     sends = []
     for notification_id, person in made:
